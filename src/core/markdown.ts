@@ -1,0 +1,226 @@
+/**
+ * One chunk of markdown → a flat list of the blocks the plan model is built from.
+ * This is the only place that runs remark; its result depends on the chunk text alone,
+ * so it is cached by that text (see analyzer.ts). All offsets are relative to the chunk.
+ */
+import { unified } from 'unified';
+import remarkParse from 'remark-parse';
+import remarkGfm from 'remark-gfm';
+import remarkFrontmatter from 'remark-frontmatter';
+import { toString } from 'mdast-util-to-string';
+import type { Heading, List, ListItem, Nodes, Paragraph, Root, RootContent } from 'mdast';
+import type { CheckboxState } from './model.js';
+import {
+  emptyAnnotations,
+  parseEstimate,
+  scanDependencies,
+  scanFiles,
+  scanLabels,
+  scanMarkers,
+  type InlineCode,
+  type ItemAnnotations,
+} from './annotations.js';
+
+export interface HeadingBlock {
+  kind: 'heading';
+  depth: number;
+  text: string;
+  start: number;
+  end: number;
+  ann: ItemAnnotations;
+}
+
+export interface ParagraphBlock {
+  kind: 'paragraph';
+  /** The paragraph's source, for labels like `**VERIFY Phase 2:**` and execution notes. */
+  raw: string;
+  start: number;
+  end: number;
+}
+
+export interface ItemBlock {
+  kind: 'item';
+  start: number;
+  end: number;
+  /** Index (in this chunk's block list) of the enclosing list item, or -1. */
+  parent: number;
+  checkbox: CheckboxState;
+  optional: boolean;
+  checkboxOffset: number;
+  /** The ID at the start of a checklist item, without a trailing `.` or `:`. */
+  id?: string;
+  idStart: number;
+  idEnd: number;
+  /** True when the ID was written `N.` (a Kiro top-level group item). */
+  idTrailingDot: boolean;
+  title: string;
+  /** Source of the first paragraph (title line), for metadata and plan-dependency bullets. */
+  titleRaw: string;
+  body: string;
+  ann: ItemAnnotations;
+}
+
+export interface OtherBlock {
+  kind: 'yaml' | 'other';
+  start: number;
+  end: number;
+}
+
+export type Block = HeadingBlock | ParagraphBlock | ItemBlock | OtherBlock;
+
+const processor = unified().use(remarkParse).use(remarkGfm).use(remarkFrontmatter, ['yaml']);
+
+export function parseMarkdownTree(text: string): Root {
+  return processor.parse(text);
+}
+
+export function parseChunk(text: string): Block[] {
+  const tree = parseMarkdownTree(text);
+  const blocks: Block[] = [];
+  for (const node of tree.children) visitTop(node, text, blocks);
+  return blocks;
+}
+
+function startOf(node: Nodes): number {
+  return node.position?.start.offset ?? 0;
+}
+function endOf(node: Nodes): number {
+  return node.position?.end.offset ?? 0;
+}
+
+function visitTop(node: RootContent, text: string, blocks: Block[]): void {
+  switch (node.type) {
+    case 'heading':
+      blocks.push(headingBlock(node, text));
+      return;
+    case 'paragraph':
+      blocks.push({ kind: 'paragraph', raw: text.slice(startOf(node), endOf(node)), start: startOf(node), end: endOf(node) });
+      return;
+    case 'list':
+      visitList(node, text, -1, blocks);
+      return;
+    case 'yaml':
+      blocks.push({ kind: 'yaml', start: startOf(node), end: endOf(node) });
+      return;
+    default:
+      blocks.push({ kind: 'other', start: startOf(node), end: endOf(node) });
+  }
+}
+
+function headingBlock(node: Heading, text: string): HeadingBlock {
+  const start = startOf(node);
+  const end = endOf(node);
+  const ann = emptyAnnotations();
+  const raw = text.slice(start, end);
+  scanDependencies(raw, start, ann);
+  scanLabels(raw, ann);
+  return { kind: 'heading', depth: node.depth, text: toString(node).trim(), start, end, ann };
+}
+
+function visitList(list: List, text: string, parent: number, blocks: Block[]): void {
+  for (const item of list.children) visitItem(item, text, parent, blocks);
+}
+
+const ITEM_HEAD =
+  /^(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[([ xX~-])\](\*?)(?:[ \t]+|$))?(?:(\*\*|__)?(T\d+[a-z]?|\d+(?:\.\d+)*\.?)(?:\*\*|__)?(:?)(?=\s|$))?/;
+
+function visitItem(item: ListItem, text: string, parent: number, blocks: Block[]): void {
+  const start = startOf(item);
+  const end = endOf(item);
+  const head = ITEM_HEAD.exec(text.slice(start, Math.min(end, start + 120)));
+  let checkbox: CheckboxState = 'none';
+  let optional = false;
+  let checkboxOffset = -1;
+  let id: string | undefined;
+  let idStart = start;
+  let idEnd = start;
+  let idTrailingDot = false;
+  if (head && head[1] !== undefined) {
+    const box = head[1];
+    checkbox = box === ' ' ? 'unchecked' : box === '-' ? 'in-progress' : box === '~' ? 'queued' : 'checked';
+    optional = head[2] === '*';
+    checkboxOffset = start + head[0].indexOf('[') + 1;
+    const rawId = head[4];
+    if (rawId !== undefined) {
+      idTrailingDot = rawId.endsWith('.');
+      const bare = idTrailingDot ? rawId.slice(0, -1) : rawId;
+      // `- [ ] 6 gaps addressed` is a count, not an ID: a bare number needs `.` or `:` after it.
+      if (bare.includes('.') || bare.startsWith('T') || idTrailingDot || head[5] === ':') {
+        id = bare;
+        idStart = start + head[0].lastIndexOf(rawId);
+        idEnd = idStart + bare.length;
+      }
+    }
+  }
+
+  const ann = emptyAnnotations();
+  const codes: InlineCode[] = [];
+  let title = '';
+  let titleRaw = '';
+  const bodyParts: string[] = [];
+  const nested: List[] = [];
+  let first = true;
+  for (const child of item.children) {
+    if (child.type === 'list') {
+      nested.push(child);
+      continue;
+    }
+    if (child.type === 'code' || child.type === 'html') {
+      first = false;
+      continue;
+    }
+    const s = startOf(child);
+    const e = endOf(child);
+    const raw = text.slice(s, e);
+    codes.length = 0;
+    collectInlineCode(child, codes);
+    scanDependencies(raw, s, ann);
+    scanFiles(raw, s, codes, ann);
+    scanMarkers(raw, ann);
+    if (ann.estimateMinutes === undefined) ann.estimateMinutes = parseEstimate(raw);
+    if (ann.command === undefined) ann.command = codes.find((c) => /\s/.test(c.value.trim()))?.value.trim();
+    if (first && child.type === 'paragraph') {
+      titleRaw = raw;
+      title = titleText(child as Paragraph, id !== undefined);
+      scanLabels(raw, ann);
+    } else {
+      bodyParts.push(toString(child));
+    }
+    first = false;
+  }
+  const index = blocks.length;
+  blocks.push({
+    kind: 'item',
+    start,
+    end,
+    parent,
+    checkbox,
+    optional,
+    checkboxOffset,
+    id,
+    idStart,
+    idEnd,
+    idTrailingDot,
+    title,
+    titleRaw,
+    body: bodyParts.join('\n'),
+    ann,
+  });
+  for (const list of nested) visitList(list, text, index, blocks);
+}
+
+function collectInlineCode(node: Nodes, out: InlineCode[]): void {
+  if (node.type === 'inlineCode') {
+    out.push({ value: node.value, start: startOf(node), end: endOf(node) });
+    return;
+  }
+  if ('children' in node) for (const c of node.children) collectInlineCode(c as Nodes, out);
+}
+
+const BOX_PREFIX = /^\[[ xX~-]\]\*?\s*/;
+const ID_PREFIX = /^(?:T\d+[a-z]?|\d+(?:\.\d+)*\.?):?(?=\s|$)\s*(?:[:\-–—]\s+)?/;
+
+function titleText(paragraph: Paragraph, hasId: boolean): string {
+  const plain = toString(paragraph).replace(/\s+/g, ' ').trim().replace(BOX_PREFIX, '');
+  return hasId ? plain.replace(ID_PREFIX, '').trim() : plain;
+}
