@@ -193,8 +193,9 @@ export function scanLabels(titleRaw: string, out: ItemAnnotations): void {
   for (const m of titleRaw.matchAll(LABEL)) {
     if (!out.labels.includes(m[1]!)) out.labels.push(m[1]!);
   }
-  if (/\(P\)/.test(titleRaw) && !out.labels.includes('P')) out.labels.push('P');
-  if (out.labels.includes('P') || out.labels.includes('PARALLEL')) out.parallel = true;
+  // cc-sdd writes the parallel marker as `(P)`; kept apart from spec-kit's `[P]` because it names the dialect.
+  if (/\(P\)/.test(titleRaw) && !out.labels.includes('(P)')) out.labels.push('(P)');
+  if (out.labels.includes('P') || out.labels.includes('(P)') || out.labels.includes('PARALLEL')) out.parallel = true;
   if (out.labels.includes('SEQUENTIAL')) out.sequential = true;
 }
 

@@ -416,7 +416,7 @@ function linkGroups(plan: Plan): void {
 function detectDialect(plan: Plan): Dialect {
   const tasks = plan.tasks.filter((t) => t.kind === 'task');
   if (tasks.some((t) => t.id.startsWith('T'))) return 'spec-kit';
-  if (tasks.some((t) => t.files.some((f) => f.kind === 'boundary') || /\(P\)/.test(t.title))) {
+  if (tasks.some((t) => t.files.some((f) => f.kind === 'boundary') || t.labels.includes('(P)'))) {
     return 'cc-sdd';
   }
   if (tasks.some((t) => t.idWithTrailingDot || t.optional || /\bRequirements:/.test(t.body))) return 'kiro';

@@ -233,6 +233,33 @@ interface FileKey {
   ref: FileRef;
 }
 
+/** Compiled glob matchers, shared by diagnostics and the scheduler (compiling costs far more than matching). */
+const matchers = new Map<string, (path: string) => boolean>();
+
+function matcher(glob: string): (path: string) => boolean {
+  let m = matchers.get(glob);
+  if (!m) {
+    if (matchers.size > 10000) matchers.clear();
+    m = picomatch(glob, { dot: true });
+    matchers.set(glob, m);
+  }
+  return m;
+}
+
+/** The literal folder a glob starts with (`docs/api` for `docs/api/*.md`): only paths under it can match. */
+const bases = new Map<string, string>();
+
+function globBase(glob: string): string {
+  let base = bases.get(glob);
+  if (base === undefined) {
+    if (bases.size > 10000) bases.clear();
+    const b = picomatch.scan(glob).base;
+    base = b ? `${b}/` : '';
+    bases.set(glob, base);
+  }
+  return base;
+}
+
 /** Two globs overlap when either matches a concrete example of the other. */
 function sampleOf(glob: string): string {
   return glob
@@ -248,23 +275,22 @@ export function refsOverlap(a: FileRef, b: FileRef): boolean {
   if (a.path === b.path) return true;
   if (a.kind === 'boundary') return false;
   if (!a.isGlob && !b.isGlob) return false;
-  if (a.isGlob && picomatch(a.path, { dot: true })(b.isGlob ? sampleOf(b.path) : b.path)) return true;
-  if (b.isGlob && picomatch(b.path, { dot: true })(a.isGlob ? sampleOf(a.path) : a.path)) return true;
+  if (a.isGlob && matcher(a.path)(b.isGlob ? sampleOf(b.path) : b.path)) return true;
+  if (b.isGlob && matcher(b.path)(a.isGlob ? sampleOf(a.path) : a.path)) return true;
   return false;
 }
 
 /** Candidate pairs (earlier task, later task, file) whose references overlap. */
 function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: string; refB: FileRef }> {
-  const literal = new Map<string, FileKey[]>();
-  const globs: FileKey[] = [];
+  // Every reference, grouped by its exact text: identical paths (and identical globs) overlap.
+  const byPath = new Map<string, FileKey[]>();
   for (const t of plan.tasks) {
     if (t.kind !== 'task') continue;
     for (const ref of t.files) {
-      if (ref.isGlob) globs.push({ task: t.index, ref });
       const key = `${ref.kind}:${ref.path}`;
-      const list = literal.get(key);
+      const list = byPath.get(key);
       if (list) list.push({ task: t.index, ref });
-      else literal.set(key, [{ task: t.index, ref }]);
+      else byPath.set(key, [{ task: t.index, ref }]);
     }
   }
   const pairs: Array<{ a: number; b: number; file: string; refB: FileRef }> = [];
@@ -275,21 +301,42 @@ function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: strin
     const key = `${first.task}:${second.task}`;
     if (seen.has(key)) return;
     seen.add(key);
-    pairs.push({ a: first.task, b: second.task, file: second.ref.path === first.ref.path ? first.ref.path : `${first.ref.path} / ${second.ref.path}`, refB: second.ref });
+    const file = first.ref.path === second.ref.path ? first.ref.path : first.ref.isGlob ? second.ref.path : first.ref.path;
+    pairs.push({ a: first.task, b: second.task, file, refB: second.ref });
   };
-  for (const list of literal.values()) {
+  for (const list of byPath.values()) {
     for (let j = 1; j < list.length; j++) for (let i = 0; i < j; i++) push(list[i]!, list[j]!);
   }
-  if (globs.length > 0) {
-    for (const g of globs) {
-      const match = picomatch(g.ref.path, { dot: true });
-      for (const [key, list] of literal) {
-        if (!key.startsWith('path:')) continue;
-        const path = key.slice(5);
-        if (path === g.ref.path) continue;
-        const target = list[0]!.ref.isGlob ? sampleOf(path) : path;
-        if (match(target) || (list[0]!.ref.isGlob && refsOverlap(g.ref, list[0]!.ref))) for (const other of list) push(g, other);
-      }
+  const globs = [...byPath.values()].filter((l) => l[0]!.ref.kind === 'path' && l[0]!.ref.isGlob);
+  if (globs.length === 0) return pairs;
+  const literals = [...byPath.values()].filter((l) => l[0]!.ref.kind === 'path' && !l[0]!.ref.isGlob);
+  literals.sort((x, y) => (x[0]!.ref.path < y[0]!.ref.path ? -1 : x[0]!.ref.path > y[0]!.ref.path ? 1 : 0));
+  const paths = literals.map((l) => l[0]!.ref.path);
+  for (const g of globs) {
+    const pattern = g[0]!.ref.path;
+    const base = globBase(pattern);
+    const match = matcher(pattern);
+    // Binary search to the first path under the glob's base folder.
+    let lo = 0;
+    let hi = paths.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (paths[mid]! < base) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < paths.length && paths[i]!.startsWith(base); i++) {
+      if (!match(paths[i]!)) continue;
+      for (const x of g) for (const y of literals[i]!) push(x, y);
+    }
+  }
+  for (let i = 0; i < globs.length; i++) {
+    for (let j = i + 1; j < globs.length; j++) {
+      const a = globs[i]![0]!.ref;
+      const b = globs[j]![0]!.ref;
+      const ba = globBase(a.path);
+      const bb = globBase(b.path);
+      if (!ba.startsWith(bb) && !bb.startsWith(ba)) continue;
+      if (refsOverlap(a, b)) for (const x of globs[i]!) for (const y of globs[j]!) push(x, y);
     }
   }
   return pairs;

@@ -220,7 +220,13 @@ function collectInlineCode(node: Nodes, out: InlineCode[]): void {
 const BOX_PREFIX = /^\[[ xX~-]\]\*?\s*/;
 const ID_PREFIX = /^(?:T\d+[a-z]?|\d+(?:\.\d+)*\.?):?(?=\s|$)\s*(?:[:\-–—]\s+)?/;
 
+/** Annotations are shown as structure (dependencies, estimate, labels), so titles leave them out. */
+const TITLE_ANNOTATIONS = /\s*\((?:depends|deps|est|estimate)\b[^()]*\)|\s*\[(?:SEQUENTIAL|PARALLEL)\]|\s*\(P\)/gi;
+const LEADING_LABELS = /^(?:\[[A-Z][A-Za-z0-9_-]{0,40}\]\s*)+/;
+
 function titleText(paragraph: Paragraph, hasId: boolean): string {
   const plain = toString(paragraph).replace(/\s+/g, ' ').trim().replace(BOX_PREFIX, '');
-  return hasId ? plain.replace(ID_PREFIX, '').trim() : plain;
+  if (!hasId) return plain;
+  const title = plain.replace(ID_PREFIX, '').replace(TITLE_ANNOTATIONS, '').replace(LEADING_LABELS, '').trim();
+  return title || plain;
 }

@@ -1,0 +1,222 @@
+/**
+ * `npm run bench`: every figure is printed with the machine and as a ratio against a baseline
+ * measured in the same run, because absolute times on shared machines are noisy.
+ * `npm run bench -- --write` also rewrites the results table in docs/benchmarks.md.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { unified } from 'unified';
+import remarkParse from 'remark-parse';
+import remarkGfm from 'remark-gfm';
+import { PlanAnalyzer } from '../src/core/analyzer.js';
+import { readyTasks, simulate, simulateBatched, type TaskStatus } from '../src/core/schedule.js';
+import { StatusStore, readStatusFile } from '../src/core/status.js';
+import { generatePlan, generateSchedulingPlan, rng } from './generate.js';
+
+interface Row {
+  name: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+}
+
+const rows: Row[] = [];
+const quick = process.argv.includes('--quick');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Median wall time of `fn` in ms over at least `runs` runs (after one warm-up). */
+function time(fn: () => unknown, runs: number): number {
+  fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+
+const ms = (x: number): string => (x >= 100 ? `${x.toFixed(0)} ms` : x >= 1 ? `${x.toFixed(1)} ms` : `${x.toFixed(3)} ms`);
+
+function lineScan(text: string): number {
+  let n = 0;
+  for (const line of text.split('\n')) if (/^\s*- \[[ xX]\] \d/.test(line)) n++;
+  return n;
+}
+
+const bareRemark = unified().use(remarkParse).use(remarkGfm);
+
+function benchAnalysis(): void {
+  for (const size of quick ? [100, 1000] : [100, 1000, 10000]) {
+    const text = generatePlan({ tasks: size, seed: size });
+    const runs = size >= 10000 ? 3 : size >= 1000 ? 7 : 25;
+    const scan = time(() => lineScan(text), runs * 3);
+    const remark = time(() => bareRemark.parse(text), runs);
+    const full = time(() => new PlanAnalyzer().analyze(text), runs);
+    rows.push({
+      name: `full analysis, ${size} tasks (${(text.length / 1024).toFixed(0)} KB)`,
+      value: ms(full),
+      baseline: `bare remark+gfm parse ${ms(remark)}; line scan ${ms(scan)}`,
+      ratio: `×${(full / remark).toFixed(2)} of remark; ×${(full / scan).toFixed(0)} of line scan`,
+      goal: '—',
+    });
+  }
+}
+
+function benchIncremental(): void {
+  const text = generatePlan({ tasks: 1000, seed: 7 });
+  const lines = text.split('\n');
+  const target = lines.findIndex((l) => l.startsWith('- [ ] 25.10 '));
+  const analyzer = new PlanAnalyzer();
+  analyzer.analyze(text);
+  const samples: number[] = [];
+  let parsedChunks = 0;
+  for (let i = 0; i < (quick ? 15 : 41); i++) {
+    const edited = [...lines];
+    edited[target] = `${lines[target]} edit ${i}`;
+    const t = performance.now();
+    analyzer.analyze(edited.join('\n'));
+    samples.push(performance.now() - t);
+    parsedChunks = Math.max(parsedChunks, analyzer.lastParsedChunks);
+  }
+  const full = time(() => new PlanAnalyzer().analyze(text), 5);
+  const inc = median(samples);
+  rows.push({
+    name: 're-analysis after a one-line edit, 1,000 tasks',
+    value: `${ms(inc)} median (${parsedChunks} chunk re-parsed)`,
+    baseline: `full analysis ${ms(full)}`,
+    ratio: `×${(inc / full).toFixed(3)}`,
+    goal: '≤ 20 ms',
+  });
+}
+
+function benchNext(): void {
+  const text = generatePlan({ tasks: 10000, seed: 11 });
+  const { plan, graph } = new PlanAnalyzer().analyze(text);
+  const random = rng(5);
+  const status = new Map<string, TaskStatus>();
+  // The first half of the phases is done, so the ready set sits in the middle of the plan.
+  for (const t of plan.tasks) if (t.phaseIndex < plan.phases.length / 2) status.set(t.id, 'completed');
+  for (const t of plan.tasks) if (t.phaseIndex === Math.floor(plan.phases.length / 2) && random() < 0.2) status.set(t.id, 'in_progress');
+  const lookup = (id: string): TaskStatus | undefined => status.get(id);
+  const next = time(() => readyTasks(plan, graph, lookup, 5), 21);
+  const scan = time(() => lineScan(text), 21);
+  rows.push({
+    name: '`next 5` on a 10,000-task plan (half done)',
+    value: ms(next),
+    baseline: `line scan of the file ${ms(scan)}`,
+    ratio: `×${(next / scan).toFixed(2)}`,
+    goal: '≤ 10 ms',
+  });
+}
+
+function benchSimulate(): void {
+  const plans = quick ? 40 : 200;
+  let sumBound = 0;
+  let sumBatched = 0;
+  let worstBound = 0;
+  const workers = 4;
+  for (let seed = 1; seed <= plans; seed++) {
+    const { plan, graph } = new PlanAnalyzer().analyze(generateSchedulingPlan(seed));
+    const s = simulate(plan, graph, { workers });
+    const b = simulateBatched(plan, graph, { workers });
+    sumBound += s.makespan / s.lowerBound;
+    worstBound = Math.max(worstBound, s.makespan / s.lowerBound);
+    sumBatched += s.makespan / b.makespan;
+  }
+  rows.push({
+    name: `simulate quality: ${plans} random plans, ${workers} workers`,
+    value: `makespan / lower bound = ${(sumBound / plans).toFixed(3)} (worst ${worstBound.toFixed(2)})`,
+    baseline: 'lower bound max(critical path, work / W)',
+    ratio: `×${(sumBound / plans).toFixed(3)}`,
+    goal: '≤ 1.05',
+  });
+  rows.push({
+    name: `simulate vs the seeds' batched pattern, same plans`,
+    value: `makespan / batched makespan = ${(sumBatched / plans).toFixed(3)}`,
+    baseline: 'batched: take W ready tasks, wait for all',
+    ratio: `×${(sumBatched / plans).toFixed(3)}`,
+    goal: '≤ 0.65',
+  });
+}
+
+async function benchStatus(): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'planctl-bench-'));
+  try {
+    const procs = 16;
+    const each = 50;
+    const file = path.join(dir, 'status.json');
+    const worker = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './status-worker.ts' : './status-worker.js', import.meta.url));
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: procs }, (_, p) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(process.execPath, [...(worker.endsWith('.ts') ? ['--import', 'tsx'] : []), worker, file, String(p), String(each)], { stdio: 'inherit' });
+          child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited ${code}`))));
+        }),
+      ),
+    );
+    const parallelMs = performance.now() - t0;
+    const status = await readStatusFile(file);
+    const count = Object.keys(status?.tasks ?? {}).length;
+    const lost = procs * each - count;
+
+    const single = new StatusStore(path.join(dir, 'single.json'), 'plan.md');
+    const t1 = performance.now();
+    for (let i = 0; i < procs * each; i++) await single.setTaskStatus(`s.${i}`, 'completed');
+    const singleMs = performance.now() - t1;
+    const parallelRate = (procs * each) / (parallelMs / 1000);
+    const singleRate = (procs * each) / (singleMs / 1000);
+    rows.push({
+      name: `status updates: ${procs} processes × ${each} on one plan`,
+      value: `${lost} lost of ${procs * each}; version ${status?.version}; ${parallelRate.toFixed(0)} updates/s`,
+      baseline: `one process, same ${procs * each} updates: ${singleRate.toFixed(0)} updates/s`,
+      ratio: `×${(parallelRate / singleRate).toFixed(2)} throughput`,
+      goal: '0 lost',
+    });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+function table(): string {
+  const lines = ['| benchmark | result | baseline (same run) | ratio | goal |', '|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.name} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.goal} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  benchAnalysis();
+  benchIncremental();
+  benchNext();
+  benchSimulate();
+  await benchStatus();
+  const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
+  process.stdout.write(report);
+  if (process.argv.includes('--write')) {
+    const doc = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../docs/benchmarks.md');
+    const current = await fs.readFile(doc, 'utf8');
+    const begin = '<!-- results:begin -->';
+    const end = '<!-- results:end -->';
+    const next = current.replace(new RegExp(`${begin}[\\s\\S]*${end}`), `${begin}\n${report}${end}`);
+    await fs.writeFile(doc, next);
+    process.stdout.write(`\nwrote ${doc}\n`);
+  }
+}
+
+await main();

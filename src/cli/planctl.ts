@@ -1,0 +1,322 @@
+/**
+ * planctl: the command line over src/core. Every command is a thin shell around a core call;
+ * all plan knowledge lives in core so the extension and the orchestrator behave identically.
+ *
+ * Exit codes: 0 ok, 1 `validate` found errors, 2 the command could not run (bad input).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import writeFileAtomic from 'write-file-atomic';
+import { PlanError } from '../core/source.js';
+import { openPlan, requireTask, type PlanSession } from '../core/session.js';
+import { resolvePlanPath, worktreeRoot, writePlanPointer, readPlanFile, relativeToRoot } from '../core/planFile.js';
+import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
+import { planProgress, type PlanProgress } from '../core/progress.js';
+import { tickCompletedTasks } from '../core/sync.js';
+import { analyzePlan } from '../core/analyzer.js';
+import type { Diagnostic } from '../core/diagnostics.js';
+import { collectAllPlans } from './allPlans.js';
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+class UsageExit extends Error {
+  constructor(readonly exitCode: number) {
+    super('exit');
+  }
+}
+
+const json = (value: unknown): string => JSON.stringify(value, null, 2);
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('planctl')
+    .description('Check, schedule and track markdown implementation plans')
+    .version('0.1.0')
+    .showHelpAfterError('(run "planctl --help" for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  const planOption = (): Option => new Option('--plan <file>', 'the plan (default: PLAN_FILE, then this worktree\'s .claude-context/current-plan.txt)');
+
+  const session = async (explicit: string | undefined): Promise<PlanSession> => {
+    const resolved = await resolvePlanPath({ explicit, cwd: io.cwd, env: io.env });
+    return openPlan(resolved.path);
+  };
+
+  program
+    .command('validate')
+    .description('report duplicate IDs, unknown dependencies, cycles and file conflicts')
+    .argument('[plan]', 'plan file')
+    .addOption(planOption())
+    .option('--json', 'machine-readable output')
+    .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
+      const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
+      const text = await readPlanFile(resolved.path);
+      const { diagnostics } = analyzePlan(text);
+      const shown = relativeToCwd(io.cwd, resolved.path);
+      if (opts.json) {
+        io.out(json({ plan: shown, diagnostics: diagnostics.map(publicDiagnostic) }));
+      } else {
+        for (const d of diagnostics) io.out(`${shown}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
+        io.out(summaryLine(diagnostics));
+      }
+      if (diagnostics.some((d) => d.severity === 'error')) throw new UsageExit(1);
+    });
+
+  program
+    .command('show')
+    .description('the parsed plan: phases, tasks, dependencies, files, VERIFY items')
+    .argument('[plan]', 'plan file')
+    .addOption(planOption())
+    .option('--json', 'machine-readable output')
+    .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
+      const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
+      const { plan } = analyzePlan(await readPlanFile(resolved.path));
+      const phases = plan.phases.map((p) => ({
+        id: p.id,
+        title: p.title,
+        implicit: p.implicit,
+        line: p.range.start.line,
+        tasks: p.taskIndices.map((i) => {
+          const t = plan.tasks[i]!;
+          return {
+            id: t.id,
+            title: t.title,
+            checked: t.checkbox === 'checked',
+            checkbox: t.checkbox,
+            dependsOn: t.dependsOn.map((d) => (d.kind === 'phase' ? `Phase ${d.target}` : d.target)),
+            files: t.files.map((f) => f.path),
+            line: t.range.start.line,
+            ...(t.estimateMinutes !== undefined ? { estimateMinutes: t.estimateMinutes } : {}),
+            ...(t.labels.length ? { labels: t.labels } : {}),
+            ...(t.parentId ? { parent: t.parentId } : {}),
+          };
+        }),
+        verify: p.verifyIndices.map((i) => {
+          const t = plan.tasks[i]!;
+          return { id: t.id, title: t.title, checked: t.checkbox === 'checked', line: t.range.start.line, ...(t.command ? { command: t.command } : {}) };
+        }),
+        verifyBlocking: p.verifyBlocking,
+      }));
+      const shape = {
+        title: plan.title,
+        dialect: plan.dialect,
+        metadata: Object.fromEntries(plan.metadata.map((m) => [m.key, m.value])),
+        planDependencies: plan.planDependencies.map((d) => d.name),
+        phases,
+      };
+      if (opts.json) return io.out(json(shape));
+      io.out(`${plan.title || path.basename(resolved.path)}  (${plan.dialect} dialect)`);
+      for (const p of phases) {
+        io.out(p.implicit ? 'Tasks' : `Phase ${p.id}: ${p.title}`);
+        for (const t of p.tasks) {
+          const deps = t.dependsOn.length ? `  ⇠ ${t.dependsOn.join(', ')}` : '';
+          io.out(`  [${t.checked ? 'x' : ' '}] ${t.id} ${t.title}${deps}`);
+        }
+        for (const v of p.verify) io.out(`  VERIFY [${v.checked ? 'x' : ' '}] ${v.id} ${v.title}`);
+      }
+    });
+
+  program
+    .command('next')
+    .description('the tasks that can start now, longest remaining path first')
+    .argument('[count]', 'how many (default 5)')
+    .addOption(planOption())
+    .option('--json', 'machine-readable output')
+    .action(async (count: string | undefined, opts: { plan?: string; json?: boolean }) => {
+      const n = count === undefined ? 5 : positiveInt(count, 'count');
+      const s = await session(opts.plan);
+      const tasks = readyTasks(s.analysis.plan, s.analysis.graph, s.statusOf, n);
+      if (opts.json) return io.out(json({ tasks }));
+      if (tasks.length === 0) return io.out(nothingReadyMessage(s));
+      for (const t of tasks) {
+        const retry = t.status === 'failed' ? ' (retry)' : '';
+        io.out(`${t.id.padEnd(8)} ${t.title}${retry}  [${t.estimateMinutes}m, path ${t.priority}m]`);
+      }
+    });
+
+  const transitions: Array<[string, TaskStatus, string]> = [
+    ['start', 'in_progress', 'mark a task as started'],
+    ['complete', 'completed', 'mark a task as completed'],
+    ['fail', 'failed', 'mark a task as failed (--reason says why)'],
+    ['skip', 'skipped', 'skip a task (counts as done for its dependents)'],
+    ['reset', 'pending', 'put a task back to pending'],
+  ];
+  for (const [name, status, description] of transitions) {
+    const cmd = program
+      .command(name)
+      .description(description)
+      .argument('<task-id>', 'task ID, e.g. 2.3 or T012')
+      .addOption(planOption())
+      .option('--json', 'machine-readable output');
+    if (name === 'fail') cmd.option('--reason <text>', 'what went wrong');
+    cmd.option('--agent <name>', 'who works on it (recorded as the holder)');
+    cmd.action(async (id: string, opts: { plan?: string; json?: boolean; reason?: string; agent?: string }) => {
+      const s = await session(opts.plan);
+      requireTask(s, id);
+      if (status === 'in_progress') {
+        const { plan, graph } = s.analysis;
+        const state = nodeStates(plan, graph, s.statusOf);
+        const waits = waitingFor(plan, graph, state, graph.indexById.get(id)!);
+        if (waits.length > 0) io.err(`planctl: warning: ${id} is not ready; it waits for ${waits.map((w) => `${w.id} (${w.state})`).join(', ')}`);
+      }
+      const updated = await s.store.setTaskStatus(id, status, { error: opts.reason, agent: opts.agent });
+      if (opts.json) io.out(json({ task: id, status, version: updated.version, statusFile: relativeToCwd(io.cwd, s.statusPath) }));
+      else io.out(`${id} → ${status}`);
+    });
+  }
+
+  program
+    .command('status')
+    .description('progress per phase, for one plan or every plan of every worktree')
+    .addOption(planOption())
+    .option('--all-plans', 'every plan of every worktree of this repository')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { plan?: string; json?: boolean; allPlans?: boolean }) => {
+      if (opts.allPlans) {
+        const plans = await collectAllPlans(io.cwd);
+        if (opts.json) return io.out(json({ plans }));
+        if (plans.length === 0) return io.out('No plans found in any worktree (run "planctl use <plan>" in a worktree).');
+        io.out(table([
+          ['PLAN', 'WORKTREE', 'BRANCH', 'DONE', 'RUNNING', 'FAILED', '%'],
+          ...plans.map((p) => [p.plan, p.worktree, p.branch ?? '(detached)', `${p.done}/${p.total}`, String(p.running), String(p.failed), `${p.percent}%`]),
+        ]));
+        return;
+      }
+      const s = await session(opts.plan);
+      const progress = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
+      if (opts.json) {
+        return io.out(json({ plan: s.relPath, statusFile: relativeToRoot(s.root, s.statusPath), version: s.status.version, ...progress }));
+      }
+      io.out(`${progress.title || s.relPath}: ${progress.done}/${progress.total} done (${progress.percent}%)`);
+      io.out(progressTable(progress));
+    });
+
+  program
+    .command('simulate')
+    .description('list-schedule the plan on W workers with the estimates; prints makespan and critical path')
+    .addOption(planOption())
+    .requiredOption('--workers <n>', 'number of parallel workers')
+    .option('--remaining', 'leave out work already done')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { plan?: string; json?: boolean; workers: string; remaining?: boolean }) => {
+      const workers = positiveInt(opts.workers, '--workers');
+      const s = await session(opts.plan);
+      const { plan, graph } = s.analysis;
+      const options = { workers, ...(opts.remaining ? { statusOf: s.statusOf } : {}) };
+      const result = simulate(plan, graph, options);
+      const batched = simulateBatched(plan, graph, options);
+      const serial = result.totalWork;
+      if (opts.json) {
+        return io.out(json({ ...result, batchedMakespan: batched.makespan, serialMinutes: serial }));
+      }
+      io.out(`workers:        ${workers}`);
+      io.out(`makespan:       ${minutes(result.makespan)}  (lower bound ${minutes(result.lowerBound)})`);
+      io.out(`one worker:     ${minutes(serial)}  → speedup ×${(serial / Math.max(result.makespan, 1e-9)).toFixed(2)}`);
+      io.out(`batched (seeds' pattern): ${minutes(batched.makespan)}`);
+      io.out(`critical path:  ${result.criticalPath.join(' → ')}  (${minutes(result.criticalPathMinutes)})`);
+    });
+
+  program
+    .command('use')
+    .description("make a plan this worktree's active plan (.claude-context/current-plan.txt)")
+    .argument('<plan>', 'plan file')
+    .action(async (planArg: string) => {
+      const planPath = path.resolve(io.cwd, planArg);
+      await readPlanFile(planPath);
+      const root = worktreeRoot({ cwd: io.cwd, env: io.env });
+      const pointer = await writePlanPointer(root, planPath);
+      io.out(`active plan: ${relativeToCwd(io.cwd, planPath)} (${relativeToCwd(io.cwd, pointer)})`);
+    });
+
+  program
+    .command('sync')
+    .description('tick the markdown checkboxes of completed tasks (no other byte changes)')
+    .addOption(planOption())
+    .action(async (opts: { plan?: string }) => {
+      const s = await session(opts.plan);
+      const { text, ticked } = tickCompletedTasks(s.text, s.analysis.plan, s.statusOf);
+      if (ticked.length === 0) return io.out('nothing to tick: every completed task is already checked');
+      // Refuse to overwrite edits made since we read the plan.
+      if ((await readPlanFile(s.path)) !== s.text) throw new PlanError('plan-unreadable', `${s.relPath} changed while syncing; run sync again`);
+      const mode = (await fs.stat(s.path)).mode;
+      await writeFileAtomic(s.path, text, { encoding: 'utf8', mode });
+      io.out(`ticked ${ticked.length} checkbox${ticked.length === 1 ? '' : 'es'}: ${ticked.join(', ')}`);
+    });
+
+  return program;
+}
+
+function publicDiagnostic(d: Diagnostic): Record<string, unknown> {
+  return { code: d.code, severity: d.severity, line: d.line, column: d.column, endLine: d.endLine, endColumn: d.endColumn, message: d.message, tasks: d.tasks };
+}
+
+function summaryLine(ds: Diagnostic[]): string {
+  const count = (s: string): number => ds.filter((d) => d.severity === s).length;
+  const e = count('error');
+  const w = count('warning');
+  return `${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}`;
+}
+
+function nothingReadyMessage(s: PlanSession): string {
+  const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
+  if (p.total > 0 && p.done === p.total) return 'All tasks are done.';
+  if (p.running > 0) return `No task can start now: ${p.running} running; the rest wait for them.`;
+  if (p.failed > 0) return `No task can start now: ${p.failed} failed; retry, skip or reset them.`;
+  return 'No task can start now (see "planctl validate" for cycles).';
+}
+
+function progressTable(p: PlanProgress): string {
+  return table([
+    ['PHASE', 'TITLE', 'DONE', 'RUNNING', 'FAILED'],
+    ...p.phases.map((ph) => [ph.id || '-', ph.title, `${ph.done}/${ph.total}`, String(ph.running), String(ph.failed)]),
+  ]);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
+}
+
+function minutes(m: number): string {
+  const h = Math.floor(m / 60);
+  const rest = Math.round(m - h * 60);
+  return h > 0 ? `${h}h${rest ? ` ${rest}m` : ''}` : `${rest}m`;
+}
+
+function positiveInt(value: string, name: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new PlanError('invalid-argument', `${name} must be a whole number of at least 1, not "${value}"`);
+  return Number(value);
+}
+
+function relativeToCwd(cwd: string, file: string): string {
+  const rel = path.relative(cwd, file);
+  return rel.startsWith('..') ? file : rel || '.';
+}
+
+/** Runs planctl; returns the exit code instead of exiting so tests can call it in-process. */
+export async function runPlanctl(argv: string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageExit) return e.exitCode;
+    if (e instanceof CommanderError) {
+      // Help and --version end through exitOverride too, with code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof PlanError || (e instanceof Error && e.name === 'GitError')) {
+      io.err(`planctl: ${e.message}`);
+      return 2;
+    }
+    io.err(`planctl: internal error: ${e instanceof Error ? e.message : String(e)}`);
+    if (io.env.PLANCTL_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+    return 2;
+  }
+}

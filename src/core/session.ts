@@ -1,0 +1,45 @@
+/**
+ * A plan opened for work: its text, analysis, repository root and status store.
+ * The one place that wires these together for planctl, the extension and the orchestrator.
+ */
+import path from 'node:path';
+import { analyzePlan, type Analysis } from './analyzer.js';
+import { readPlanFile, relativeToRoot, statusFileFor } from './planFile.js';
+import { findRepoRoot, StatusStore, type StatusFile } from './status.js';
+import type { StatusLookup, TaskStatus } from './schedule.js';
+import { PlanError } from './source.js';
+
+export interface PlanSession {
+  path: string;
+  root: string;
+  /** The plan path relative to the root, with `/`. */
+  relPath: string;
+  text: string;
+  analysis: Analysis;
+  statusPath: string;
+  store: StatusStore;
+  status: StatusFile;
+  statusOf: StatusLookup;
+}
+
+export function statusLookup(status: StatusFile): StatusLookup {
+  return (id) => status.tasks[id]?.status as TaskStatus | undefined;
+}
+
+export async function openPlan(planPath: string, root?: string): Promise<PlanSession> {
+  const abs = path.resolve(planPath);
+  const text = await readPlanFile(abs);
+  const analysis = analyzePlan(text);
+  const repoRoot = root ?? findRepoRoot(path.dirname(abs));
+  const statusPath = statusFileFor(abs, analysis.plan, repoRoot);
+  const relPath = relativeToRoot(repoRoot, abs);
+  const store = new StatusStore(statusPath, relPath);
+  const status = await store.read();
+  return { path: abs, root: repoRoot, relPath, text, analysis, statusPath, store, status, statusOf: statusLookup(status) };
+}
+
+export function requireTask(session: PlanSession, id: string): void {
+  if (!session.analysis.graph.indexById.has(id)) {
+    throw new PlanError('unknown-task', `unknown task ID "${id}" in ${session.relPath}; "planctl show --plan ${session.relPath}" lists the tasks`);
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The status store: `docs/plan-outputs/<plan-name>/status.json`, shared by every process that works on
+ * one plan. Each write happens under a cross-process lock and replaces the file atomically, so concurrent
+ * agents lose no update and a reader never sees half a file.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import lockfile, { type LockOptions } from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import { z } from 'zod';
+import { PlanError } from './source.js';
+
+const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;
+/** Enough to see how a task got where it is, without letting a flapping task grow the file forever. */
+const HISTORY_LIMIT = 50;
+
+const taskStatusSchema = z.enum(TASK_STATUSES);
+
+const taskRecordSchema = z.object({
+  status: taskStatusSchema,
+  startedAt: z.string().optional(),
+  completedAt: z.string().optional(),
+  updatedAt: z.string(),
+  attempts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+  holder: z
+    .object({ pid: z.number().int(), host: z.string(), agent: z.string().optional() })
+    .optional(),
+  history: z.array(z.object({ status: taskStatusSchema, at: z.string(), note: z.string().optional() })),
+});
+
+const statusFileSchema = z.object({
+  schemaVersion: z.literal(1),
+  plan: z.string(),
+  version: z.number().int().nonnegative(),
+  updatedAt: z.string(),
+  tasks: z.record(z.string(), taskRecordSchema),
+});
+
+/**
+ * The users' old tool kept `tasks` as an array (plus a derived `summary`, which we drop: it is
+ * recomputed from the tasks). Its field names varied, and it wrote `null` for unset values.
+ */
+const legacyText = z.string().nullish();
+const legacyFileSchema = z.object({
+  plan: legacyText,
+  planPath: legacyText,
+  version: z.number().int().nonnegative().nullish(),
+  tasks: z.array(
+    z.object({
+      id: z.union([z.string(), z.number()]).transform(String),
+      status: z.preprocess((v) => (typeof v === 'string' ? v.replace('-', '_') : v), taskStatusSchema),
+      startedAt: legacyText,
+      started_at: legacyText,
+      completedAt: legacyText,
+      completed_at: legacyText,
+      updatedAt: legacyText,
+      lastError: legacyText,
+      error: legacyText,
+      attempts: z.number().int().nonnegative().nullish(),
+    }),
+  ),
+});
+
+export type TaskStatus = z.infer<typeof taskStatusSchema>;
+export type TaskRecord = z.infer<typeof taskRecordSchema>;
+export type StatusFile = z.infer<typeof statusFileSchema>;
+
+export interface SetTaskStatusOptions {
+  error?: string;
+  agent?: string;
+  note?: string;
+}
+
+export interface StatusStoreOptions {
+  /** proper-lockfile retry policy; tests lower it to see `status-locked` without waiting. */
+  lockRetries?: LockOptions['retries'];
+}
+
+/** Nearest ancestor holding `.git` (a directory, or a file in worktrees and submodules); else `startDir`. */
+export function findRepoRoot(startDir: string): string {
+  const start = path.resolve(startDir);
+  for (let dir = start; ; ) {
+    if (existsSync(path.join(dir, '.git'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}
+
+export function statusPathFor(planPath: string, opts: { root?: string; output?: string } = {}): string {
+  const root = opts.root ?? findRepoRoot(path.dirname(path.resolve(planPath)));
+  const folder = opts.output ?? path.join('docs', 'plan-outputs', path.basename(planPath, '.md'));
+  return path.resolve(root, folder, 'status.json');
+}
+
+/** The plan path as stored in the file: relative to the root with `/`, so it is the same on every OS. */
+export function planPathRelative(planPath: string, root: string): string {
+  return path.relative(root, path.resolve(planPath)).split(path.sep).join('/');
+}
+
+/** The store for a plan, at its default location (or its `**Output:**` folder). */
+export function statusStoreFor(planPath: string, opts: { root?: string; output?: string } = {}): StatusStore {
+  const root = opts.root ?? findRepoRoot(path.dirname(path.resolve(planPath)));
+  return new StatusStore(statusPathFor(planPath, { ...opts, root }), planPathRelative(planPath, root));
+}
+
+export function emptyStatus(plan: string): StatusFile {
+  return { schemaVersion: 1, plan, version: 0, updatedAt: '', tasks: {} };
+}
+
+/** Parses and validates the file; `undefined` when there is none yet. */
+export async function readStatusFile(statusPath: string): Promise<StatusFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(statusPath, 'utf8');
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return undefined;
+    throw new PlanError('status-unreadable', `${statusPath} cannot be read (${errorCode(err) ?? String(err)})`, statusPath);
+  }
+  return parseStatusText(text, statusPath);
+}
+
+export function parseStatusText(text: string, statusPath: string): StatusFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(statusPath, (err as Error).message);
+  }
+  const isLegacy = typeof json === 'object' && json !== null && Array.isArray((json as { tasks?: unknown }).tasks);
+  if (isLegacy) {
+    const legacy = legacyFileSchema.safeParse(json);
+    if (!legacy.success) throw corrupt(statusPath, firstIssue(legacy.error));
+    return fromLegacy(legacy.data);
+  }
+  const parsed = statusFileSchema.safeParse(json);
+  if (!parsed.success) throw corrupt(statusPath, firstIssue(parsed.error));
+  return parsed.data;
+}
+
+const LOCK_OPTIONS = {
+  // The status file may not exist yet, and the lock must not depend on resolving it.
+  realpath: false,
+  // A live holder refreshes the lock's mtime every 2 s; one untouched for 10 s belongs to a dead process.
+  stale: 10_000,
+  update: 2_000,
+  // Roughly 40 s of patience in total: long enough to queue behind many agents, short enough to report.
+  retries: { retries: 200, factor: 1.2, minTimeout: 5, maxTimeout: 250, randomize: true },
+} satisfies LockOptions;
+
+/**
+ * proper-lockfile sees two callers in one process as contention and makes the second poll with backoff;
+ * queueing them here first keeps the retry budget for real cross-process contention.
+ */
+const inProcessQueues = new Map<string, Promise<unknown>>();
+
+function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (inProcessQueues.get(key) ?? Promise.resolve()).then(fn);
+  const tail = run.catch(() => undefined);
+  inProcessQueues.set(key, tail);
+  void tail.then(() => {
+    if (inProcessQueues.get(key) === tail) inProcessQueues.delete(key);
+  });
+  return run;
+}
+
+export class StatusStore {
+  readonly path: string;
+  private readonly lockRetries: LockOptions['retries'];
+
+  constructor(
+    statusPath: string,
+    readonly planRelPath: string,
+    opts: StatusStoreOptions = {},
+  ) {
+    this.path = path.resolve(statusPath);
+    this.lockRetries = opts.lockRetries ?? LOCK_OPTIONS.retries;
+  }
+
+  /** The current content, or an empty status (version 0) when no file exists yet. */
+  async read(): Promise<StatusFile> {
+    return (await readStatusFile(this.path)) ?? emptyStatus(this.planRelPath);
+  }
+
+  /** Lock, re-read, mutate, bump the version, write atomically, unlock. Returns what was written. */
+  update(mutator: (s: StatusFile) => void | Promise<void>): Promise<StatusFile> {
+    return serialize(this.path, () => this.lockedUpdate(mutator));
+  }
+
+  setTaskStatus(taskId: string, status: TaskStatus, opts: SetTaskStatusOptions = {}): Promise<StatusFile> {
+    return this.update((s) => {
+      const now = new Date().toISOString();
+      const task = (s.tasks[taskId] ??= { status: 'pending', updatedAt: now, attempts: 0, history: [] });
+      task.status = status;
+      task.updatedAt = now;
+      switch (status) {
+        case 'in_progress':
+          task.startedAt = now;
+          task.attempts += 1;
+          task.holder = { pid: process.pid, host: os.hostname(), ...(opts.agent ? { agent: opts.agent } : {}) };
+          delete task.completedAt;
+          break;
+        case 'completed':
+        case 'skipped':
+          task.completedAt = now;
+          delete task.holder;
+          break;
+        case 'failed':
+          task.lastError = opts.error ?? 'failed (no error message given)';
+          delete task.holder;
+          break;
+        case 'pending':
+          // A reset: the task may run again, but how often it ran and what happened stays on record.
+          delete task.holder;
+          delete task.startedAt;
+          delete task.completedAt;
+          delete task.lastError;
+          break;
+      }
+      task.history.push({ status, at: now, ...(opts.note ? { note: opts.note } : {}) });
+      if (task.history.length > HISTORY_LIMIT) task.history.splice(0, task.history.length - HISTORY_LIMIT);
+    });
+  }
+
+  private async lockedUpdate(mutator: (s: StatusFile) => void | Promise<void>): Promise<StatusFile> {
+    try {
+      await mkdir(path.dirname(this.path), { recursive: true });
+    } catch (err) {
+      throw ioError(this.path, 'cannot be created', err);
+    }
+    // If our lock is ever taken over (we stalled past `stale`), writing would clobber the new holder's work.
+    let compromised: Error | undefined;
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.path, {
+        ...LOCK_OPTIONS,
+        retries: this.lockRetries,
+        lockfilePath: `${this.path}.lock`,
+        onCompromised: (err) => {
+          compromised = err;
+        },
+      });
+    } catch (err) {
+      if (errorCode(err) === 'ELOCKED') throw locked(this.path);
+      throw ioError(this.path, 'cannot be locked', err);
+    }
+    try {
+      // Read inside the lock: what another process wrote a moment ago is what we must build on.
+      const status = await this.read();
+      await mutator(status);
+      status.schemaVersion = 1;
+      status.plan = this.planRelPath;
+      status.version += 1;
+      status.updatedAt = new Date().toISOString();
+      // Never write a file that our own reader would reject.
+      const checked = statusFileSchema.safeParse(status);
+      if (!checked.success) throw new Error(`refusing to write an invalid status file: ${firstIssue(checked.error)}`);
+      if (compromised) throw locked(this.path);
+      try {
+        await writeFileAtomic(this.path, `${JSON.stringify(checked.data, null, 2)}\n`);
+      } catch (err) {
+        throw ioError(this.path, 'cannot be written', err);
+      }
+      return checked.data;
+    } finally {
+      // After a compromise the lock is no longer ours, and releasing it reports that; nothing to add.
+      await release().catch(() => undefined);
+    }
+  }
+}
+
+function fromLegacy(legacy: z.infer<typeof legacyFileSchema>): StatusFile {
+  const tasks: Record<string, TaskRecord> = {};
+  for (const t of legacy.tasks) {
+    const startedAt = t.startedAt ?? t.started_at ?? undefined;
+    const completedAt = t.completedAt ?? t.completed_at ?? undefined;
+    const lastError = t.lastError ?? t.error ?? undefined;
+    const updatedAt = t.updatedAt ?? completedAt ?? startedAt ?? '';
+    tasks[t.id] = {
+      status: t.status,
+      ...(startedAt ? { startedAt } : {}),
+      ...(completedAt ? { completedAt } : {}),
+      updatedAt,
+      attempts: t.attempts ?? (startedAt ? 1 : 0),
+      ...(lastError ? { lastError } : {}),
+      history: [],
+    };
+  }
+  return {
+    schemaVersion: 1,
+    plan: legacy.plan ?? legacy.planPath ?? '',
+    version: legacy.version ?? 0,
+    updatedAt: '',
+    tasks,
+  };
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid content';
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+  return `${where}: ${issue.message}`;
+}
+
+function corrupt(statusPath: string, reason: string): PlanError {
+  return new PlanError(
+    'status-corrupt',
+    `${statusPath} is not a valid status file (${reason}); fix it or move it away`,
+    statusPath,
+  );
+}
+
+function locked(statusPath: string): PlanError {
+  return new PlanError('status-locked', `${statusPath} is locked by another process; try again`, statusPath);
+}
+
+/** There is no separate "unwritable" code; the message says which operation failed. */
+function ioError(statusPath: string, what: string, err: unknown): PlanError {
+  if (err instanceof PlanError) return err;
+  return new PlanError('status-unreadable', `${statusPath} ${what} (${errorCode(err) ?? String(err)})`, statusPath);
+}
+
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
