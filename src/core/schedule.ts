@@ -282,7 +282,7 @@ function prepare(plan: Plan, graph: PlanGraph, statusOf?: StatusLookup): { durat
   const facts = graphFacts(graph);
   if (facts.cyclic) {
     const cycle = stronglyConnected(graph)[0] ?? [];
-    const ids = cycle.filter((v) => v < graph.taskCount).map((v) => plan.tasks[v]!.id);
+    const ids = cycle.filter((v) => v < graph.taskCount).sort((a, b) => a - b).map((v) => plan.tasks[v]!.id);
     throw new PlanError('plan-has-errors', `cannot schedule this plan: it has a dependency cycle (${ids.join(', ')}); run planctl validate`);
   }
   const duration = Float64Array.from(graph.duration);
