@@ -195,3 +195,39 @@ test('the bundled planctl runs without node_modules and exits 2 with one line on
   const unknown = spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' });
   assert.equal(unknown.status, 2);
 });
+
+test('many planctl processes start/complete different tasks of one plan at once: no update is lost', async (t) => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  const bin = path.join(dir, 'dist', 'planctl.mjs');
+  if (!existsSync(bin)) return t.skip('dist/planctl.mjs not built (npm run build)');
+  const lanes = 10;
+  const perLane = 4;
+  const lines = ['# Plan: Concurrency', '', '## Phase 1: All at once', ''];
+  for (let i = 1; i <= lanes * perLane; i++) lines.push(`- [ ] 1.${i} Task ${i}`);
+  const planFile = path.join(repo, 'concurrency.md');
+  await fs.writeFile(planFile, `${lines.join('\n')}\n`);
+  const { spawn } = await import('node:child_process');
+  const run = (args: string[]): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, ...args, '--plan', planFile], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`planctl ${args.join(' ')} exited ${code}: ${err}`))));
+    });
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let k = 1; k <= perLane; k++) {
+        const id = `1.${lane * perLane + k}`;
+        await run(['start', id]);
+        await run(['complete', id]);
+      }
+    }),
+  );
+  const status = JSON.parse(await fs.readFile(path.join(repo, 'docs', 'plan-outputs', 'concurrency', 'status.json'), 'utf8'));
+  assert.equal(status.version, lanes * perLane * 2);
+  for (let i = 1; i <= lanes * perLane; i++) {
+    assert.equal(status.tasks[`1.${i}`]?.status, 'completed', `1.${i}`);
+    assert.equal(status.tasks[`1.${i}`]?.attempts, 1);
+  }
+});
