@@ -30,6 +30,8 @@ export interface ItemAnnotations {
   sequential: boolean;
   parallel: boolean;
   command?: string;
+  /** Kiro's `_Requirements: 1.1_` body line: it names requirements, not dependencies, but marks the dialect. */
+  kiroRequirements?: boolean;
 }
 
 export function emptyAnnotations(): ItemAnnotations {
@@ -200,6 +202,7 @@ export function scanLabels(titleRaw: string, out: ItemAnnotations): void {
 }
 
 export function scanMarkers(raw: string, out: ItemAnnotations): void {
+  if (raw.includes('_Requirements:')) out.kiroRequirements = true;
   if (raw.includes('[SEQUENTIAL]')) out.sequential = true;
   if (raw.includes('[PARALLEL]')) out.parallel = true;
 }

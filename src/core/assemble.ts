@@ -62,10 +62,11 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
   }
 
   const headings = flat.filter((f): f is { block: HeadingBlock; base: number; globalParent: number } => f.block.kind === 'heading');
+  // Compared by entry, not by block: identical chunks share their (cached) block objects.
   const titleHeading = headings.find((h) => h.block.depth === 1);
-  const isPhaseHeading = (h: HeadingBlock): boolean =>
-    PHASE_HEADING.test(h.text) && (h.depth >= 2 || h !== titleHeading?.block);
-  const hasPhaseHeadings = headings.some((h) => isPhaseHeading(h.block));
+  const isPhaseHeading = (h: (typeof headings)[number]): boolean =>
+    PHASE_HEADING.test(h.block.text) && (h.block.depth >= 2 || h !== titleHeading);
+  const hasPhaseHeadings = headings.some((h) => isPhaseHeading(h));
   const openSpec = !hasPhaseHeadings && headings.some((h) => h.block.depth === 2 && OPENSPEC_HEADING.test(h.block.text));
 
   let section: SectionKind = 'preamble';
@@ -103,17 +104,19 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
     section = 'phase';
   }
 
+  let kiroRequirements = false;
   for (let gi = 0; gi < flat.length; gi++) {
-    const { block, base, globalParent } = flat[gi]!;
+    const entry = flat[gi]!;
+    const { block, base, globalParent } = entry;
     if (block.kind === 'heading') {
       const h = block;
       const start = base + h.start;
-      if (titleHeading && h === titleHeading.block) {
+      if (entry === titleHeading) {
         plan.title = titleFromHeading(h.text);
         plan.titleRange = range(start, base + h.end);
         continue;
       }
-      const phaseMatch = hasPhaseHeadings ? (isPhaseHeading(h) ? PHASE_HEADING.exec(h.text) : null) : null;
+      const phaseMatch = hasPhaseHeadings && isPhaseHeading(entry as (typeof headings)[number]) ? PHASE_HEADING.exec(h.text) : null;
       const specMatch = openSpec && h.depth === 2 ? OPENSPEC_HEADING.exec(h.text) : null;
       if (phaseMatch || specMatch) {
         const m = (phaseMatch ?? specMatch)!;
@@ -173,6 +176,7 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
     }
 
     if (block.kind !== 'item') continue;
+    if (phase && block.ann.kiroRequirements) kiroRequirements = true;
     const item: AbsItem = { block, base, parent: globalParent };
     const ownerTask = nearestOwner(globalParent, flat, taskOfItem, verifyOfItem);
 
@@ -212,7 +216,7 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
   if (phase && !phase.implicit) closePhase(phase, text.length, lines);
 
   linkGroups(plan);
-  plan.dialect = detectDialect(plan);
+  plan.dialect = detectDialect(plan, kiroRequirements);
   const output = plan.metadata.find((m) => m.key.toLowerCase() === 'output')?.value;
   if (output) plan.output = output.replace(/[`*]/g, '').trim().replace(/\/+$/, '');
   if (!plan.title) plan.title = '';
@@ -413,13 +417,14 @@ function linkGroups(plan: Plan): void {
   }
 }
 
-function detectDialect(plan: Plan): Dialect {
+/** `kiroRequirements`: some item carries Kiro's `_Requirements: …_` line (its raw form, not the word in prose). */
+function detectDialect(plan: Plan, kiroRequirements: boolean): Dialect {
   const tasks = plan.tasks.filter((t) => t.kind === 'task');
   if (tasks.some((t) => t.id.startsWith('T'))) return 'spec-kit';
   if (tasks.some((t) => t.files.some((f) => f.kind === 'boundary') || t.labels.includes('(P)'))) {
     return 'cc-sdd';
   }
-  if (tasks.some((t) => t.idWithTrailingDot || t.optional || /\bRequirements:/.test(t.body))) return 'kiro';
+  if (kiroRequirements || tasks.some((t) => t.idWithTrailingDot || t.optional)) return 'kiro';
   if (tasks.some((t) => t.labels.includes('P'))) return 'spec-kit';
   return 'seeds';
 }

@@ -15,7 +15,67 @@ export interface Chunk {
   lineOffset: number;
 }
 
-const FENCE = /^\s*(`{3,}|~{3,})/;
+const FENCE = /^([ \t]*)(`{3,}|~{3,})/;
+const RAW_HTML_OPEN = /^ {0,3}<(pre|script|style|textarea)(?=[\s>]|$)/i;
+const HTML_START = /^ {0,3}<(?:[A-Za-z/!?])/;
+
+interface Fence {
+  marker: string;
+  indent: number;
+}
+
+/** What keeps a heading-looking line from being a heading: we must not split inside it. */
+type Container =
+  | { kind: 'front-matter' }
+  | { kind: 'fence'; fence: Fence }
+  | { kind: 'comment' }
+  | { kind: 'raw-html'; tag: string }
+  /** Any other HTML block runs to the next blank line (CommonMark block types 6 and 7). */
+  | { kind: 'html-block' };
+
+function indentWidth(ws: string): number {
+  let w = 0;
+  for (const c of ws) w += c === '\t' ? 4 - (w % 4) : 1;
+  return w;
+}
+
+/** The state after `line`, given the state before it (undefined = plain markdown). */
+function advance(state: Container | undefined, line: string, lineNumber: number): Container | undefined {
+  switch (state?.kind) {
+    case 'front-matter':
+      return lineNumber > 0 && line.trimEnd() === '---' ? undefined : state;
+    case 'fence': {
+      const m = FENCE.exec(line);
+      // A closer may be indented at most 3 columns more than its opener; deeper lines are content.
+      const closes =
+        m !== null &&
+        m[2]![0] === state.fence.marker[0] &&
+        m[2]!.length >= state.fence.marker.length &&
+        line.slice(m[0].length).trim() === '' &&
+        indentWidth(m[1]!) <= state.fence.indent + 3;
+      return closes ? undefined : state;
+    }
+    case 'comment':
+      return line.includes('-->') ? undefined : state;
+    case 'raw-html':
+      return new RegExp(`</${state.tag}>`, 'i').test(line) ? undefined : state;
+    case 'html-block':
+      return line.trim() === '' ? undefined : state;
+    default:
+      return opens(line);
+  }
+}
+
+function opens(line: string): Container | undefined {
+  const f = FENCE.exec(line);
+  if (f) return { kind: 'fence', fence: { marker: f[2]!, indent: indentWidth(f[1]!) } };
+  if (!HTML_START.test(line)) return undefined;
+  const trimmed = line.trimStart();
+  if (trimmed.startsWith('<!--')) return trimmed.includes('-->', 4) ? undefined : { kind: 'comment' };
+  const raw = RAW_HTML_OPEN.exec(line);
+  if (raw) return new RegExp(`</${raw[1]}>`, 'i').test(line) ? undefined : { kind: 'raw-html', tag: raw[1]! };
+  return { kind: 'html-block' };
+}
 
 export function splitIntoChunks(text: string): Chunk[] {
   const chunks: Chunk[] = [];
@@ -23,40 +83,22 @@ export function splitIntoChunks(text: string): Chunk[] {
   let chunkLine = 0;
   let line = 0;
   let pos = 0;
-  let fence: string | undefined;
-  let inComment = false;
-  let inFrontMatter = text.startsWith('---\n') || text.startsWith('---\r\n');
+  let state: Container | undefined = text.startsWith('---\n') || text.startsWith('---\r\n') ? { kind: 'front-matter' } : undefined;
 
   while (pos < text.length) {
     const nl = text.indexOf('\n', pos);
     const end = nl === -1 ? text.length : nl;
-    const first = text.charCodeAt(pos);
-
-    if (inFrontMatter) {
-      if (line > 0 && (first === 45 /* - */ || first === 46) /* . */) {
-        const l = text.slice(pos, end).trimEnd();
-        if (l === '---' || l === '...') inFrontMatter = false;
-      }
-    } else if (fence !== undefined) {
-      const m = FENCE.exec(text.slice(pos, Math.min(end, pos + 64)));
-      if (m && m[1]![0] === fence[0] && m[1]!.length >= fence.length && text.slice(pos, end).trim() === m[1]) {
-        fence = undefined;
-      }
-    } else if (inComment) {
-      if (text.slice(pos, end).includes('-->')) inComment = false;
-    } else if (first === 35 /* # */ && pos > chunkStart && isAtxHeading(text, pos, end)) {
+    if (state === undefined && text.charCodeAt(pos) === 35 /* # */ && pos > chunkStart && isAtxHeading(text, pos, end)) {
       chunks.push({ text: text.slice(chunkStart, pos), offset: chunkStart, lineOffset: chunkLine });
       chunkStart = pos;
       chunkLine = line;
-    } else if (first === 32 || first === 96 || first === 126 || first === 9) {
-      const m = FENCE.exec(text.slice(pos, Math.min(end, pos + 64)));
-      if (m) fence = m[1]!;
-    } else if (first === 60 /* < */) {
-      const l = text.slice(pos, end);
-      const open = l.lastIndexOf('<!--');
-      if (open !== -1 && l.indexOf('-->', open + 4) === -1) inComment = true;
+    } else {
+      const c = text.charCodeAt(pos);
+      // Only lines that can open or close a container need a closer look; most plan lines do not.
+      if (state !== undefined || c === 32 || c === 9 || c === 96 || c === 126 || c === 60) {
+        state = advance(state, text.slice(pos, end), line);
+      }
     }
-
     if (nl === -1) break;
     pos = nl + 1;
     line++;

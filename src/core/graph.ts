@@ -200,8 +200,11 @@ function phaseEntries(plan: Plan, graph: PlanGraph, phaseByNumber: Map<string, n
         if (idx === undefined) graph.unknownAnnotationIds.push({ phase: k, id, where: 'pipeline-start' });
         else ids.push(idx);
       }
-      entries.push(ids);
-      continue;
+      // With no ID that exists (a typo), keep the ordinary barrier rather than starting at once.
+      if (ids.length > 0) {
+        entries.push(ids);
+        continue;
+      }
     }
     const root = find(k);
     if (root < k) {
