@@ -335,17 +335,23 @@ function summarise(plan: Plan, graph: PlanGraph, workers: number, duration: Floa
   };
 }
 
-/**
- * List scheduling on `workers` workers: whenever a worker is free, start the ready task with the
- * longest remaining path whose files do not overlap a running task's (rule 5 at run time).
- */
-export function simulate(plan: Plan, graph: PlanGraph, options: SimulateOptions): Simulation {
+/** What both simulations start from; zero-length items go straight into the schedule without a worker. */
+function startSimulation(plan: Plan, graph: PlanGraph, options: SimulateOptions) {
   const workers = Math.max(1, Math.floor(options.workers));
   const { duration, priority } = prepare(plan, graph, options.statusOf);
   const schedule: ScheduledTask[] = [];
   const frontier = new Frontier(graph, duration, priority, (v, at) => {
     if (v < graph.taskCount) schedule.push({ id: plan.tasks[v]!.id, start: at, end: at, worker: null });
   });
+  return { workers, duration, priority, schedule, frontier };
+}
+
+/**
+ * List scheduling on `workers` workers: whenever a worker is free, start the ready task with the
+ * longest remaining path whose files do not overlap a running task's (rule 5 at run time).
+ */
+export function simulate(plan: Plan, graph: PlanGraph, options: SimulateOptions): Simulation {
+  const { workers, duration, priority, schedule, frontier } = startSimulation(plan, graph, options);
   const running: Array<{ v: number; end: number; worker: number }> = [];
   const freeWorkers = Array.from({ length: workers }, (_, i) => workers - 1 - i);
   let now = 0;
@@ -383,12 +389,7 @@ export function simulate(plan: Plan, graph: PlanGraph, options: SimulateOptions)
  * tasks (same order and conflict rule), wait for all of them, repeat.
  */
 export function simulateBatched(plan: Plan, graph: PlanGraph, options: SimulateOptions): Simulation {
-  const workers = Math.max(1, Math.floor(options.workers));
-  const { duration, priority } = prepare(plan, graph, options.statusOf);
-  const schedule: ScheduledTask[] = [];
-  const frontier = new Frontier(graph, duration, priority, (v, at) => {
-    if (v < graph.taskCount) schedule.push({ id: plan.tasks[v]!.id, start: at, end: at, worker: null });
-  });
+  const { workers, duration, priority, schedule, frontier } = startSimulation(plan, graph, options);
   let now = 0;
   frontier.start(0);
   while (frontier.ready.size > 0) {
