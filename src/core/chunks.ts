@@ -59,8 +59,13 @@ function advance(state: Container | undefined, line: string, lineNumber: number)
       return line.includes('-->') ? undefined : state;
     case 'raw-html':
       return new RegExp(`</${state.tag}>`, 'i').test(line) ? undefined : state;
-    case 'html-block':
-      return line.trim() === '' ? undefined : state;
+    case 'html-block': {
+      if (line.trim() === '') return undefined;
+      // This "HTML block" may really be inline HTML in a paragraph, in which case a fence line here
+      // opens a fence. When unsure, take the state that lasts longer: it only means fewer splits.
+      const inner = opens(line);
+      return inner && inner.kind !== 'html-block' ? inner : state;
+    }
     default:
       return opens(line);
   }
