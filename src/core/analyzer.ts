@@ -4,7 +4,7 @@
  */
 import { assemblePlan } from './assemble.js';
 import { splitIntoChunks } from './chunks.js';
-import { parseChunk, type Block } from './markdown.js';
+import { parseChunk, type ParsedBlocks } from './markdown.js';
 import type { Plan } from './model.js';
 import { LineIndex } from './source.js';
 import { buildGraph, type PlanGraph } from './graph.js';
@@ -30,24 +30,36 @@ export class AnalysisCancelled extends Error {
 
 export class PlanAnalyzer {
   /** Chunk text → its blocks. Holds only the chunks of the latest text, so it never grows without bound. */
-  private cache = new Map<string, Block[]>();
+  private cache = new Map<string, ParsedBlocks>();
   /** How many chunks the last analysis parsed (the rest came from the cache); for tests and benchmarks. */
   lastParsedChunks = 0;
 
   parse(text: string, cancel?: CancellationSignal): Plan {
     const chunks = splitIntoChunks(text);
-    const next = new Map<string, Block[]>();
+    const next = new Map<string, ParsedBlocks>();
     let parsed = 0;
-    const parsedChunks = chunks.map((c) => {
+    const get = (chunkText: string): ParsedBlocks => {
       if (cancel?.isCancellationRequested) throw new AnalysisCancelled();
-      let blocks = next.get(c.text) ?? this.cache.get(c.text);
-      if (blocks === undefined) {
-        blocks = parseChunk(c.text);
+      let result = next.get(chunkText) ?? this.cache.get(chunkText);
+      if (result === undefined) {
+        result = parseChunk(chunkText);
         parsed++;
       }
-      next.set(c.text, blocks);
-      return { offset: c.offset, blocks };
-    });
+      next.set(chunkText, result);
+      return result;
+    };
+    const parsedChunks: Array<{ offset: number; blocks: ParsedBlocks['blocks'] }> = [];
+    for (let i = 0; i < chunks.length; i++) {
+      const first = chunks[i]!;
+      let chunkText = first.text;
+      let result = get(chunkText);
+      // The parse says a split was wrong (e.g. a heading inside an unclosed fence): merge and parse again.
+      while (result.openAtEnd && i + 1 < chunks.length) {
+        chunkText += chunks[++i]!.text;
+        result = get(chunkText);
+      }
+      parsedChunks.push({ offset: first.offset, blocks: result.blocks });
+    }
     this.cache = next;
     this.lastParsedChunks = parsed;
     return assemblePlan(text, parsedChunks, new LineIndex(text));

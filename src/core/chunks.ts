@@ -6,6 +6,9 @@
  * headings written at column 1, outside front matter, fenced code and HTML comments: such a line
  * is a heading whatever came before it, so parsing the pieces separately gives the same tree.
  * When unsure (an unclosed fence), we do not split: a bigger chunk is only slower, never wrong.
+ * Only document-level constructs can swallow a column-1 heading (a heading ends any list item or
+ * block quote), so only fences indented 0–3 columns open one here. The analyzer checks each split
+ * against the parse as well (see `openAtEnd` in markdown.ts) and merges chunks where we were wrong.
  */
 export interface Chunk {
   text: string;
@@ -15,7 +18,8 @@ export interface Chunk {
   lineOffset: number;
 }
 
-const FENCE = /^([ \t]*)(`{3,}|~{3,})/;
+const FENCE = /^( {0,3})(`{3,}|~{3,})/;
+const FENCE_LINE = /^([ \t]*)(`{3,}|~{3,})/;
 const RAW_HTML_OPEN = /^ {0,3}<(pre|script|style|textarea)(?=[\s>]|$)/i;
 const HTML_START = /^ {0,3}<(?:[A-Za-z/!?])/;
 
@@ -45,7 +49,7 @@ function advance(state: Container | undefined, line: string, lineNumber: number)
     case 'front-matter':
       return lineNumber > 0 && line.trimEnd() === '---' ? undefined : state;
     case 'fence': {
-      const m = FENCE.exec(line);
+      const m = FENCE_LINE.exec(line);
       // A closer may be indented at most 3 columns more than its opener; deeper lines are content.
       const closes =
         m !== null &&

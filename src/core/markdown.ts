@@ -74,11 +74,53 @@ export function parseMarkdownTree(text: string): Root {
   return processor.parse(text);
 }
 
-export function parseChunk(text: string): Block[] {
+export interface ParsedBlocks {
+  blocks: Block[];
+  /**
+   * The chunk ends inside a document-level construct that would swallow a heading after it
+   * (an unclosed fence, a comment or HTML block still open): the split after it was wrong.
+   */
+  openAtEnd: boolean;
+}
+
+export function parseChunk(text: string): ParsedBlocks {
   const tree = parseMarkdownTree(text);
   const blocks: Block[] = [];
   for (const node of tree.children) visitTop(node, text, blocks);
-  return blocks;
+  return { blocks, openAtEnd: endsOpen(tree, text) };
+}
+
+/**
+ * Follows the last node down (list → item → code …): an unclosed fence or open HTML anywhere on
+ * that chain reaches the end of the chunk. At document level it would swallow the next heading;
+ * nested in a list item it would end one character later than in the whole text. Either way the
+ * analyzer merges this chunk with the next one.
+ */
+function endsOpen(tree: Root, text: string): boolean {
+  let node: Nodes | undefined = tree.children[tree.children.length - 1];
+  while (node) {
+    if ((node.type === 'code' || node.type === 'html') && nodeOpen(node, text)) return true;
+    node = 'children' in node && node.children.length > 0 ? (node.children[node.children.length - 1] as Nodes) : undefined;
+  }
+  return false;
+}
+
+function nodeOpen(last: Nodes, text: string): boolean {
+  const raw = text.slice(startOf(last), endOf(last));
+  if (last.type === 'code') {
+    const open = /^ {0,3}(`{3,}|~{3,})/.exec(raw);
+    if (!open) return false; // indented code ends at any unindented line
+    const lines = raw.split(/\r?\n/);
+    if (lines.length < 2) return true;
+    const close = /^[ \t]*(`{3,}|~{3,})[ \t]*\r?$/.exec(lines[lines.length - 1]!);
+    return !(close && close[1]![0] === open[1]![0] && close[1]!.length >= open[1]!.length);
+  }
+  const trimmed = raw.trimStart();
+  if (trimmed.startsWith('<!--')) return !raw.includes('-->');
+  const rawTag = /^<(pre|script|style|textarea)\b/i.exec(trimmed);
+  if (rawTag) return !new RegExp(`</${rawTag[1]}>`, 'i').test(raw);
+  // Other HTML blocks end at a blank line; without one before the next heading, it belongs to them.
+  return !/\n[ \t]*\r?\n/.test(text.slice(endOf(last)));
 }
 
 function startOf(node: Nodes): number {
