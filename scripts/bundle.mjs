@@ -1,4 +1,5 @@
-// Bundles the CLI into one CommonJS file (dist/planctl.cjs) so it runs without node_modules.
+// Bundles the CLI (dist/planctl.mjs) and the VS Code extension (dist/extension.cjs) so that neither
+// needs node_modules at run time.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 
@@ -26,3 +27,17 @@ await build({
   logLevel: 'warning',
 });
 await chmod('dist/planctl.mjs', 0o755);
+
+await build({
+  entryPoints: ['src/vscode/extension.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: 'dist/extension.cjs',
+  external: ['vscode'],
+  minify: true,
+  sourcemap: process.env.PLAN_ORCHESTRATOR_SOURCEMAP ? 'inline' : false,
+  metafile: true,
+  logLevel: 'warning',
+});

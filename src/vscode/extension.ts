@@ -1,0 +1,70 @@
+/**
+ * Activation and the command table. Everything about plans comes from src/core through
+ * PlanWorkspace; the modules here only adapt it to VS Code.
+ */
+import * as vscode from 'vscode';
+import { PlanWorkspace } from './planWorkspace.js';
+import { PlanTreeProvider } from './planTree.js';
+import { registerLanguageFeatures } from './language.js';
+import { TaskDecorations } from './decorations.js';
+import { PlanStatusBar } from './statusBar.js';
+import { commandTable, type CommandContext } from './commands.js';
+
+export interface PlanOrchestratorApi {
+  workspace: PlanWorkspace;
+  tree: PlanTreeProvider;
+  /** How long activation took, in ms (for the benchmarks). */
+  activationMs: number;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<PlanOrchestratorApi | undefined> {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('Plan Orchestrator', { log: true });
+  context.subscriptions.push(log);
+  try {
+    const workspace = new PlanWorkspace(log);
+    context.subscriptions.push(workspace);
+    const tree = new PlanTreeProvider(workspace);
+    const view = vscode.window.createTreeView('planOrchestrator.plans', { treeDataProvider: tree, showCollapseAll: true, manageCheckboxStateManually: true });
+    context.subscriptions.push(tree, view, tree.bindCheckboxes(view));
+    const ctx: CommandContext = { extension: context, workspace, tree, view, log };
+    for (const [id, run] of Object.entries(commandTable(ctx))) {
+      context.subscriptions.push(
+        vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+          try {
+            await run(...args);
+          } catch (e) {
+            // One clear message for the user, the details in the log; never an unhandled rejection.
+            const message = e instanceof Error ? e.message : String(e);
+            log.error(`${id}: ${message}`);
+            void vscode.window.showErrorMessage(`Plan Orchestrator: ${message}`);
+          }
+        }),
+      );
+    }
+    context.subscriptions.push(...registerLanguageFeatures(workspace, log));
+    context.subscriptions.push(new TaskDecorations(workspace));
+    context.subscriptions.push(new PlanStatusBar(workspace));
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('planOrchestrator.planGlobs')) void workspace.rescan();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refreshAll()),
+    );
+    await workspace.initialize();
+    const activationMs = performance.now() - started;
+    log.info(`activated in ${activationMs.toFixed(1)} ms with ${workspace.plans().length} plans`);
+    return { workspace, tree, activationMs };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);
+    void vscode.window.showErrorMessage(`Plan Orchestrator could not start: ${message}`, 'Show Log').then((choice) => {
+      if (choice) log.show();
+    });
+    return undefined;
+  }
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,242 @@
+/**
+ * Every plan of the workspace with its latest analysis and status, kept current by file watchers.
+ * The tree, diagnostics, decorations, CodeLens and the status bar all read from here, so a plan is
+ * parsed once per change, incrementally (one PlanAnalyzer per plan keeps the chunk cache).
+ */
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { PlanAnalyzer, AnalysisCancelled, type Analysis } from '../core/analyzer.js';
+import { readPlanFile, statusFileFor, relativeToRoot, POINTER_FILES, writePlanPointer } from '../core/planFile.js';
+import { findRepoRoot, readStatusFile, StatusStore, type StatusFile } from '../core/status.js';
+import { statusLookup } from '../core/session.js';
+import type { StatusLookup, TaskStatus } from '../core/schedule.js';
+import { PlanError } from '../core/source.js';
+
+export interface PlanEntry {
+  uri: vscode.Uri;
+  /** Repository (worktree) root the status file is relative to. */
+  root: string;
+  analyzer: PlanAnalyzer;
+  analysis?: Analysis;
+  /** The document version the analysis is for, or -1 when read from disk. */
+  analyzedVersion: number;
+  statusPath: string;
+  status?: StatusFile;
+  /** A corrupt or unreadable status file: shown to the user, never overwritten. */
+  statusError?: string;
+  /** The plan file itself could not be read (binary, not UTF-8, …). */
+  loadError?: string;
+}
+
+export interface PlanChange {
+  entry: PlanEntry;
+  /** What changed: the markdown (and so the analysis), or only the status file. */
+  kind: 'analysis' | 'status';
+}
+
+export const DEFAULT_GLOBS = ['docs/plans/**/*.md', '**/tasks.md', '.kiro/specs/**/tasks.md', 'specs/**/tasks.md'];
+
+export function planGlobs(): string[] {
+  const globs = vscode.workspace.getConfiguration('planOrchestrator').get<string[]>('planGlobs');
+  return Array.isArray(globs) && globs.length > 0 ? globs : DEFAULT_GLOBS;
+}
+
+export class PlanWorkspace implements vscode.Disposable {
+  private readonly entries = new Map<string, PlanEntry>();
+  private readonly byStatusPath = new Map<string, PlanEntry>();
+  private readonly changed = new vscode.EventEmitter<PlanChange>();
+  private readonly listChanged = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private activePlanPath: string | undefined;
+
+  /** One plan's analysis or status changed. */
+  readonly onDidChangePlan = this.changed.event;
+  /** Plans were added or removed. */
+  readonly onDidChangePlans = this.listChanged.event;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.disposables.push(this.changed, this.listChanged);
+  }
+
+  plans(): PlanEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.uri.fsPath.localeCompare(b.uri.fsPath));
+  }
+
+  get(uri: vscode.Uri): PlanEntry | undefined {
+    return this.entries.get(uri.toString());
+  }
+
+  activePlan(): PlanEntry | undefined {
+    if (this.activePlanPath) {
+      const e = this.plans().find((p) => p.uri.fsPath === this.activePlanPath);
+      if (e) return e;
+    }
+    return this.plans()[0];
+  }
+
+  async initialize(): Promise<void> {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      for (const glob of planGlobs()) {
+        const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, glob));
+        watcher.onDidCreate((uri) => void this.addPlan(uri), undefined, this.disposables);
+        watcher.onDidChange((uri) => void this.reloadFromDisk(uri), undefined, this.disposables);
+        watcher.onDidDelete((uri) => this.removePlan(uri), undefined, this.disposables);
+        this.disposables.push(watcher);
+      }
+      // Status files may live in any `**Output:**` folder; we map them back to plans by path.
+      const statusWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/status.json'));
+      const onStatus = (uri: vscode.Uri): void => {
+        const entry = this.byStatusPath.get(uri.fsPath);
+        if (entry) void this.reloadStatus(entry);
+      };
+      statusWatcher.onDidCreate(onStatus, undefined, this.disposables);
+      statusWatcher.onDidChange(onStatus, undefined, this.disposables);
+      statusWatcher.onDidDelete(onStatus, undefined, this.disposables);
+      this.disposables.push(statusWatcher);
+      const pointerWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `{${POINTER_FILES.join(',')}}`));
+      const onPointer = (): void => void this.readActivePointer().then(() => this.listChanged.fire());
+      pointerWatcher.onDidCreate(onPointer, undefined, this.disposables);
+      pointerWatcher.onDidChange(onPointer, undefined, this.disposables);
+      this.disposables.push(pointerWatcher);
+    }
+    await this.rescan();
+    await this.readActivePointer();
+  }
+
+  /** Finds every plan again (after a settings change, or the Refresh command). */
+  async rescan(): Promise<void> {
+    const found = new Map<string, vscode.Uri>();
+    for (const glob of planGlobs()) {
+      for (const uri of await vscode.workspace.findFiles(glob, '**/node_modules/**')) found.set(uri.toString(), uri);
+    }
+    for (const key of [...this.entries.keys()]) if (!found.has(key)) this.removePlan(this.entries.get(key)!.uri, false);
+    await Promise.all([...found.values()].filter((u) => !this.entries.has(u.toString())).map((u) => this.addPlan(u, false)));
+    this.listChanged.fire();
+  }
+
+  private async readActivePointer(): Promise<void> {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const root = findRepoRoot(folder.uri.fsPath);
+      for (const pointer of POINTER_FILES) {
+        try {
+          const bytes = await vscode.workspace.fs.readFile(vscode.Uri.file(path.join(root, pointer)));
+          const target = Buffer.from(bytes).toString('utf8').trim();
+          if (target) {
+            this.activePlanPath = path.resolve(root, target);
+            return;
+          }
+        } catch {
+          // no pointer of this kind
+        }
+      }
+    }
+  }
+
+  async setActivePlan(entry: PlanEntry): Promise<string> {
+    const pointer = await writePlanPointer(entry.root, entry.uri.fsPath);
+    this.activePlanPath = entry.uri.fsPath;
+    this.listChanged.fire();
+    return pointer;
+  }
+
+  private async addPlan(uri: vscode.Uri, notify = true): Promise<void> {
+    const key = uri.toString();
+    if (this.entries.has(key)) return;
+    const root = findRepoRoot(path.dirname(uri.fsPath));
+    const entry: PlanEntry = { uri, root, analyzer: new PlanAnalyzer(), analyzedVersion: -2, statusPath: '' };
+    this.entries.set(key, entry);
+    await this.reloadFromDisk(uri, false);
+    if (notify) this.listChanged.fire();
+  }
+
+  private removePlan(uri: vscode.Uri, notify = true): void {
+    const entry = this.entries.get(uri.toString());
+    if (!entry) return;
+    this.entries.delete(uri.toString());
+    this.byStatusPath.delete(entry.statusPath);
+    if (notify) this.listChanged.fire();
+  }
+
+  /** Re-reads a plan from disk unless an editor holds it (then the editor's text is the truth). */
+  private async reloadFromDisk(uri: vscode.Uri, notify = true): Promise<void> {
+    const entry = this.entries.get(uri.toString());
+    if (!entry) return;
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open) {
+      this.updateFromDocument(open);
+      return;
+    }
+    try {
+      const text = await readPlanFile(uri.fsPath);
+      entry.loadError = undefined;
+      this.setAnalysis(entry, entry.analyzer.analyze(text), -1, notify);
+    } catch (e) {
+      entry.loadError = e instanceof Error ? e.message : String(e);
+      entry.analysis = undefined;
+      this.log.warn(`cannot read plan ${uri.fsPath}: ${entry.loadError}`);
+      if (notify) this.changed.fire({ entry, kind: 'analysis' });
+    }
+  }
+
+  /** Analyses an open document (incrementally); returns undefined when cancelled. */
+  updateFromDocument(document: vscode.TextDocument, token?: vscode.CancellationToken): Analysis | undefined {
+    const entry = this.entries.get(document.uri.toString());
+    if (!entry) return undefined;
+    if (entry.analysis && entry.analyzedVersion === document.version) return entry.analysis;
+    try {
+      const analysis = entry.analyzer.analyze(document.getText(), token);
+      entry.loadError = undefined;
+      this.setAnalysis(entry, analysis, document.version, true);
+      return analysis;
+    } catch (e) {
+      if (e instanceof AnalysisCancelled) return undefined;
+      throw e;
+    }
+  }
+
+  private setAnalysis(entry: PlanEntry, analysis: Analysis, version: number, notify: boolean): void {
+    entry.analysis = analysis;
+    entry.analyzedVersion = version;
+    const statusPath = statusFileFor(entry.uri.fsPath, analysis.plan, entry.root);
+    if (statusPath !== entry.statusPath) {
+      this.byStatusPath.delete(entry.statusPath);
+      entry.statusPath = statusPath;
+      this.byStatusPath.set(statusPath, entry);
+      void this.reloadStatus(entry);
+    }
+    if (notify) this.changed.fire({ entry, kind: 'analysis' });
+  }
+
+  async reloadStatus(entry: PlanEntry): Promise<void> {
+    try {
+      entry.status = await readStatusFile(entry.statusPath);
+      entry.statusError = undefined;
+    } catch (e) {
+      entry.statusError = e instanceof PlanError ? e.message : String(e);
+      this.log.warn(entry.statusError);
+    }
+    this.changed.fire({ entry, kind: 'status' });
+  }
+
+  statusOf(entry: PlanEntry): StatusLookup {
+    return entry.status ? statusLookup(entry.status) : () => undefined;
+  }
+
+  /** Writes a task's status through the core store (locked, atomic), then refreshes from the file. */
+  async setTaskStatus(entry: PlanEntry, taskId: string, status: TaskStatus, error?: string): Promise<void> {
+    if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: status files are not written');
+    if (entry.statusError) throw new PlanError('status-corrupt', entry.statusError, entry.statusPath);
+    const store = new StatusStore(entry.statusPath, relativeToRoot(entry.root, entry.uri.fsPath));
+    entry.status = await store.setTaskStatus(taskId, status, { error, agent: 'vscode' });
+    this.changed.fire({ entry, kind: 'status' });
+  }
+
+  /** Is this document a plan we track (by the globs), so that language features apply to it? */
+  isPlanDocument(document: vscode.TextDocument): boolean {
+    return this.entries.has(document.uri.toString());
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The display state of each task (done, running, failed, skipped, ready, blocked) and what it waits
+ * for, computed once per plan change from core and shared by the tree, decorations and CodeLens.
+ */
+import type { Task } from '../core/model.js';
+import { nodeStates, waitingFor, type NodeState } from '../core/schedule.js';
+import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
+
+export type TaskDisplayState = 'done' | 'running' | 'failed' | 'skipped' | 'ready' | 'blocked';
+
+export interface TaskView {
+  task: Task;
+  state: TaskDisplayState;
+  /** Unfinished predecessors, expanded through phase barriers to real tasks. */
+  waitsFor: Array<{ id: string; state: NodeState }>;
+  /** Task IDs that wait directly for this task. */
+  dependents: string[];
+  /** Direct predecessors that are tasks (explicit, sequential, group). */
+  dependsOn: string[];
+}
+
+/** Per analysis object (replaced, never mutated, on every change): the views for one status version. */
+const cache = new WeakMap<object, { statusKey: string; views: Map<string, TaskView> }>();
+
+export function taskViews(workspace: PlanWorkspace, entry: PlanEntry): Map<string, TaskView> {
+  const analysis = entry.analysis;
+  if (!analysis) return new Map();
+  const statusKey = entry.status ? `${entry.status.version}@${entry.status.updatedAt}` : 'none';
+  const cached = cache.get(analysis);
+  if (cached?.statusKey === statusKey) return cached.views;
+  const memo = new Map<string, TaskView>();
+  cache.set(analysis, { statusKey, views: memo });
+  const { plan, graph } = analysis;
+  const statusOf = workspace.statusOf(entry);
+  const states = nodeStates(plan, graph, statusOf);
+  const dependents = new Map<number, string[]>();
+  for (const t of plan.tasks) {
+    for (const p of graph.preds[t.index]!) {
+      if (p < graph.taskCount) {
+        const list = dependents.get(p);
+        if (list) list.push(t.id);
+        else dependents.set(p, [t.id]);
+      }
+    }
+  }
+  for (const t of plan.tasks) {
+    if (memo.has(t.id)) continue; // duplicate IDs: the first one wins, as in the graph
+    const s = states[t.index]!;
+    const recorded = statusOf(t.id);
+    const waits = s === 'done' || s === 'running' ? [] : waitingFor(plan, graph, states, t.index);
+    const state: TaskDisplayState =
+      s === 'done' ? (recorded === 'skipped' ? 'skipped' : 'done') : s === 'running' ? 'running' : s === 'failed' ? 'failed' : waits.length === 0 ? 'ready' : 'blocked';
+    memo.set(t.id, {
+      task: t,
+      state,
+      waitsFor: waits,
+      dependents: dependents.get(t.index) ?? [],
+      dependsOn: graph.preds[t.index]!.filter((p) => p < graph.taskCount).map((p) => plan.tasks[p]!.id),
+    });
+  }
+  return memo;
+}
+
+export const STATE_LABEL: Record<TaskDisplayState, string> = {
+  done: 'done',
+  running: 'running',
+  failed: 'failed',
+  skipped: 'skipped',
+  ready: 'ready',
+  blocked: 'blocked',
+};
