@@ -13,8 +13,11 @@ import { commandTable, type CommandContext } from './commands.js';
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
   tree: PlanTreeProvider;
-  /** How long activation took, in ms (for the benchmarks). */
+  statusBar: PlanStatusBar;
+  /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
   activationMs: number;
+  /** Settles when the first scan of the workspace's plans is done. */
+  ready: Promise<void>;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<PlanOrchestratorApi | undefined> {
@@ -44,17 +47,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     }
     context.subscriptions.push(...registerLanguageFeatures(workspace, log));
     context.subscriptions.push(new TaskDecorations(workspace));
-    context.subscriptions.push(new PlanStatusBar(workspace));
+    const statusBar = new PlanStatusBar(workspace);
+    context.subscriptions.push(statusBar);
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('planOrchestrator.planGlobs')) void workspace.rescan();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refreshAll()),
     );
-    await workspace.initialize();
+    // Scanning the workspace can take a while in a big repository: views fill in when it is done.
+    const ready = workspace.initialize().then(
+      () => log.info(`found ${workspace.plans().length} plans`),
+      (e: unknown) => {
+        log.error(`scanning for plans failed: ${e instanceof Error ? e.message : String(e)}`);
+        void vscode.window.showErrorMessage(`Plan Orchestrator could not scan for plans: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
     const activationMs = performance.now() - started;
-    log.info(`activated in ${activationMs.toFixed(1)} ms with ${workspace.plans().length} plans`);
-    return { workspace, tree, activationMs };
+    log.info(`activated in ${activationMs.toFixed(1)} ms`);
+    return { workspace, tree, statusBar, activationMs, ready };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);
