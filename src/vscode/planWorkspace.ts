@@ -99,6 +99,8 @@ export class PlanWorkspace implements vscode.Disposable {
       pointerWatcher.onDidChange(onPointer, undefined, this.disposables);
       this.disposables.push(pointerWatcher);
     }
+    // An editor closed without saving leaves the analysis of text that no longer exists: read the file.
+    vscode.workspace.onDidCloseTextDocument((d) => void this.reloadFromDisk(d.uri), undefined, this.disposables);
     await this.rescan();
     await this.readActivePointer();
   }
@@ -161,7 +163,7 @@ export class PlanWorkspace implements vscode.Disposable {
   private async reloadFromDisk(uri: vscode.Uri, notify = true): Promise<void> {
     const entry = this.entries.get(uri.toString());
     if (!entry) return;
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString() && !d.isClosed);
     if (open) {
       this.updateFromDocument(open);
       return;
