@@ -171,7 +171,7 @@ export function scanFiles(raw: string, base: number, codes: InlineCode[], out: I
 }
 
 const ESTIMATE = /\(\s*est(?:imate)?\s*:\s*([^)]{1,40})\)/i;
-const DURATION = /(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)\b/gi;
+const DURATION = /(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![a-z])/gi;
 
 /** `(est: 45m)`, `(est: 2h)`, `(est: 1d)` (a day is 8 hours), `(est: 1h30m)`. */
 export function parseEstimate(raw: string): number | undefined {

@@ -73,7 +73,7 @@ export interface ScheduleData {
   /** Set when there is nothing to draw (dependency cycle, unreadable plan); the rest is empty then. */
   error?: string;
   rows: ScheduleRow[];
-  /** The time domain of the chart in minutes: the makespan rounded up to the last tick. */
+  /** The time domain of the chart in minutes: the makespan (at least 1, so nothing divides by 0). */
   domain: number;
   ticks: AxisTick[];
   summary?: ScheduleSummary;
@@ -96,8 +96,8 @@ function formatHours(m: number): string {
 const TICK_STEPS_HOURS = [0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 168, 336, 720];
 
 /**
- * Evenly spaced ticks in "nice" hour steps, at most about `maxTicks` of them; the last tick is at or
- * past the domain's end, so the chart can end on a labelled tick.
+ * Evenly spaced ticks in "nice" hour steps from 0, at most about `maxTicks` of them, none past the
+ * domain: the chart ends at the makespan rather than wasting up to a step of width on empty time.
  */
 export function axisTicks(domainMinutes: number, maxTicks = 10): AxisTick[] {
   const domain = Math.max(domainMinutes, 1);
@@ -111,7 +111,7 @@ export function axisTicks(domainMinutes: number, maxTicks = 10): AxisTick[] {
   // A plan of months keeps going in 720h steps: never more than maxTicks × a few, whatever the size.
   while (domain / step > maxTicks * 2) step *= 2;
   const ticks: AxisTick[] = [];
-  const count = Math.max(1, Math.ceil(domain / step - 1e-9));
+  const count = Math.floor(domain / step + 1e-9);
   for (let i = 0; i <= count; i++) ticks.push({ minutes: i * step, label: formatHours(i * step) });
   return ticks;
 }
@@ -159,8 +159,8 @@ export function buildScheduleData(plan: Plan, sim: Simulation, batched?: Simulat
   }
   milestones.lanes = Math.max(1, ...lanesAt.values());
   if (milestones.bars.length > 0) rows.push(milestones);
-  const ticks = axisTicks(sim.makespan);
-  const domain = ticks[ticks.length - 1]!.minutes;
+  const domain = Math.max(sim.makespan, 1);
+  const ticks = axisTicks(domain);
   const speedup = sim.makespan > 0 ? sim.totalWork / sim.makespan : 1;
   const batchedMakespan = batched ? batched.makespan : null;
   return {
@@ -203,8 +203,7 @@ function tooltipFor(id: string, task: Task | undefined, start: number, end: numb
 
 /** An empty chart that only says why. */
 export function scheduleError(title: string, workers: number, message: string): ScheduleData {
-  const ticks = axisTicks(0);
-  return { title, workers, error: message, rows: [], domain: ticks[ticks.length - 1]!.minutes, ticks };
+  return { title, workers, error: message, rows: [], domain: 1, ticks: axisTicks(1) };
 }
 
 /**

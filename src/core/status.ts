@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile, { type LockOptions } from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlanError } from './source.js';
 
 const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;

@@ -158,7 +158,7 @@ export function commandTable(ctx: CommandContext): Record<string, Handler> {
       const entry = await pickPlan(arg);
       if (!entry) return;
       const workers = vscode.workspace.getConfiguration('planOrchestrator').get<number>('simulateWorkers', 3);
-      showSchedule(ctx.extension, entry, workers);
+      showSchedule(ctx.extension, entry, workers, ctx.workspace.onDidChangePlan);
     },
     'planOrchestrator.openPlan': async (arg) => {
       const entry = await pickPlan(arg);

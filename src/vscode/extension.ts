@@ -9,11 +9,14 @@ import { registerLanguageFeatures } from './language.js';
 import { TaskDecorations } from './decorations.js';
 import { PlanStatusBar } from './statusBar.js';
 import { commandTable, type CommandContext } from './commands.js';
+import { scheduleApi, type ScheduleApi } from './scheduleView.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
   tree: PlanTreeProvider;
   statusBar: PlanStatusBar;
+  /** The Show Schedule panels (tests reach them here: the suite is bundled apart from the extension). */
+  schedule: ScheduleApi;
   /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
   activationMs: number;
   /** Settles when the first scan of the workspace's plans is done. */
@@ -65,7 +68,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     );
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
-    return { workspace, tree, statusBar, activationMs, ready };
+    return { workspace, tree, statusBar, schedule: scheduleApi, activationMs, ready };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);

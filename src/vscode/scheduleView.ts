@@ -216,3 +216,14 @@ export function schedulePanelFor(entry: PlanEntry | vscode.Uri): SchedulePanel |
 export function lastRendered(entry: PlanEntry | vscode.Uri): ScheduleData | undefined {
   return schedulePanelFor(entry)?.lastData;
 }
+
+/**
+ * What the extension's API exposes of this module. The in-VS-Code tests are bundled apart from the
+ * extension, so importing this module there would give them a second, empty panel registry.
+ */
+export interface ScheduleApi {
+  lastRendered: typeof lastRendered;
+  panelFor: typeof schedulePanelFor;
+}
+
+export const scheduleApi: ScheduleApi = { lastRendered, panelFor: schedulePanelFor };

@@ -118,3 +118,14 @@ test('next on a 10,000-task plan answers without walking into trouble', () => {
   assert.equal(ready.length, 5);
   assert.ok(ready.every((t) => t.phase === '1'));
 });
+
+test('estimates: minutes, hours, days (8 h) and combined forms', async () => {
+  const { parseEstimate } = await import('../../src/core/annotations.js');
+  assert.equal(parseEstimate('(est: 45m)'), 45);
+  assert.equal(parseEstimate('(est: 2h)'), 120);
+  assert.equal(parseEstimate('(est: 1d)'), 480);
+  assert.equal(parseEstimate('(est: 1h30m)'), 90);
+  assert.equal(parseEstimate('(est: 1h 30m)'), 90);
+  assert.equal(parseEstimate('(est: 90 min)'), 90);
+  assert.equal(parseEstimate('(est: soon)'), undefined);
+});

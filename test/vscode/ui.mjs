@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// UI test: drives the real VS Code workbench (code-server) with headless Chromium the way a person
+// would: the Plans view in the activity bar, its tree rows, and the Problems count for a broken plan.
+//
+//   node test/vscode/ui.mjs [--update-screenshots] [--timeout <s>] [--verbose]
+//
+// --update-screenshots writes media/screenshot-plans-view.png and media/screenshot-problems.png;
+// otherwise they go to $TMPDIR/plan-orchestrator-ui-screenshots/. Exit 0 all checks passed, 1 one
+// failed, 124 hard timeout (default 180 s, or PLAN_ORCHESTRATOR_VSCODE_TIMEOUT), 2 not installed or
+// built. The last line printed is `N passed, N failed`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  REPO_ROOT,
+  Run,
+  SetupError,
+  copyWorkspace,
+  ensureBuilt,
+  guardRun,
+  installPackagedExtension,
+  launchBrowser,
+  parseArgs,
+  startCodeServer,
+  timeoutSeconds,
+  workbenchUrl,
+} from './codeServer.mjs';
+
+let opts;
+let timeoutS;
+try {
+  opts = parseArgs(process.argv.slice(2), { values: ['timeout'], switches: ['update-screenshots', 'verbose'] });
+  timeoutS = timeoutSeconds(opts.timeout, 'PLAN_ORCHESTRATOR_VSCODE_TIMEOUT', 180);
+} catch (e) {
+  console.error(e.message);
+  console.log('0 passed, 1 failed');
+  process.exit(2);
+}
+
+const screenshotDir = opts['update-screenshots'] ? path.join(REPO_ROOT, 'media') : path.join(os.tmpdir(), 'plan-orchestrator-ui-screenshots');
+const STEP_MS = 30_000;
+const shown = (file) => (file.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, file) : file);
+const results = { passed: 0, failed: 0 };
+let phase = 'starting code-server';
+let exitCode = 124;
+
+const run = new Run('plan-orchestrator-ui-');
+const guard = guardRun(run, {
+  timeoutS,
+  what: () => phase,
+  summary: () => `${results.passed} passed, ${results.failed + (exitCode !== 0 && results.failed === 0 ? 1 : 0)} failed`,
+  onTimeout: async () => {
+    const shot = path.join(run.tmp, 'timeout.png');
+    if (await run.screenshot(shot)) console.error(`screenshot at the timeout: ${shot}`);
+  },
+});
+
+/** One named check; a failure is counted and reported, and the checks after it still run. */
+async function check(name, fn) {
+  phase = `check "${name}"`;
+  const started = Date.now();
+  try {
+    await fn();
+    results.passed++;
+    console.log(`  ✔ ${name} (${Date.now() - started} ms)`);
+    return true;
+  } catch (e) {
+    results.failed++;
+    console.log(`  ✘ ${name}\n      ${String(e?.message ?? e).split('\n').join('\n      ')}`);
+    const shot = path.join(run.tmp, `failed-${results.failed}.png`);
+    if (await run.screenshot(shot)) console.log(`      screenshot: ${shot}`);
+    return false;
+  }
+}
+
+/** Lets the window come to rest so screenshots do not differ from run to run. */
+async function settle(page) {
+  await page.mouse.move(900, 740); // off the tree, whose hovered row shows extra buttons
+  await page
+    .locator('.statusbar-item', { hasText: 'Activating Extensions' })
+    .waitFor({ state: 'detached', timeout: 10_000 })
+    .catch(() => console.error('      (extensions still activating after 10 s)'));
+  await page.waitForTimeout(500);
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** A plan whose task depends on an ID that does not exist: the extension must report it. */
+const BROKEN_PLAN = `# Implementation Plan: Gamma Broken
+
+## Phase 1: Setup
+
+- [ ] 1.1 Create the settings file in \`config/settings.json\`
+- [ ] 1.2 Load the settings at startup (depends: 1.9)
+`;
+
+try {
+  ensureBuilt();
+  const workspace = copyWorkspace(path.join(run.tmp, 'workspace'));
+  writeFileSync(path.join(workspace, 'docs/plans/gamma-broken.md'), BROKEN_PLAN);
+
+  const extensionsDir = path.join(run.tmp, 'extensions');
+  const installed = installPackagedExtension(extensionsDir);
+  console.error(`installed ${installed.id} (${installed.files.length} packaged files) into ${extensionsDir}`);
+  run.server = await startCodeServer({ tmp: run.tmp, extensionsDir, verbose: !!opts.verbose });
+  console.error(`code-server ${run.server.origin} up after ${run.elapsed()}; workspace ${workspace}`);
+  phase = 'starting chromium';
+  Object.assign(run, await launchBrowser({ viewport: { width: 1280, height: 800 } }));
+  const page = run.page;
+  if (opts.verbose) page.on('console', (m) => console.error(`[browser ${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => console.error(`[browser pageerror] ${e.message}`));
+
+  phase = 'loading the workbench';
+  // No payload: a plain window with the extension installed, as a user has it.
+  await page.goto(workbenchUrl(run.server, { folder: workspace }));
+  await page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 });
+  console.error(`workbench up after ${run.elapsed()}`);
+  console.log('\n  Plans view (UI)');
+
+  const rows = page.locator('.pane-body .monaco-list-row');
+  const row = (text, level) => rows.filter({ hasText: text }).and(page.locator(`[aria-level="${level}"]`));
+  const rowTexts = async (level) => (await page.locator(`.pane-body .monaco-list-row[aria-level="${level}"]`).allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+
+  await check('the "Plans" activity bar icon opens the Plans view', async () => {
+    const icon = page.locator('.activitybar .action-item a[aria-label^="Plans"]');
+    await icon.waitFor({ timeout: STEP_MS });
+    await icon.click();
+    await page.locator('.pane-header[aria-label^="Plans"], .composite.title:has-text("Plans")').first().waitFor({ timeout: STEP_MS });
+  });
+
+  await check('the tree lists the workspace plans', async () => {
+    for (const name of ['Alpha Search', 'Tasks: Beta Export', 'Gamma Broken']) {
+      await row(name, 1).first().waitFor({ timeout: STEP_MS });
+    }
+    const plans = await rowTexts(1);
+    assert(plans.length === 3, `expected 3 plans, saw ${JSON.stringify(plans)}`);
+  });
+
+  await check('expanding a plan shows its phases', async () => {
+    await row('Alpha Search', 1).locator('.monaco-tl-twistie').click();
+    await row('Phase 1: Index', 2).waitFor({ timeout: STEP_MS });
+    await row('Phase 2: Query', 2).waitFor({ timeout: STEP_MS });
+  });
+
+  await check('expanding a phase shows its tasks and VERIFY items', async () => {
+    await row('Phase 1: Index', 2).locator('.monaco-tl-twistie').click();
+    await row('1.3', 3).waitFor({ timeout: STEP_MS });
+    const tasks = await rowTexts(3);
+    for (const id of ['1.1', '1.2', '1.3']) assert(tasks.some((t) => t.startsWith(`${id} `)), `no row for task ${id} in ${JSON.stringify(tasks)}`);
+    assert(tasks.some((t) => /npm test -- tagIndex/.test(t)), `no VERIFY row in ${JSON.stringify(tasks)}`);
+    // The description shows what a task waits for.
+    assert(tasks.some((t) => t.startsWith('1.3 ') && t.includes('1.1')), `1.3 does not show its dependency on 1.1: ${JSON.stringify(tasks)}`);
+    console.log(`      task rows: ${JSON.stringify(tasks)}`);
+  });
+
+  await check('clicking a plan opens it in an editor', async () => {
+    await row('Alpha Search', 1).locator('.label-name').click();
+    await page.locator('.tabs-container .tab', { hasText: 'alpha.md' }).waitFor({ timeout: STEP_MS });
+    await page.locator('.monaco-editor .view-line', { hasText: 'Implementation Plan: Alpha Search' }).waitFor({ timeout: STEP_MS });
+  });
+
+  mkdirSync(screenshotDir, { recursive: true });
+  const plansShot = path.join(screenshotDir, 'screenshot-plans-view.png');
+  await settle(page);
+  if (await run.screenshot(plansShot)) console.log(`      screenshot: ${shown(plansShot)}`);
+
+  await check('a plan with an unknown dependency shows up in the Problems count', async () => {
+    // Opening the plan from the tree, as a person would (the row's command opens the file).
+    await row('Gamma Broken', 1).locator('.label-name').click();
+    await page.locator('.tabs-container .tab', { hasText: 'gamma-broken.md' }).waitFor({ timeout: STEP_MS });
+    const problems = page.locator('.statusbar-item#status\\.problems');
+    await problems.waitFor({ timeout: STEP_MS });
+    let label = '';
+    const deadline = Date.now() + STEP_MS;
+    for (;;) {
+      label = (await problems.locator('a').first().getAttribute('aria-label')) ?? (await problems.innerText());
+      const errors = Number(/(\d+)/.exec(label)?.[1] ?? 0);
+      if (errors >= 1) break;
+      if (Date.now() > deadline) throw new Error(`the Problems count never reached 1 (status bar: ${JSON.stringify(label)})`);
+      await page.waitForTimeout(200);
+    }
+    console.log(`      status bar: ${JSON.stringify(label)}`);
+  });
+
+  await check('the Problems panel names the unknown dependency', async () => {
+    await page.locator('.statusbar-item#status\\.problems a').first().click();
+    const marker = page.locator('.markers-panel .monaco-list-row', { hasText: '1.9' });
+    await marker.first().waitFor({ timeout: STEP_MS });
+    console.log(`      problem: ${JSON.stringify((await marker.first().innerText()).replace(/\s+/g, ' ').trim())}`);
+  });
+
+  const problemsShot = path.join(screenshotDir, 'screenshot-problems.png');
+  await settle(page);
+  if (await run.screenshot(problemsShot)) console.log(`      screenshot: ${shown(problemsShot)}`);
+
+  exitCode = results.failed > 0 ? 1 : 0;
+  console.error(`UI checks finished after ${run.elapsed()}`);
+  await guard.finish(exitCode);
+} catch (e) {
+  if (guard.finishing) await new Promise(() => {});
+  exitCode = e instanceof SetupError ? 2 : 1;
+  console.error(e instanceof SetupError ? e.message : e);
+  if (run.server && !(e instanceof SetupError)) console.error(`code-server log, last lines:\n${run.server.logTail(20)}`);
+  await guard.finish(exitCode);
+}
