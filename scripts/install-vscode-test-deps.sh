@@ -26,18 +26,20 @@ krb5_ok() { [ -f /usr/include/gssapi/gssapi.h ] || [ -f /usr/include/gssapi.h ];
 rg_ok() { command -v rg >/dev/null 2>&1; }
 
 APT_UPDATED=0
+# The lock timeout matters when someone else on the machine is installing at the same time.
+apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+apt_update() { log "apt-get update"; apt_get update -qq; APT_UPDATED=1; }
 apt_install() {
-  # The lock timeout matters when someone else on the machine is installing at the same time.
-  local apt=(apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends)
-  if [ "$APT_UPDATED" = 0 ] && [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null)" ]; then
-    log "apt-get update"; apt-get -o DPkg::Lock::Timeout=600 update -qq; APT_UPDATED=1
-  fi
-  if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" "$@" >/dev/null; then
+  local out
+  out=$(mktemp)
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null)" ]; then apt_update; fi
+  if ! apt_get install -y --no-install-recommends "$@" >"$out" 2>&1; then
     # Stale lists give 404s on the .debs: refresh once and retry.
-    [ "$APT_UPDATED" = 1 ] && return 1
-    log "apt-get update (install failed with the current lists)"; apt-get -o DPkg::Lock::Timeout=600 update -qq; APT_UPDATED=1
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" "$@" >/dev/null
+    if [ "$APT_UPDATED" = 1 ]; then cat "$out" >&2; rm -f "$out"; return 1; fi
+    apt_update
+    apt_get install -y --no-install-recommends "$@" >"$out" 2>&1 || { cat "$out" >&2; rm -f "$out"; return 1; }
   fi
+  rm -f "$out"
 }
 
 need_apt=()
@@ -103,7 +105,7 @@ log "npm install code-server@$CS_VERSION (about a minute; all of it is retried i
   TMPDIR="$W" npm_config_unsafe_perm=true npm_config_yes=true npm_config_fund=false npm_config_audit=false \
     npm_config_update_notifier=false \
     npm install --no-save --foreground-scripts --loglevel=error "code-server@$CS_VERSION" > "$W/npm-install.log" 2>&1
-) || { tail -n 60 "$W/npm-install.log" >&2; log "npm install failed (full log above)"; exit 1; }
+) || { tail -n 60 "$W/npm-install.log" >&2; log "npm install failed (its last lines are above)"; exit 1; }
 rm -rf "$W"
 
 rm -rf "$DEST"

@@ -7,7 +7,7 @@
 import type { DependencyRef, Phase, Plan, SourceRange, Task } from './model.js';
 import { TASK_ID } from './annotations.js';
 import { describeNode, isSequentialDialect, type PlanGraph } from './graph.js';
-import { nodeStates, waitingFor, type NodeState, type StatusLookup, type TaskStatus } from './schedule.js';
+import { nodeStates, waitingFor, type NodeState, type WaitState, type StatusLookup, type TaskStatus } from './schedule.js';
 
 export interface TextEdit {
   /** 0-based offsets into the analysed text; `end` is exclusive. */
@@ -353,7 +353,7 @@ export interface TaskFacts {
   /** Direct predecessors: task IDs, or "the end of Phase 1" for a phase barrier. */
   waitsFor: string[];
   /** Unfinished tasks it is still waiting for, through phase barriers (empty: ready when pending). */
-  blockedBy: Array<{ id: string; state: NodeState }>;
+  blockedBy: Array<{ id: string; state: WaitState }>;
   /** Tasks that wait for this one directly or through the end of its phase. */
   dependents: string[];
 }

@@ -14,6 +14,9 @@ export type StatusLookup = (taskId: string) => TaskStatus | undefined;
 
 export type NodeState = 'done' | 'running' | 'failed' | 'pending';
 
+/** What a task waits for: a node state, or `missing` for a dependency on an ID the plan does not have. */
+export type WaitState = NodeState | 'missing';
+
 interface GraphFacts {
   order: number[];
   /** Longest path in minutes from a node to the end of the plan, including the node itself. */
@@ -113,10 +116,12 @@ export function readyTasks(plan: Plan, graph: PlanGraph, statusOf: StatusLookup,
   const { bottomLevel } = graphFacts(graph);
   const candidates: Task[] = [];
   const running: Task[] = [];
+  // A dependency on an ID that does not exist is an error in the plan: the task waits until it is fixed.
+  const broken = new Set(graph.unresolved.map((u) => u.task));
   for (const t of plan.tasks) {
     const s = state[t.index];
     if (s === 'running') running.push(t);
-    if ((s !== 'pending' && s !== 'failed') || isGroup(t)) continue;
+    if ((s !== 'pending' && s !== 'failed') || isGroup(t) || broken.has(t.index)) continue;
     if (graph.preds[t.index]!.every((p) => state[p] === 'done')) candidates.push(t);
   }
   candidates.sort((a, b) => bottomLevel[b.index]! - bottomLevel[a.index]! || a.index - b.index);
@@ -142,8 +147,14 @@ export function readyTasks(plan: Plan, graph: PlanGraph, statusOf: StatusLookup,
 }
 
 /** What a task is waiting for, expanded through phase barriers to real tasks (for "waits for 1.2 (running)"). */
-export function waitingFor(plan: Plan, graph: PlanGraph, state: NodeState[], taskIndex: number): Array<{ id: string; state: NodeState }> {
-  const out = new Map<string, NodeState>();
+export function waitingFor(plan: Plan, graph: PlanGraph, state: NodeState[], taskIndex: number): Array<{ id: string; state: WaitState }> {
+  const out = new Map<string, WaitState>();
+  for (const u of graph.unresolved) {
+    if (u.task === taskIndex) {
+      const ref = plan.tasks[taskIndex]!.dependsOn[u.ref]!;
+      out.set(ref.kind === 'phase' ? `Phase ${ref.target}` : ref.target, 'missing');
+    }
+  }
   const seen = new Set<number>();
   const visit = (v: number): void => {
     for (const p of graph.preds[v]!) {

@@ -243,7 +243,7 @@ function toWorkspaceEdit(document: vscode.TextDocument, edits: TextEdit[]): vsco
   return out;
 }
 
-const STATE_WORDS = { done: 'done', running: 'in progress', failed: 'failed', pending: 'pending' } as const;
+const STATE_WORDS = { done: 'done', running: 'in progress', failed: 'failed', pending: 'pending', missing: 'not in this plan' } as const;
 
 function list(ids: string[], limit = 12): string {
   if (ids.length === 0) return '—';

@@ -48,6 +48,7 @@ export class PlanWorkspace implements vscode.Disposable {
   private readonly listChanged = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [];
   private activePlanPath: string | undefined;
+  private readonly statusReads = new WeakMap<PlanEntry, number>();
 
   /** One plan's analysis or status changed. */
   readonly onDidChangePlan = this.changed.event;
@@ -210,13 +211,20 @@ export class PlanWorkspace implements vscode.Disposable {
   }
 
   async reloadStatus(entry: PlanEntry): Promise<void> {
+    // Watcher events can come in bursts; a slower, older read must not overwrite a newer one.
+    const ticket = (this.statusReads.get(entry) ?? 0) + 1;
+    this.statusReads.set(entry, ticket);
+    let status: StatusFile | undefined;
+    let error: string | undefined;
     try {
-      entry.status = await readStatusFile(entry.statusPath);
-      entry.statusError = undefined;
+      status = await readStatusFile(entry.statusPath);
     } catch (e) {
-      entry.statusError = e instanceof PlanError ? e.message : String(e);
-      this.log.warn(entry.statusError);
+      error = e instanceof PlanError ? e.message : String(e);
     }
+    if (this.statusReads.get(entry) !== ticket) return;
+    entry.status = status;
+    entry.statusError = error;
+    if (error) this.log.warn(error);
     this.changed.fire({ entry, kind: 'status' });
   }
 
@@ -229,7 +237,11 @@ export class PlanWorkspace implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: status files are not written');
     if (entry.statusError) throw new PlanError('status-corrupt', entry.statusError, entry.statusPath);
     const store = new StatusStore(entry.statusPath, relativeToRoot(entry.root, entry.uri.fsPath));
-    entry.status = await store.setTaskStatus(taskId, status, { error, agent: 'vscode' });
+    const written = await store.setTaskStatus(taskId, status, { error, agent: 'vscode' });
+    // Our own write is newer than any read still in flight.
+    this.statusReads.set(entry, (this.statusReads.get(entry) ?? 0) + 1);
+    entry.status = written;
+    entry.statusError = undefined;
     this.changed.fire({ entry, kind: 'status' });
   }
 

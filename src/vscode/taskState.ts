@@ -3,7 +3,7 @@
  * for, computed once per plan change from core and shared by the tree, decorations and CodeLens.
  */
 import type { Task } from '../core/model.js';
-import { nodeStates, waitingFor, type NodeState } from '../core/schedule.js';
+import { nodeStates, waitingFor, type WaitState } from '../core/schedule.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 
 export type TaskDisplayState = 'done' | 'running' | 'failed' | 'skipped' | 'ready' | 'blocked';
@@ -12,7 +12,7 @@ export interface TaskView {
   task: Task;
   state: TaskDisplayState;
   /** Unfinished predecessors, expanded through phase barriers to real tasks. */
-  waitsFor: Array<{ id: string; state: NodeState }>;
+  waitsFor: Array<{ id: string; state: WaitState }>;
   /** Task IDs that wait directly for this task. */
   dependents: string[];
   /** Direct predecessors that are tasks (explicit, sequential, group). */

@@ -129,3 +129,10 @@ test('estimates: minutes, hours, days (8 h) and combined forms', async () => {
   assert.equal(parseEstimate('(est: 90 min)'), 90);
   assert.equal(parseEstimate('(est: soon)'), undefined);
 });
+
+test('a task with an unknown dependency is never ready: it waits for the missing ID', async () => {
+  const { plan, graph } = analyzePlan('# P\n\n## Phase 1: A\n\n- [ ] 1.1 First\n- [ ] 1.2 Second (depends: 1.9)\n');
+  assert.deepEqual(readyTasks(plan, graph, lookup({}), 5).map((t) => t.id), ['1.1']);
+  const state = nodeStates(plan, graph, lookup({}));
+  assert.deepEqual(waitingFor(plan, graph, state, 1), [{ id: '1.9', state: 'missing' }]);
+});

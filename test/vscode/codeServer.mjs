@@ -92,7 +92,7 @@ export function installPackagedExtension(extensionsDir) {
   const files = execFileSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
     .split('\n')
     .map((l) => l.trim())
-    .filter(Boolean);
+    .filter((l) => l && existsSync(path.join(REPO_ROOT, l))); // anything else is a vsce warning
   if (!files.includes('package.json')) throw new SetupError(`vsce ls listed no package.json: ${JSON.stringify(files)}`);
   const dest = path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
   for (const f of files) {
@@ -185,6 +185,13 @@ export async function startCodeServer({ tmp, env = {}, extensionsDir, settings, 
   );
   let exited = null;
   child.on('exit', (code, signal) => (exited = `code-server exited (${signal ?? code}); see ${logFile}`));
+  // Last resort when this process ends without stop() (an uncaught error, process.exit elsewhere).
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  };
+  process.on('exit', killOnExit);
   for (const stream of [child.stdout, child.stderr]) {
     stream.pipe(log, { end: false });
     if (verbose) stream.on('data', (d) => process.stderr.write(`[code-server] ${d}`));
@@ -206,6 +213,7 @@ export async function startCodeServer({ tmp, env = {}, extensionsDir, settings, 
       }
     },
     async stop() {
+      process.off('exit', killOnExit);
       if (!groupAlive(child.pid)) return;
       try {
         process.kill(-child.pid, 'SIGTERM');
@@ -255,7 +263,15 @@ export const CHROMIUM_ARGS = [
 
 export async function launchBrowser({ viewport = { width: 1400, height: 900 } } = {}) {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  // Our own SIGINT/SIGTERM handlers close the browser; playwright's would exit before code-server is stopped.
+  const browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: CHROMIUM_ARGS,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   return { browser, context, page };
@@ -341,7 +357,7 @@ export function guardRun(run, { timeoutS, what, onTimeout, summary }) {
       if (message) console.error(message);
       // Computed before close(): the counts live in the temp dir.
       const line = summary?.();
-      await run.close({ failed: code !== 0 });
+      await run.close({ failed: code !== 0 && code !== 130 }); // nothing to look at after Ctrl-C
       if (line) console.log(line);
       process.exit(code);
     })());
@@ -351,7 +367,6 @@ export function guardRun(run, { timeoutS, what, onTimeout, summary }) {
     await Promise.race([onTimeout?.().catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
     await finish(124);
   }, timeoutS * 1000);
-  timer.unref();
   for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void finish(130, `interrupted (${signal})`));
   return { finish, get finishing() { return !!finishing; } };
 }

@@ -105,7 +105,10 @@ try {
   const results = readResults();
   if (exitCode === 0 && results && !results.done) exitCode = 1;
   if (exitCode === 0 && results && results.failed > 0) exitCode = 1;
-  if (!results) console.error('the suite wrote no results: it did not start (see the extension host output above)');
+  if (!results) {
+    console.error('the suite wrote no results: its run() never started (see the extension host output above)');
+    exitCode ||= 1;
+  }
   console.error(`suite finished with exit code ${exitCode} after ${run.elapsed()}`);
   if (opts.screenshot && (await run.screenshot(opts.screenshot))) console.error(`screenshot: ${opts.screenshot}`);
   if (exitCode !== 0) {

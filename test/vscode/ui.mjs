@@ -119,9 +119,11 @@ try {
   console.error(`workbench up after ${run.elapsed()}`);
   console.log('\n  Plans view (UI)');
 
-  const rows = page.locator('.pane-body .monaco-list-row');
+  // Tree rows of the side bar only: the Problems panel has tree rows with aria-level too.
+  const rows = page.locator('.part.sidebar .pane-body .monaco-list-row');
   const row = (text, level) => rows.filter({ hasText: text }).and(page.locator(`[aria-level="${level}"]`));
-  const rowTexts = async (level) => (await page.locator(`.pane-body .monaco-list-row[aria-level="${level}"]`).allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  const rowTexts = async (level) =>
+    (await page.locator(`.part.sidebar .pane-body .monaco-list-row[aria-level="${level}"]`).allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
 
   await check('the "Plans" activity bar icon opens the Plans view', async () => {
     const icon = page.locator('.activitybar .action-item a[aria-label^="Plans"]');

@@ -22,12 +22,12 @@ function root(): string {
   return vscode.workspace.workspaceFolders![0]!.uri.fsPath;
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 2000): Promise<T> {
+async function until<T>(what: string | (() => string), probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 2000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -108,11 +108,18 @@ suite('Plans view', () => {
     await fs.writeFile(`${alphaStatus()}.tmp`, JSON.stringify(status, null, 2));
     await fs.rename(`${alphaStatus()}.tmp`, alphaStatus());
     const started = Date.now();
-    await until('1.2 running in the tree', async () => {
-      const item = a.tree.getTreeItem(await findChild(a, phase1, '1.2'));
-      return (item.iconPath as vscode.ThemeIcon).id === 'sync~spin';
-    });
-    assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+    await until(
+      () => `1.2 running in the tree (plan's status version ${a.workspace.get(alphaUri())?.status?.version}, file version ${status.version})`,
+      async () => {
+        const item = a.tree.getTreeItem(await findChild(a, phase1, '1.2'));
+        return (item.iconPath as vscode.ThemeIcon).id === 'sync~spin';
+      },
+      5000,
+    );
+    // Typically ~160 ms here; the bound is loose because file-watcher latency on a loaded CI machine varies.
+    const took = Date.now() - started;
+    console.log(`status.json change reached the tree in ${took} ms`);
+    assert.ok(took < 3000, `took ${took} ms`);
   });
 
   test('follows the plan file when it changes on disk', async () => {
