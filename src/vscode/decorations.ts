@@ -65,10 +65,13 @@ export class TaskDecorations implements vscode.Disposable {
       ...this.stateTypes.values(),
       vscode.window.onDidChangeVisibleTextEditors(() => this.renderAll()),
       vscode.window.onDidChangeTextEditorSelection((e) => this.highlight(e.textEditor)),
-      workspace.onDidChangePlan((c) => {
-        for (const editor of vscode.window.visibleTextEditors) if (editor.document.uri.toString() === c.entry.uri.toString()) this.render(editor);
-        this.lenses.fire();
-      }),
+      // After the current task, so that whoever changed the plan (an edit being checked) finishes first.
+      workspace.onDidChangePlan((c) =>
+        setTimeout(() => {
+          for (const editor of vscode.window.visibleTextEditors) if (editor.document.uri.toString() === c.entry.uri.toString()) this.render(editor);
+          this.lenses.fire();
+        }, 0),
+      ),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('planOrchestrator.decorations')) this.renderAll();
       }),

@@ -61,9 +61,25 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     return this.node({ kind: 'plan', key: `plan:${entry.uri}`, entry });
   }
 
-  /** Fires the smallest set of rows that changed for one plan. */
+  private readonly queued = new Set<PlanEntry>();
+
+  /**
+   * Diffs after the current task, coalescing bursts: whoever caused the change (an edit being
+   * checked, a status write) finishes first, and diagnostics are not held up by the tree.
+   */
   private onPlanChanged(change: PlanChange): void {
-    const entry = change.entry;
+    if (this.queued.size === 0) {
+      setTimeout(() => {
+        const entries = [...this.queued];
+        this.queued.clear();
+        for (const e of entries) this.diffPlan(e);
+      }, 0);
+    }
+    this.queued.add(change.entry);
+  }
+
+  /** Fires the smallest set of rows that changed for one plan. */
+  private diffPlan(entry: PlanEntry): void {
     const planKey = `plan:${entry.uri}`;
     if (!this.rendered.has(planKey)) return; // never shown: nothing to update
     const changed: PlanTreeNode[] = [];
@@ -149,12 +165,33 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     return [];
   }
 
+  /** What a row shows, from the data alone (building the TreeItem, tooltip included, costs far more). */
   private signature(n: PlanTreeNode): string {
-    const item = this.buildItem(n);
-    const icon = item.iconPath instanceof vscode.ThemeIcon ? item.iconPath.id : '';
-    const checkbox = typeof item.checkboxState === 'number' ? item.checkboxState : '';
-    const label = typeof item.label === 'string' ? item.label : item.label?.label;
-    return `${label}|${item.description}|${icon}|${checkbox}|${item.collapsibleState}`;
+    const entry = n.entry;
+    const trusted = vscode.workspace.isTrusted ? 't' : 'u';
+    switch (n.kind) {
+      case 'task': {
+        const v = taskViews(this.workspace, entry).get(n.taskId);
+        if (!v) return 'missing';
+        const deps = v.task.dependsOn.map((d) => d.target).join(',') || v.dependsOn.join(',');
+        return `${v.task.title}|${v.state}|${deps}|${v.task.childIds.length}|${v.task.estimateMinutes}|${v.task.files.length}|${v.task.range.start.line}|${trusted}`;
+      }
+      case 'phase': {
+        const plan = entry.analysis?.plan;
+        const phase = plan?.phases[n.phaseIndex];
+        if (!plan || !phase) return 'missing';
+        const views = taskViews(this.workspace, entry);
+        const states = [...phase.taskIndices, ...phase.verifyIndices].map((i) => views.get(plan.tasks[i]!.id)?.state ?? '').join(',');
+        return `${phase.id}|${phase.title}|${states}|${phase.range.start.line}`;
+      }
+      case 'plan': {
+        const views = [...taskViews(this.workspace, entry).values()].map((v) => v.state[0]).join('');
+        const a = entry.analysis;
+        return `${a?.plan.title}|${views}|${a?.diagnostics.filter((d) => d.severity === 'error').length}|${this.workspace.activePlan() === entry}|${entry.loadError}`;
+      }
+      case 'message':
+        return n.text;
+    }
   }
 
   getTreeItem(element: PlanTreeNode): vscode.TreeItem {

@@ -10,7 +10,7 @@ export class PlanStatusBar implements vscode.Disposable {
 
   constructor(private readonly workspace: PlanWorkspace) {
     this.item.name = 'Plan Progress';
-    this.disposables.push(this.item, workspace.onDidChangePlan(() => this.update()), workspace.onDidChangePlans(() => this.update()));
+    this.disposables.push(this.item, workspace.onDidChangePlan(() => setTimeout(() => this.update(), 0)), workspace.onDidChangePlans(() => this.update()));
     this.update();
   }
 
