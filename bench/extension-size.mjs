@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Size of the two bundles against the 1 MB goal, and what takes the room: esbuild is run again in
-// memory with a metafile (scripts/bundle.mjs writes none), with the options of scripts/bundle.mjs.
+// memory with a metafile (scripts/bundle.mjs writes none), with the options scripts/bundle.mjs uses.
 //
 //   node bench/extension-size.mjs [--json] [--top N]
 //
@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliBundle, extensionBundle } from '../scripts/bundle-options.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GOAL = 1024 * 1024;
@@ -18,31 +19,9 @@ const asJson = args.includes('--json');
 const topAt = args.indexOf('--top');
 const TOP = topAt >= 0 ? Number(args[topAt + 1]) || 10 : 10;
 
-// Kept equal to scripts/bundle.mjs by hand (that script builds on import, so it cannot be imported);
-// the size check against dist/ below reports when the two drift apart.
 const BUNDLES = [
-  {
-    name: 'dist/extension.cjs',
-    options: { entryPoints: ['src/vscode/extension.ts'], format: 'cjs', external: ['vscode'] },
-  },
-  {
-    name: 'dist/planctl.mjs',
-    options: {
-      entryPoints: ['src/cli/main.ts'],
-      format: 'esm',
-      banner: {
-        js: [
-          '#!/usr/bin/env node',
-          "import { createRequire as __createRequire } from 'node:module';",
-          "import { fileURLToPath as __fileURLToPath } from 'node:url';",
-          "import { dirname as __pathDirname } from 'node:path';",
-          'const require = __createRequire(import.meta.url);',
-          'const __filename = __fileURLToPath(import.meta.url);',
-          'const __dirname = __pathDirname(__filename);',
-        ].join('\n'),
-      },
-    },
-  },
+  { name: extensionBundle.outfile, options: extensionBundle },
+  { name: cliBundle.outfile, options: cliBundle },
 ];
 
 /** `node_modules/@scope/name/...` → `@scope/name`; our own files → `src/<folder>`. */
@@ -69,8 +48,11 @@ for (const bundle of BUNDLES) {
     write: false,
     metafile: true,
     outfile: bundle.name,
-    logLevel: 'error',
     ...bundle.options,
+    sourcemap: false,
+    write: false,
+    metafile: true,
+    logLevel: 'error',
   });
   const ms = performance.now() - started;
   const file = out.outputFiles.find((f) => f.path.endsWith(bundle.name.replace('dist/', '')));

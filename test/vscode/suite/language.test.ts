@@ -7,29 +7,10 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { PlanOrchestratorApi } from '../../../src/vscode/extension.js';
+import { api, root, until } from './helpers.js';
 
-async function api(): Promise<PlanOrchestratorApi> {
-  const ext = vscode.extensions.getExtension<PlanOrchestratorApi>('plan-orchestrator.plan-orchestrator');
-  assert.ok(ext, 'extension installed');
-  const exported = await ext.activate();
-  assert.ok(exported, 'activation returned the API');
-  await exported.ready;
-  return exported;
-}
 
-function root(): string {
-  return vscode.workspace.workspaceFolders![0]!.uri.fsPath;
-}
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function planDiagnostics(uri: vscode.Uri): vscode.Diagnostic[] {
   return vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'plan');

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import type { PlanOrchestratorApi } from '../../../src/vscode/extension.js';
 import type { ScheduleApi } from '../../../src/vscode/scheduleView.js';
+import { until } from './helpers.js';
 
 const VIEW_TYPE = 'planOrchestrator.schedule';
 
@@ -22,15 +23,6 @@ async function api(): Promise<{ a: PlanOrchestratorApi; schedule: ScheduleApi }>
   return { a, schedule };
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 // VS Code reports the view type with a prefix (`mainThreadWebview-…`).
 const isScheduleTab = (t: vscode.Tab): boolean => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(VIEW_TYPE);

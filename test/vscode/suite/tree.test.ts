@@ -8,29 +8,10 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { PlanOrchestratorApi } from '../../../src/vscode/extension.js';
 import type { PlanTreeNode } from '../../../src/vscode/planTree.js';
+import { api, root, until } from './helpers.js';
 
-async function api(): Promise<PlanOrchestratorApi> {
-  const ext = vscode.extensions.getExtension<PlanOrchestratorApi>('plan-orchestrator.plan-orchestrator');
-  assert.ok(ext, 'extension installed');
-  const exported = await ext.activate();
-  assert.ok(exported, 'activation returned the API');
-  await exported.ready;
-  return exported;
-}
 
-function root(): string {
-  return vscode.workspace.workspaceFolders![0]!.uri.fsPath;
-}
 
-async function until<T>(what: string | (() => string), probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 2000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function label(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : item.label?.label ?? '';
