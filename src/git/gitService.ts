@@ -317,8 +317,11 @@ export class GitService {
     }
   }
 
-  /** Read-only git call; errors normalised, no queue. */
-  private async read(args: string[]): Promise<string> {
+  /**
+   * Read-only git call (no queue); errors normalised to GitError. `args` is an argv array: callers
+   * put any user-supplied value after `--` or validate it with assertSafeName first.
+   */
+  async read(args: string[]): Promise<string> {
     try {
       return await this.git.raw(args);
     } catch (err) {
