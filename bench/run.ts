@@ -16,6 +16,7 @@ import { PlanAnalyzer } from '../src/core/analyzer.js';
 import { readyTasks, simulate, simulateBatched, type TaskStatus } from '../src/core/schedule.js';
 import { StatusStore, readStatusFile } from '../src/core/status.js';
 import { generatePlan, generateSchedulingPlan, rng } from './generate.js';
+import { benchConflicts } from './conflicts.js';
 
 interface Row {
   name: string;
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
   benchNext();
   benchSimulate();
   await benchStatus();
+  rows.push(...(await benchConflicts()));
   const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
   process.stdout.write(report);
   if (process.argv.includes('--write')) {
