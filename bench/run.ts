@@ -17,6 +17,7 @@ import { readyTasks, simulate, simulateBatched, type TaskStatus } from '../src/c
 import { StatusStore, readStatusFile } from '../src/core/status.js';
 import { generatePlan, generateSchedulingPlan, rng } from './generate.js';
 import { benchConflicts } from './conflicts.js';
+import { benchWorktrees } from './worktrees.js';
 
 interface Row {
   name: string;
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
   benchSimulate();
   await benchStatus();
   rows.push(...(await benchConflicts()));
+  rows.push(...(await benchWorktrees()));
   const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
   process.stdout.write(report);
   if (process.argv.includes('--write')) {

@@ -17,6 +17,8 @@ import { tickCompletedTasks } from '../core/sync.js';
 import { analyzePlan } from '../core/analyzer.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { collectAllPlans } from './allPlans.js';
+import { registerWorktreeCommands } from './worktreeCommands.js';
+import { registerConflictCommands } from './conflictCommands.js';
 
 interface Io {
   out: (s: string) => void;
@@ -248,6 +250,9 @@ export function buildProgram(io: Io): Command {
       await writeFileAtomic(s.path, text, { encoding: 'utf8', mode });
       io.out(`ticked ${ticked.length} checkbox${ticked.length === 1 ? '' : 'es'}: ${ticked.join(', ')}`);
     });
+
+  registerWorktreeCommands(program, io);
+  registerConflictCommands(program, io);
 
   return program;
 }

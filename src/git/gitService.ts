@@ -12,7 +12,7 @@
  * No `vscode` import here: the CLI and the extension share this service.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { GitError as SimpleGitError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError, GitProcessError, isGitError, toGitError } from './errors.js';
@@ -37,6 +37,14 @@ export interface WorktreeInfo {
   prunableReason?: string;
   /** The first entry, i.e. the repository's own working tree (or the bare repository). */
   isMain: boolean;
+}
+
+/** How a merge, squash or rebase ended: a commit, or conflicts left in the working tree for the user. */
+export interface MergeOutcome {
+  /** HEAD after the operation; undefined when it stopped on conflicts or had nothing to commit. */
+  commit: string | undefined;
+  /** Files with conflict markers; present only when the operation stopped on conflicts. */
+  conflicts?: string[];
 }
 
 export interface GitServiceOptions {
@@ -161,6 +169,15 @@ function enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
     if (queueTails.get(key) === tail) queueTails.delete(key);
   });
   return result;
+}
+
+/** A full or abbreviated commit sha. */
+const SHA = /^[0-9a-f]{7,64}$/;
+
+/** Refs we pass on are either shas or names that passed assertSafeName: never something git reads as an option. */
+function assertRefOrSha(ref: string): void {
+  if (typeof ref === 'string' && SHA.test(ref)) return;
+  assertSafeName(ref, 'ref');
 }
 
 // ---- parsing -------------------------------------------------------------------------------
@@ -393,6 +410,280 @@ export class GitService {
       const gitErr = toGitError(err);
       if (gitErr.exitCode === 1) return undefined;
       throw gitErr;
+    }
+  }
+
+  // ---- worktrees, branches, merges (used by WorktreeManager) ----------------------------------
+
+  /** The commit sha `ref` names, or undefined when it names none. `ref` is a validated name or a sha. */
+  async resolveCommit(ref: string): Promise<string | undefined> {
+    assertRefOrSha(ref);
+    try {
+      return (await this.git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+    } catch (err) {
+      const gitErr = toGitError(err);
+      if (gitErr.exitCode === 1) return undefined;
+      throw gitErr;
+    }
+  }
+
+  /** Whether `ancestor` is reachable from `descendant` (so merging it into `descendant` would change nothing). */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    assertRefOrSha(ancestor);
+    assertRefOrSha(descendant);
+    // Same answer as `merge-base --is-ancestor`, but git prints a count: simple-git waits an extra
+    // 50 ms for every run that prints nothing, and completing a plan asks this several times.
+    const out = await this.read(['rev-list', '--count', '--max-count=1', ancestor, `^${descendant}`, '--']);
+    return out.trim() === '0';
+  }
+
+  /** Commits `ref` has that `base` lacks (ahead), and the other way round (behind). */
+  async aheadBehind(base: string, ref: string): Promise<{ ahead: number; behind: number }> {
+    assertRefOrSha(base);
+    assertRefOrSha(ref);
+    const out = (await this.read(['rev-list', '--left-right', '--count', `${base}...${ref}`])).trim();
+    const [behind, ahead] = out.split(/\s+/).map(Number);
+    return { ahead: ahead ?? 0, behind: behind ?? 0 };
+  }
+
+  /**
+   * aheadBehind for many pairs with two git runs instead of one per pair (git 2.39 has no
+   * `%(ahead-behind)` for for-each-ref): the commits since the common ancestor of every ref involved
+   * are read once, and each pair is counted on that graph here. Everything older than that ancestor
+   * is reachable from every ref, so it is never ahead or behind. Falls back to one run per pair when
+   * the refs share no history.
+   */
+  async aheadBehindMany(pairs: ReadonlyArray<readonly [base: string, ref: string]>): Promise<Array<{ ahead: number; behind: number }>> {
+    if (pairs.length <= 1) return Promise.all(pairs.map(([base, ref]) => this.aheadBehind(base, ref)));
+    const refs = [...new Set(pairs.flat())];
+    refs.forEach(assertRefOrSha);
+    let common: string;
+    try {
+      common = (await this.read(['merge-base', '--octopus', ...refs])).trim();
+    } catch {
+      common = '';
+    }
+    if (!SHA.test(common)) return Promise.all(pairs.map(([base, ref]) => this.aheadBehind(base, ref)));
+    const [tips, graphText] = await Promise.all([
+      // Not --verify (it takes one argument only); every ref passed assertRefOrSha above.
+      this.read(['rev-parse', ...refs.map((r) => `${r}^{commit}`)]),
+      this.read(['rev-list', '--parents', ...refs, `^${common}`]),
+    ]);
+    const tipOf = new Map(refs.map((r, i) => [r, tips.split('\n')[i]!.trim()]));
+    const parents = new Map<string, string[]>();
+    for (const line of graphText.split('\n')) {
+      const [sha, ...ps] = line.trim().split(' ');
+      if (sha) parents.set(sha, ps);
+    }
+    // Reachable commits inside the graph, per ref; commits outside it are shared by all refs.
+    const reach = new Map<string, Set<string>>();
+    const reachable = (ref: string): Set<string> => {
+      const cached = reach.get(ref);
+      if (cached) return cached;
+      const seen = new Set<string>();
+      const stack = [tipOf.get(ref)!];
+      while (stack.length > 0) {
+        const sha = stack.pop()!;
+        if (seen.has(sha) || !parents.has(sha)) continue;
+        seen.add(sha);
+        stack.push(...parents.get(sha)!);
+      }
+      reach.set(ref, seen);
+      return seen;
+    };
+    const count = (a: Set<string>, b: Set<string>) => {
+      let n = 0;
+      for (const sha of a) if (!b.has(sha)) n++;
+      return n;
+    };
+    return pairs.map(([base, ref]) => {
+      const r = reachable(ref);
+      const b = reachable(base);
+      return { ahead: count(r, b), behind: count(b, r) };
+    });
+  }
+
+  /** Committer time of `ref`'s tip; undefined when `ref` names no commit. */
+  async lastCommitTime(ref: string): Promise<Date | undefined> {
+    assertRefOrSha(ref);
+    try {
+      const out = (await this.git.raw(['log', '-1', '--format=%ct', '--end-of-options', ref])).trim();
+      return out ? new Date(Number(out) * 1000) : undefined;
+    } catch (err) {
+      const gitErr = toGitError(err);
+      if (gitErr.code === 'unknown-ref') return undefined;
+      throw gitErr;
+    }
+  }
+
+  /**
+   * Tip sha and committer time of every local branch under `prefix` (e.g. "plan/"), in one git call:
+   * listing many worktrees must not cost a process per branch for this.
+   */
+  async branchTips(prefix = ''): Promise<Map<string, { sha: string; time: Date }>> {
+    if (prefix) assertSafeName(prefix.replace(/\/$/, ''));
+    const out = await this.read(['for-each-ref', '--format=%(refname:short)%00%(objectname)%00%(committerdate:unix)', `refs/heads/${prefix}`]);
+    const tips = new Map<string, { sha: string; time: Date }>();
+    for (const line of out.split('\n')) {
+      const [name, sha, time] = line.split('\0');
+      if (name && sha) tips.set(name, { sha, time: new Date(Number(time) * 1000) });
+    }
+    return tips;
+  }
+
+  /**
+   * `git status --porcelain` entries of this working tree (or of `worktreePath`), untracked files listed one by one (not
+   * collapsed into their directory) so a caller can tell its own files from the user's.
+   */
+  async statusEntries(worktreePath?: string): Promise<Array<{ code: string; path: string }>> {
+    // Another worktree of the same repository is read with -C rather than a second service: listing
+    // many worktrees would otherwise pay two extra git runs each just to open them.
+    const where = worktreePath === undefined ? [] : ['-C', path.resolve(worktreePath)];
+    // --branch only to make git print something: simple-git waits an extra 50 ms for any run that
+    // prints nothing (its completion detection), which made listing clean worktrees 3× slower.
+    const out = await this.read([...where, '--no-optional-locks', 'status', '--porcelain', '--branch', '-z', '--untracked-files=all']);
+    const entries: Array<{ code: string; path: string }> = [];
+    const parts = out.split('\0');
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.length < 4 || part.startsWith('## ')) continue;
+      const code = part.slice(0, 2);
+      entries.push({ code, path: part.slice(3) });
+      // Renames and copies are followed by their source path, which is not an entry of its own.
+      if (code[0] === 'R' || code[0] === 'C') i++;
+    }
+    return entries;
+  }
+
+  /** Files left with conflict markers (unmerged index entries). */
+  async conflictedFiles(): Promise<string[]> {
+    const out = await this.read(['diff', '--name-only', '-z', '--diff-filter=U']);
+    return [...new Set(out.split('\0').filter((f) => f.length > 0))];
+  }
+
+  /** A merge, rebase, cherry-pick or revert left unfinished in this working tree, if any. */
+  async operationInProgress(): Promise<'merge' | 'rebase' | 'cherry-pick' | 'revert' | undefined> {
+    const gitDir = path.resolve(this.topLevel, (await this.read(['rev-parse', '--git-dir'])).trim());
+    const exists = async (name: string): Promise<boolean> => {
+      try {
+        await stat(path.join(gitDir, name));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if ((await exists('rebase-merge')) || (await exists('rebase-apply'))) return 'rebase';
+    if (await exists('MERGE_HEAD')) return 'merge';
+    if (await exists('CHERRY_PICK_HEAD')) return 'cherry-pick';
+    if (await exists('REVERT_HEAD')) return 'revert';
+    return undefined;
+  }
+
+  /**
+   * Whether every change of `branch` is already in `into` although `branch` is not an ancestor: what a
+   * squash merge (or a rebase-and-merge) leaves behind. The branch's whole diff is folded into one
+   * temporary commit and `git cherry` looks for a commit with the same patch on `into`.
+   */
+  async isSquashMerged(branch: string, into: string): Promise<boolean> {
+    assertRefOrSha(branch);
+    assertRefOrSha(into);
+    const base = (await this.read(['merge-base', into, branch])).trim();
+    const tree = (await this.read(['rev-parse', '--verify', '--end-of-options', `${branch}^{tree}`])).trim();
+    const baseTree = (await this.read(['rev-parse', '--verify', '--end-of-options', `${base}^{tree}`])).trim();
+    if (tree === baseTree) return false;
+    // commit-tree only writes an unreferenced object (garbage collected later); no ref or index moves.
+    const folded = (await this.run((git) => git.raw(['commit-tree', tree, '-p', base, '-m', 'plan-orchestrator squash probe']))).trim();
+    const cherry = await this.read(['cherry', into, folded]);
+    return /^-/m.test(cherry);
+  }
+
+  /**
+   * `git worktree add`: a new branch `newBranch` starting at `commitish`, or (without newBranch) the
+   * existing branch `commitish` checked out. The path goes after `--` so it is never read as an option.
+   */
+  async worktreeAdd(worktreePath: string, opts: { commitish: string; newBranch?: string }): Promise<void> {
+    assertRefOrSha(opts.commitish);
+    const args = ['worktree', 'add', '--quiet'];
+    if (opts.newBranch !== undefined) {
+      assertSafeName(opts.newBranch);
+      args.push('-b', opts.newBranch);
+    }
+    args.push('--', path.resolve(worktreePath), opts.commitish);
+    await this.run((git) => git.raw(args));
+  }
+
+  /** `git worktree remove [--force]`; `force` discards uncommitted changes in it. */
+  async worktreeRemove(worktreePath: string, opts: { force?: boolean } = {}): Promise<void> {
+    const args = ['worktree', 'remove'];
+    if (opts.force) args.push('--force');
+    args.push('--', path.resolve(worktreePath));
+    await this.run((git) => git.raw(args));
+  }
+
+  /** Forgets worktrees whose directory is gone. */
+  async worktreePrune(): Promise<void> {
+    await this.run((git) => git.raw(['worktree', 'prune']));
+  }
+
+  /** Deletes a local branch; without `force` git refuses when it is not merged into HEAD or its upstream. */
+  async deleteBranch(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    assertSafeName(name);
+    await this.run((git) => git.raw(['branch', opts.force ? '-D' : '-d', '--', name]));
+  }
+
+  /**
+   * Merges `branch` into the branch checked out here. A merge that stops on conflicts is left as it is
+   * (the user finishes it) and reported as `{ conflicts }`; any other failure throws.
+   */
+  async mergeBranch(branch: string, opts: { mode: 'no-ff' | 'ff-only'; message?: string }): Promise<MergeOutcome> {
+    assertSafeName(branch);
+    const args = ['merge', '--no-edit', opts.mode === 'no-ff' ? '--no-ff' : '--ff-only'];
+    if (opts.message !== undefined) args.push('-m', opts.message);
+    args.push(branch);
+    return this.conflictAware(async (git) => {
+      await git.raw(args);
+      return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+    });
+  }
+
+  /**
+   * `git merge --squash` plus the commit. `{ commit: undefined }` when the squash brought nothing
+   * (the changes are already there); conflicts are left for the user as with mergeBranch.
+   */
+  async squashMerge(branch: string, message: string): Promise<MergeOutcome> {
+    assertSafeName(branch);
+    return this.conflictAware(async (git) => {
+      await git.raw(['merge', '--squash', branch]);
+      const staged = await git.raw(['diff', '--cached', '--name-only']);
+      if (staged.trim().length === 0) return { commit: undefined };
+      await git.raw(['commit', '--quiet', '-m', message]);
+      return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+    });
+  }
+
+  /**
+   * Rebases the branch checked out here onto `onto` (`git rebase --onto <onto> <upstream>` when
+   * `upstream` is given: only the commits after `upstream` move). Conflicts leave the rebase stopped.
+   */
+  async rebaseOnto(onto: string, opts: { upstream?: string } = {}): Promise<MergeOutcome> {
+    assertRefOrSha(onto);
+    const args = opts.upstream !== undefined ? ['rebase', '--onto', onto, opts.upstream] : ['rebase', onto];
+    if (opts.upstream !== undefined) assertRefOrSha(opts.upstream);
+    return this.conflictAware(async (git) => {
+      await git.raw(args);
+      return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+    });
+  }
+
+  private async conflictAware(op: (git: SimpleGit) => Promise<{ commit: string | undefined }>): Promise<MergeOutcome> {
+    try {
+      return await this.run(op);
+    } catch (err) {
+      if (!isGitError(err, 'merge-conflict')) throw err;
+      const conflicts = await this.conflictedFiles();
+      // "merge-conflict" also matches refusals that changed nothing (an earlier unresolved merge).
+      if (conflicts.length === 0) throw err;
+      return { commit: undefined, conflicts };
     }
   }
 

@@ -10,6 +10,7 @@ import { TaskDecorations } from './decorations.js';
 import { PlanStatusBar } from './statusBar.js';
 import { commandTable, type CommandContext } from './commands.js';
 import { scheduleApi, type ScheduleApi } from './scheduleView.js';
+import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './worktreeView.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
@@ -17,6 +18,7 @@ export interface PlanOrchestratorApi {
   statusBar: PlanStatusBar;
   /** The Show Schedule panels (tests reach them here: the suite is bundled apart from the extension). */
   schedule: ScheduleApi;
+  worktrees: WorktreeTreeProvider;
   /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
   activationMs: number;
   /** Settles when the first scan of the workspace's plans is done. */
@@ -34,11 +36,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     const view = vscode.window.createTreeView('planOrchestrator.plans', { treeDataProvider: tree, showCollapseAll: true, manageCheckboxStateManually: true });
     context.subscriptions.push(tree, view, tree.bindCheckboxes(view));
     const ctx: CommandContext = { extension: context, workspace, tree, view, log };
-    for (const [id, run] of Object.entries(commandTable(ctx))) {
+    const worktrees = new WorktreeTreeProvider(workspaceRepoRoot);
+    context.subscriptions.push(worktrees, vscode.window.createTreeView('planOrchestrator.worktrees', { treeDataProvider: worktrees }));
+    const commands = { ...commandTable(ctx), ...worktreeCommands(worktrees, workspace, log) };
+    for (const [id, run] of Object.entries(commands)) {
       context.subscriptions.push(
         vscode.commands.registerCommand(id, async (...args: unknown[]) => {
           try {
-            await run(...args);
+            return await run(...args);
           } catch (e) {
             // One clear message for the user, the details in the log; never an unhandled rejection.
             const message = e instanceof Error ? e.message : String(e);
@@ -48,7 +53,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
         }),
       );
     }
-    context.subscriptions.push(...registerLanguageFeatures(workspace, log));
+    context.subscriptions.push(...registerLanguageFeatures(workspace, log, worktrees));
     context.subscriptions.push(new TaskDecorations(workspace));
     const statusBar = new PlanStatusBar(workspace);
     context.subscriptions.push(statusBar);
@@ -66,9 +71,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
         void vscode.window.showErrorMessage(`Plan Orchestrator could not scan for plans: ${e instanceof Error ? e.message : String(e)}`);
       },
     );
+    void worktrees.refresh();
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
-    return { workspace, tree, statusBar, schedule: scheduleApi, activationMs, ready };
+    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, activationMs, ready };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);

@@ -6,7 +6,9 @@
 import * as vscode from 'vscode';
 import type { Analysis } from '../core/analyzer.js';
 import type { Diagnostic as PlanDiagnostic } from '../core/diagnostics.js';
-import type { DependencyRef, SourcePoint, SourceRange, Task } from '../core/model.js';
+import type { DependencyRef, Plan, SourcePoint, SourceRange, Task } from '../core/model.js';
+import { crossPlanFileOverlaps } from '../core/crossPlan.js';
+import { planName } from '../core/planFile.js';
 import {
   addDependencyEdit,
   findTask,
@@ -80,10 +82,23 @@ class PlanDiagnostics implements vscode.Disposable {
   private readonly published = new Map<string, Analysis>();
   private readonly disposables: vscode.Disposable[] = [this.collection];
 
+  /** Bumped when the other worktrees' plans change, so that publishing the same analysis again is not skipped. */
+  private othersVersion = 0;
+  private readonly publishedOthers = new Map<string, number>();
+
   constructor(
     private readonly workspace: PlanWorkspace,
     private readonly log: vscode.LogOutputChannel,
+    private readonly others?: OtherPlansSource,
   ) {
+    if (others) {
+      this.disposables.push(
+        others.onDidChangeOtherPlans(() => {
+          this.othersVersion++;
+          for (const entry of workspace.plans()) this.publish(entry);
+        }),
+      );
+    }
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((doc) => this.schedule(doc)),
       vscode.workspace.onDidChangeTextDocument((e) => {
@@ -151,12 +166,34 @@ class PlanDiagnostics implements vscode.Disposable {
       this.schedule(open);
       return;
     }
-    if (this.published.get(key) === analysis) return;
+    if (this.published.get(key) === analysis && this.publishedOthers.get(key) === this.othersVersion) return;
     this.published.set(key, analysis);
-    this.collection.set(
-      entry.uri,
-      analysis.diagnostics.map((d) => toDiagnostic(entry.uri, analysis, d)),
-    );
+    this.publishedOthers.set(key, this.othersVersion);
+    this.collection.set(entry.uri, [
+      ...analysis.diagnostics.map((d) => toDiagnostic(entry.uri, analysis, d)),
+      ...this.crossPlan(entry, analysis),
+    ]);
+  }
+
+  /**
+   * Tasks of this plan and of another active plan (another worktree) that touch the same files:
+   * the two branches are likely to conflict when they are merged.
+   */
+  private crossPlan(entry: PlanEntry, analysis: Analysis): vscode.Diagnostic[] {
+    const others = this.others?.otherPlans() ?? [];
+    if (others.length === 0) return [];
+    const name = planName(entry.uri.fsPath);
+    const where = new Map(others.map((o) => [o.name, o.where]));
+    return crossPlanFileOverlaps([{ name, plan: analysis.plan }, ...others], { anchor: name }).map((o) => {
+      const d = new vscode.Diagnostic(
+        toRange(o.range),
+        `${o.taskB} and ${o.taskA} of plan ${o.planA} (${where.get(o.planA) ?? 'another worktree'}) both touch ${o.file}; their branches are likely to conflict when merged — order the plans or move the change to one of them`,
+        vscode.DiagnosticSeverity.Warning,
+      );
+      d.code = 'cross-plan-file-conflict';
+      d.source = 'plan';
+      return d;
+    });
   }
 
   /** Plans added or removed: publish the new ones (read from disk without an event), drop the gone. */
@@ -428,10 +465,16 @@ function escape(text: string): string {
   return text.replace(/[\\`*_[\]<>]/g, '\\$&');
 }
 
-export function registerLanguageFeatures(workspace: PlanWorkspace, log: vscode.LogOutputChannel): vscode.Disposable[] {
+/** The plans of the other active worktrees, for the cross-plan file warning. */
+export interface OtherPlansSource {
+  otherPlans(): ReadonlyArray<{ name: string; plan: Plan; where: string }>;
+  readonly onDidChangeOtherPlans: vscode.Event<void>;
+}
+
+export function registerLanguageFeatures(workspace: PlanWorkspace, log: vscode.LogOutputChannel, others?: OtherPlansSource): vscode.Disposable[] {
   const provider = new PlanLanguageProvider(workspace);
   return [
-    new PlanDiagnostics(workspace, log),
+    new PlanDiagnostics(workspace, log, others),
     vscode.languages.registerHoverProvider(SELECTOR, provider),
     vscode.languages.registerDefinitionProvider(SELECTOR, provider),
     vscode.languages.registerReferenceProvider(SELECTOR, provider),

@@ -11,6 +11,7 @@ import { findRepoRoot, readStatusFile, StatusStore, type StatusFile } from '../c
 import { statusLookup } from '../core/session.js';
 import type { StatusLookup, TaskStatus } from '../core/schedule.js';
 import { PlanError } from '../core/source.js';
+import { loadWorkflowConfig } from '../core/workflowConfig.js';
 
 export interface PlanEntry {
   uri: vscode.Uri;
@@ -109,12 +110,28 @@ export class PlanWorkspace implements vscode.Disposable {
   /** Finds every plan again (after a settings change, or the Refresh command). */
   async rescan(): Promise<void> {
     const found = new Map<string, vscode.Uri>();
+    const exclude = `{**/node_modules/**,${await this.worktreesExclude()}}`;
     for (const glob of planGlobs()) {
-      for (const uri of await vscode.workspace.findFiles(glob, '**/node_modules/**')) found.set(uri.toString(), uri);
+      for (const uri of await vscode.workspace.findFiles(glob, exclude)) found.set(uri.toString(), uri);
     }
     for (const key of [...this.entries.keys()]) if (!found.has(key)) this.removePlan(this.entries.get(key)!.uri, false);
     await Promise.all([...found.values()].filter((u) => !this.entries.has(u.toString())).map((u) => this.addPlan(u, false)));
     this.listChanged.fire();
+  }
+
+  /** Plan worktrees inside the checkout hold copies of the plans: they are other worktrees' plans, not ours. */
+  private async worktreesExclude(): Promise<string> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!folder) return '**/worktrees/plan-*/**';
+    const root = findRepoRoot(folder.uri.fsPath);
+    let dir = 'worktrees';
+    try {
+      dir = (await loadWorkflowConfig(root)).worktrees.directory;
+    } catch {
+      // an invalid git-workflow.json is reported by the worktree commands; the default is fine here
+    }
+    const rel = path.relative(folder.uri.fsPath, path.resolve(root, dir)).split(path.sep).join('/');
+    return rel && !rel.startsWith('..') ? `${rel}/**` : '**/worktrees/plan-*/**';
   }
 
   private async readActivePointer(): Promise<void> {

@@ -1,0 +1,147 @@
+/**
+ * `git-workflow.json` at the repository root: the seeds' configuration file. Only the `worktrees`
+ * section is read here; other sections (`api`, …) belong to other features and pass through untouched.
+ *
+ * Every error names the key (`worktrees.max_concurrent: …`) because the file is edited by hand and a
+ * bare "invalid config" sends the user hunting.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as z from 'zod';
+import { PlanError } from './source.js';
+
+export const WORKFLOW_CONFIG_FILE = 'git-workflow.json';
+
+export const MERGE_STRATEGIES = ['merge', 'squash', 'rebase'] as const;
+export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
+
+/** A repository-relative path or gitignore pattern that cannot point outside the repository. */
+const insidePattern = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((p) => !path.isAbsolute(p) && !/^[A-Za-z]:[\\/]/.test(p), 'must be relative to the repository root, not absolute')
+  .refine((p) => !p.split(/[\\/]/).includes('..'), 'must not contain ".." (files are copied from inside the repository only)');
+
+const worktreesSchema = z.looseObject({
+  enabled: z.boolean().default(true),
+  directory: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((d) => !d.includes('\0'), 'must not contain a NUL byte')
+    .default('worktrees'),
+  max_concurrent: z.number().int('must be a whole number').min(1, 'must be at least 1').default(3),
+  /** After a successful `complete`, delete the merged plan branch too (the seeds' default: true). */
+  auto_cleanup: z.boolean().default(true),
+  stale_days: z.number().positive('must be more than 0').default(14),
+  merge_strategy: z.enum(MERGE_STRATEGIES).default('merge'),
+  copy_files: z.array(insidePattern).default([]),
+  post_create: z.array(z.string().min(1, 'must not contain an empty argument')).min(1, 'must name a program, e.g. ["npm", "ci"]').optional(),
+  disk_warn_mb: z.number().positive('must be more than 0').default(2048),
+  /** The branch plans merge into; unset: the branch checked out in the main worktree when the plan worktree was created. */
+  main_branch: z.string().min(1).optional(),
+});
+
+const configSchema = z.looseObject({
+  worktrees: worktreesSchema.prefault({}),
+});
+
+const KNOWN_WORKTREE_KEYS = new Set(Object.keys(worktreesSchema.shape));
+
+export interface WorktreesConfig {
+  enabled: boolean;
+  /** As written in the file (relative to the repository root, or absolute). */
+  directory: string;
+  max_concurrent: number;
+  auto_cleanup: boolean;
+  stale_days: number;
+  merge_strategy: MergeStrategy;
+  copy_files: string[];
+  post_create?: string[];
+  disk_warn_mb: number;
+  main_branch?: string;
+}
+
+export interface WorkflowConfig {
+  worktrees: WorktreesConfig;
+  /** Where the file was read from; undefined when there is none and every default applies. */
+  file: string | undefined;
+  /** Unknown keys in `worktrees` (likely typos): reported, not fatal, so older planctl versions can read newer files. */
+  warnings: string[];
+}
+
+/** A config error; `key` is the dotted key at fault (`worktrees.max_concurrent`), or undefined for the file as a whole. */
+export class WorkflowConfigError extends PlanError {
+  constructor(
+    message: string,
+    readonly key: string | undefined,
+    file: string,
+  ) {
+    super('invalid-argument', message, file);
+  }
+}
+
+export function defaultWorkflowConfig(): WorkflowConfig {
+  return parseWorkflowConfig({}, '(defaults)');
+}
+
+/** Reads and validates `<repoRoot>/git-workflow.json`; a missing file means all defaults. */
+export async function loadWorkflowConfig(repoRoot: string): Promise<WorkflowConfig> {
+  const file = path.join(repoRoot, WORKFLOW_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ...defaultWorkflowConfig(), file: undefined };
+    throw new WorkflowConfigError(`${WORKFLOW_CONFIG_FILE}: cannot be read (${code ?? String(e)})`, undefined, file);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new WorkflowConfigError(`${WORKFLOW_CONFIG_FILE}: not valid JSON (${(e as Error).message})`, undefined, file);
+  }
+  return { ...parseWorkflowConfig(json, file), file };
+}
+
+/** Validates an already parsed config object; `file` is only used in messages. */
+export function parseWorkflowConfig(json: unknown, file: string): WorkflowConfig {
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.map(String).join('.') || undefined;
+    const where = key ? `${key}: ` : '';
+    let message = friendlyMessage(issue);
+    if (key === 'worktrees.post_create' && issue.code === 'invalid_type' && typeof (json as { worktrees?: { post_create?: unknown } })?.worktrees?.post_create === 'string') {
+      // A shell string is the mistake people make; we never run a shell, so say what to write instead.
+      message = 'must be an argv array such as ["npm", "ci"], not a command string (no shell is used)';
+    }
+    throw new WorkflowConfigError(`${WORKFLOW_CONFIG_FILE}: ${where}${message}`, key, file);
+  }
+  const { worktrees } = parsed.data;
+  const warnings: string[] = [];
+  for (const key of Object.keys(worktrees)) {
+    if (!KNOWN_WORKTREE_KEYS.has(key)) warnings.push(`${WORKFLOW_CONFIG_FILE}: unknown key worktrees.${key} (ignored)`);
+  }
+  if (worktrees.main_branch !== undefined && !/^[A-Za-z0-9._/-]+$/.test(worktrees.main_branch)) {
+    throw new WorkflowConfigError(`${WORKFLOW_CONFIG_FILE}: worktrees.main_branch: ${JSON.stringify(worktrees.main_branch)} is not a plain branch name`, 'worktrees.main_branch', file);
+  }
+  const config: WorktreesConfig = {
+    enabled: worktrees.enabled,
+    directory: worktrees.directory,
+    max_concurrent: worktrees.max_concurrent,
+    auto_cleanup: worktrees.auto_cleanup,
+    stale_days: worktrees.stale_days,
+    merge_strategy: worktrees.merge_strategy,
+    copy_files: worktrees.copy_files,
+    disk_warn_mb: worktrees.disk_warn_mb,
+    ...(worktrees.post_create ? { post_create: worktrees.post_create } : {}),
+    ...(worktrees.main_branch ? { main_branch: worktrees.main_branch } : {}),
+  };
+  return { worktrees: config, file, warnings };
+}
+
+function friendlyMessage(issue: z.core.$ZodIssue): string {
+  // zod's default "Invalid input: expected number, received string" is fine but long-winded.
+  return issue.message.replace(/^Invalid input: /, '');
+}
