@@ -3,7 +3,7 @@
  * Shared by planctl, the extension and the orchestrator so that all of them agree on which plan
  * is active and where its status lives.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodePlanBytes, PlanError } from './source.js';
 import { findRepoRoot, statusPathFor } from './status.js';
@@ -67,7 +67,11 @@ export async function resolvePlanPath(opts: ResolveOptions): Promise<PlanResolut
 
 export function worktreeRoot(opts: { cwd: string; env: NodeJS.ProcessEnv }): string {
   const fromEnv = opts.env.CLAUDE_WORKTREE?.trim();
-  return fromEnv ? path.resolve(opts.cwd, fromEnv) : findRepoRoot(opts.cwd);
+  if (!fromEnv) return findRepoRoot(opts.cwd);
+  const dir = path.resolve(opts.cwd, fromEnv);
+  // A stale variable would silently send every command to the wrong (or no) plan.
+  if (!existsSync(dir)) throw new PlanError('plan-not-found', `CLAUDE_WORKTREE is ${fromEnv}, which does not exist; unset it or point it at a worktree`);
+  return dir;
 }
 
 /** Writes this worktree's pointer (`planctl use`); the plan is stored relative to the worktree root. */

@@ -248,9 +248,22 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
         void vscode.window.showWarningMessage(`Merging ${result.branch} stopped on conflicts in ${result.conflicts?.files.join(', ')}. ${result.hint ?? ''}`);
       } else {
         const rebased = result.dependents.filter((d) => d.rebase === 'rebased').map((d) => d.name);
-        void vscode.window.showInformationMessage(
-          `${result.branch} merged into ${result.target} (${result.strategy})${result.removed ? '; worktree removed' : ''}${rebased.length ? `; rebased ${rebased.join(', ')}` : ''}`,
-        );
+        const pending = result.dependents.filter((d) => d.rebase !== 'rebased');
+        const message = `${result.branch} merged into ${result.target} (${result.strategy})${result.removed ? '; worktree removed' : ''}${rebased.length ? `; rebased ${rebased.join(', ')}` : ''}`;
+        if (pending.length === 0) void vscode.window.showInformationMessage(message);
+        else {
+          // Plans built on the merged branch now carry its commits twice unless they move onto main.
+          void vscode.window
+            .showInformationMessage(`${message}. ${pending.map((d) => d.name).join(', ')} ${pending.length === 1 ? 'was' : 'were'} based on it.`, 'Rebase Them')
+            .then(async (choice) => {
+              if (!choice) return;
+              for (const d of pending) {
+                const r = await m.rebase(d.name);
+                if (r.outcome === 'conflict') void vscode.window.showWarningMessage(`Rebase of ${r.branch} stopped on conflicts in ${r.conflicts?.join(', ')}. ${r.hint ?? ''}`);
+              }
+              await provider.refresh();
+            });
+        }
       }
       return result;
     },

@@ -231,3 +231,9 @@ test('many planctl processes start/complete different tasks of one plan at once:
     assert.equal(status.tasks[`1.${i}`]?.attempts, 1);
   }
 });
+
+test('CLAUDE_WORKTREE that does not exist is a clear error, not a silent fallback', async () => {
+  const r = await planctl(['next'], { CLAUDE_WORKTREE: path.join(repo, 'no-such-worktree') });
+  assert.equal(r.code, 2);
+  assert.match(r.err, /CLAUDE_WORKTREE is .*no-such-worktree, which does not exist/);
+});
