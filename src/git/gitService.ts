@@ -361,9 +361,10 @@ export class GitService {
   async isDirty(options: IsDirtyOptions = {}): Promise<boolean> {
     // --no-optional-locks: a plain `git status` refreshes the index and so takes index.lock, which
     // would make our own (or the user's) concurrent commits fail on the lock.
-    const args = ['--no-optional-locks', 'status', '--porcelain'];
+    // --branch makes git always print a header line: simple-git waits an extra 50 ms on silent processes.
+    const args = ['--no-optional-locks', 'status', '--porcelain', '--branch'];
     if (options.ignoreUntracked) args.push('--untracked-files=no');
-    return (await this.read(args)).trim().length > 0;
+    return (await this.read(args)).split('\n').some((line) => line.trim() !== '' && !line.startsWith('## '));
   }
 
   /** Whether local branch `name` exists. Refuses unsafe names rather than passing them to git. */
