@@ -6,8 +6,7 @@
  * Pure (no git, no vscode). The editor turns the results into `cross-plan-file-conflict`
  * diagnostics on taskB's reference.
  */
-import picomatch from 'picomatch';
-import { refsOverlap } from './diagnostics.js';
+import { globBase, lowerBound, refsOverlap } from './globs.js';
 import type { FileRef, Plan, SourceRange, Task } from './model.js';
 
 export interface CrossPlanOverlap {
@@ -153,31 +152,6 @@ function sortResults(out: CrossPlanOverlap[], plans: ReadonlyArray<{ name: strin
       planIndex.get(x.planA)! - planIndex.get(y.planA)! ||
       taskAIndex.get(x)! - taskAIndex.get(y)!,
   );
-}
-
-const bases = new Map<string, string>();
-
-/** The literal folder a glob starts with (`docs/api/` for `docs/api/*.md`): only paths under it can match. */
-function globBase(glob: string): string {
-  let base = bases.get(glob);
-  if (base === undefined) {
-    if (bases.size > 10000) bases.clear();
-    const b = picomatch.scan(glob).base;
-    base = b ? `${b}/` : '';
-    bases.set(glob, base);
-  }
-  return base;
-}
-
-function lowerBound(sorted: readonly string[], value: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function compare(a: string, b: string): number {

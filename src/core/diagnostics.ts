@@ -2,8 +2,10 @@
  * Diagnostics with the stable codes of plan-format.md. Each names the exact text to fix,
  * the task IDs involved, and says what to do in the author's terms.
  */
-import picomatch from 'picomatch';
+import { globBase, lowerBound, matcher, refsOverlap } from './globs.js';
 import type { FileRef, Plan, SourceRange, Task } from './model.js';
+
+export { refsOverlap } from './globs.js';
 import { describeNode, isSequentialDialect, type PlanGraph } from './graph.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -233,53 +235,6 @@ interface FileKey {
   ref: FileRef;
 }
 
-/** Compiled glob matchers, shared by diagnostics and the scheduler (compiling costs far more than matching). */
-const matchers = new Map<string, (path: string) => boolean>();
-
-function matcher(glob: string): (path: string) => boolean {
-  let m = matchers.get(glob);
-  if (!m) {
-    if (matchers.size > 10000) matchers.clear();
-    m = picomatch(glob, { dot: true });
-    matchers.set(glob, m);
-  }
-  return m;
-}
-
-/** The literal folder a glob starts with (`docs/api` for `docs/api/*.md`): only paths under it can match. */
-const bases = new Map<string, string>();
-
-function globBase(glob: string): string {
-  let base = bases.get(glob);
-  if (base === undefined) {
-    if (bases.size > 10000) bases.clear();
-    const b = picomatch.scan(glob).base;
-    base = b ? `${b}/` : '';
-    bases.set(glob, base);
-  }
-  return base;
-}
-
-/** Two globs overlap when either matches a concrete example of the other. */
-function sampleOf(glob: string): string {
-  return glob
-    .replace(/\*\*/g, 'x')
-    .replace(/\*/g, 'x')
-    .replace(/\?/g, 'x')
-    .replace(/\{([^,}]*)[^}]*\}/g, '$1')
-    .replace(/\[([^\]])[^\]]*\]/g, '$1');
-}
-
-export function refsOverlap(a: FileRef, b: FileRef): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.path === b.path) return true;
-  if (a.kind === 'boundary') return false;
-  if (!a.isGlob && !b.isGlob) return false;
-  if (a.isGlob && matcher(a.path)(b.isGlob ? sampleOf(b.path) : b.path)) return true;
-  if (b.isGlob && matcher(b.path)(a.isGlob ? sampleOf(a.path) : a.path)) return true;
-  return false;
-}
-
 /** Candidate pairs (earlier task, later task, file) whose references overlap. */
 function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: string; refB: FileRef }> {
   // Every reference, grouped by its exact text: identical paths (and identical globs) overlap.
@@ -316,15 +271,7 @@ function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: strin
     const pattern = g[0]!.ref.path;
     const base = globBase(pattern);
     const match = matcher(pattern);
-    // Binary search to the first path under the glob's base folder.
-    let lo = 0;
-    let hi = paths.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (paths[mid]! < base) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < paths.length && paths[i]!.startsWith(base); i++) {
+    for (let i = lowerBound(paths, base); i < paths.length && paths[i]!.startsWith(base); i++) {
       if (!match(paths[i]!)) continue;
       for (const x of g) for (const y of literals[i]!) push(x, y);
     }
