@@ -19,6 +19,7 @@ import type { Diagnostic } from '../core/diagnostics.js';
 import { collectAllPlans } from './allPlans.js';
 import { registerWorktreeCommands } from './worktreeCommands.js';
 import { registerConflictCommands } from './conflictCommands.js';
+import { registerOrchestrateCommands } from './orchestrateCommands.js';
 
 interface Io {
   out: (s: string) => void;
@@ -253,6 +254,8 @@ export function buildProgram(io: Io): Command {
 
   registerWorktreeCommands(program, io);
   registerConflictCommands(program, io);
+  // orchestrate ends with its own exit codes (1 failed tasks, 130/143 signals), not commander's.
+  registerOrchestrateCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
 
   return program;
 }

@@ -698,8 +698,10 @@ export class GitService {
     }
     return this.run(async (git) => {
       await git.raw(['add', '-A']);
-      const staged = await git.raw(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no']);
-      if (staged.trim().length === 0) return undefined;
+      // What is staged, not what is modified: a file rewritten after `add` would otherwise make us
+      // commit nothing. `--name-only` output is empty when nothing is staged.
+      const staged = await git.raw(['diff', '--cached', '--name-only', '-z']);
+      if (staged.length === 0) return undefined;
       // "-m" takes the next argument as its value even when it starts with "-", so a message like
       // "--amend" stays a message.
       await git.raw(['commit', '--quiet', '-m', message]);

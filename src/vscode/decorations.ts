@@ -158,6 +158,11 @@ export class TaskDecorations implements vscode.Disposable {
       );
     });
     if (!trusted) return lenses;
+    if (plan.titleRange) {
+      const at = new vscode.Range(plan.titleRange.start.line - 1, 0, plan.titleRange.start.line - 1, 0);
+      lenses.push(new vscode.CodeLens(at, { title: '$(run-all) Run orchestrator', command: 'planOrchestrator.startOrchestrator', arguments: [entry.uri] }));
+      lenses.push(new vscode.CodeLens(at, { title: '$(debug-stop) Stop', command: 'planOrchestrator.stopOrchestrator', arguments: [entry.uri] }));
+    }
     for (const view of views.values()) {
       const t = view.task;
       const range = new vscode.Range(t.range.start.line - 1, 0, t.range.start.line - 1, 0);

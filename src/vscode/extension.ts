@@ -11,6 +11,7 @@ import { PlanStatusBar } from './statusBar.js';
 import { commandTable, type CommandContext } from './commands.js';
 import { scheduleApi, type ScheduleApi } from './scheduleView.js';
 import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './worktreeView.js';
+import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTerminal.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
@@ -38,7 +39,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     const ctx: CommandContext = { extension: context, workspace, tree, view, log };
     const worktrees = new WorktreeTreeProvider(workspaceRepoRoot);
     context.subscriptions.push(worktrees, vscode.window.createTreeView('planOrchestrator.worktrees', { treeDataProvider: worktrees }));
-    const commands = { ...commandTable(ctx), ...worktreeCommands(worktrees, workspace, log) };
+    const terminals = new OrchestratorTerminals(context, worktrees);
+    context.subscriptions.push(terminals);
+    const commands = { ...commandTable(ctx), ...worktreeCommands(worktrees, workspace, log), ...orchestratorCommands(terminals, workspace) };
     for (const [id, run] of Object.entries(commands)) {
       context.subscriptions.push(
         vscode.commands.registerCommand(id, async (...args: unknown[]) => {

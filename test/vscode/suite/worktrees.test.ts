@@ -49,9 +49,11 @@ suite('Worktrees view', () => {
     execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', 'add', 'NOTES.md'], { cwd: created.path });
     execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', 'commit', '-q', '-m', 'task 1.1: notes'], { cwd: created.path });
     const report = (await vscode.commands.executeCommand('planOrchestrator.worktree.conflicts')) as { order: Array<{ branch: string }> } | undefined;
-    assert.deepEqual(report?.order.map((o) => o.branch), ['plan/alpha']);
-    const afterConflicts = a.worktrees.getTreeItem(a.worktrees.getChildren().find((k) => k.kind === 'worktree')!);
-    assert.match(String(afterConflicts.description), /merge #1/);
+    // Other suites may have made plan branches of their own in this workspace: look for ours.
+    const position = report?.order.findIndex((o) => o.branch === 'plan/alpha') ?? -1;
+    assert.ok(position >= 0, JSON.stringify(report?.order));
+    const alphaRow = a.worktrees.getChildren().find((k) => k.kind === 'worktree' && k.worktree.name === 'alpha')!;
+    assert.match(String(a.worktrees.getTreeItem(alphaRow).description), new RegExp(`merge #${position + 1}`));
   });
 
   test('a plan in another worktree touching the same file gets a cross-plan warning in this plan', async function () {

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * A stand-in for a coding agent, for demos and tests of `planctl orchestrate`.
+ *
+ *   planctl orchestrate --agent '["node","examples/sim-agent.mjs","--id","{id}","--title","{title}","--estimate","{estimate}"]'
+ *
+ * Sleeps PLAN_SIM_MS_PER_MINUTE (default 10) ms per estimated minute, then appends one line to
+ * sim-output/<id>.txt in the current directory (so the orchestrator has something to commit).
+ * Fails when the title contains [FAIL] or PLAN_SIM_FAIL lists the id (comma-separated); never ends
+ * when the title contains [HANG].
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const id = arg('id', process.env.PLAN_TASK_ID);
+const title = arg('title', '');
+const estimate = Number(arg('estimate', '60'));
+const msPerMinute = Number(process.env.PLAN_SIM_MS_PER_MINUTE ?? '10');
+if (!id) {
+  console.error('sim-agent: no task id (--id or PLAN_TASK_ID)');
+  process.exit(2);
+}
+
+// process.ppid is not reliable across PID namespaces (containers report 1), so the orchestrator says who it is.
+const parent = Number(process.env.PLAN_ORCHESTRATOR_PID ?? process.ppid);
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+};
+console.log(`sim-agent ${id}: working for ${Math.round(estimate * msPerMinute)} ms`);
+
+if (title.includes('[HANG]')) {
+  console.log(`sim-agent ${id}: hanging`);
+  setInterval(() => {}, 1 << 30);
+} else {
+  setTimeout(() => {
+    // A real agent whose orchestrator died has nobody to report to; it must not leave half-recorded work.
+    if (parent > 1 && !alive(parent)) {
+      console.error(`sim-agent ${id}: orchestrator ${parent} is gone; giving up`);
+      process.exit(3);
+    }
+    const failing = (process.env.PLAN_SIM_FAIL ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (title.includes('[FAIL]') || failing.includes(id)) {
+      console.error(`sim-agent ${id}: failing on purpose`);
+      process.exit(1);
+    }
+    mkdirSync('sim-output', { recursive: true });
+    appendFileSync(path.join('sim-output', `${id}.txt`), `${id} done at ${new Date().toISOString()} by ${process.pid}\n`);
+    console.log(`sim-agent ${id}: done`);
+  }, Math.max(0, estimate * msPerMinute));
+}

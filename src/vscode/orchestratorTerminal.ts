@@ -1,0 +1,199 @@
+/**
+ * Start/stop a plan's orchestrator in an integrated terminal bound to its worktree. The terminal's
+ * process IS `planctl orchestrate` (no shell in between, so no quoting of user strings), with
+ * PLAN_FILE, CLAUDE_WORKTREE and the bundled planctl on PATH for the agents it starts.
+ */
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { PlanError } from '../core/source.js';
+import { GitService } from '../git/gitService.js';
+import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
+import type { WorktreeTreeProvider } from './worktreeView.js';
+import type { PlanWorktree } from '../git/worktreeManager.js';
+
+export interface RegistryRecord {
+  plan: string;
+  worktree?: string;
+  pid: number;
+  host?: string;
+  startedAt?: string;
+}
+
+/** The registry the orchestrators keep in the repository's common git dir (shared by all worktrees). */
+export async function readRegistry(repoDir: string): Promise<Array<RegistryRecord & { file: string; alive: boolean }>> {
+  let dir: string;
+  try {
+    dir = path.join(await (await GitService.open(repoDir)).commonDir(), 'plan-orchestrator', 'orchestrators');
+  } catch {
+    return [];
+  }
+  let names: string[] = [];
+  try {
+    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: Array<RegistryRecord & { file: string; alive: boolean }> = [];
+  for (const name of names) {
+    try {
+      const record = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as RegistryRecord;
+      if (typeof record.pid !== 'number') continue;
+      out.push({ ...record, file: path.join(dir, name), alive: isAlive(record.pid) });
+    } catch {
+      // a record being written right now, or not ours
+    }
+  }
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class OrchestratorTerminals implements vscode.Disposable {
+  private readonly terminals = new Map<string, vscode.Terminal>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private shim: string | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly worktrees: WorktreeTreeProvider,
+  ) {
+    this.disposables.push(
+      vscode.window.onDidCloseTerminal((t) => {
+        for (const [key, term] of this.terminals) if (term === t) this.terminals.delete(key);
+      }),
+    );
+  }
+
+  /**
+   * A `planctl` executable for the terminal's PATH: the bundled CLI run by the extension host's own
+   * runtime (ELECTRON_RUN_AS_NODE makes the desktop app's binary behave as node).
+   */
+  private async planctlShim(): Promise<string> {
+    if (this.shim) return this.shim;
+    const dir = path.join(this.context.globalStorageUri.fsPath, 'bin');
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, 'planctl');
+    const cli = path.join(this.context.extensionPath, 'dist', 'planctl.mjs');
+    const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+    await fs.writeFile(file, `#!/bin/sh\nELECTRON_RUN_AS_NODE=1 exec ${quote(process.execPath)} ${quote(cli)} "$@"\n`, { mode: 0o755 });
+    this.shim = file;
+    return file;
+  }
+
+  /** Where the plan runs: its plan worktree when it has one, else the checkout the plan is in. */
+  private placeOf(entry: PlanEntry): { cwd: string; planFile: string } {
+    const name = path.basename(entry.uri.fsPath).replace(/\.md$/i, '');
+    const w = this.worktrees.worktrees().find((x) => x.name === name && !x.missing);
+    if (w) {
+      const rel = path.relative(entry.root, entry.uri.fsPath);
+      return { cwd: w.path, planFile: path.join(w.path, w.plan ?? rel) };
+    }
+    return { cwd: entry.root, planFile: entry.uri.fsPath };
+  }
+
+  async start(entry: PlanEntry): Promise<vscode.Terminal> {
+    await this.worktrees.refresh();
+    const { cwd, planFile } = this.placeOf(entry);
+    return this.startAt(cwd, planFile, entry.analysis?.plan.title || path.basename(planFile));
+  }
+
+  /** One terminal per plan: a second start focuses the running one. */
+  async startAt(cwd: string, planFile: string, title: string): Promise<vscode.Terminal> {
+    if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: orchestrators are not started');
+    const key = planFile;
+    const existing = this.terminals.get(key);
+    if (existing && existing.exitStatus === undefined) {
+      existing.show();
+      return existing;
+    }
+    const running = (await readRegistry(cwd)).find((r) => r.alive && path.resolve(cwd, r.plan) === planFile);
+    if (running) throw new PlanError('invalid-argument', `an orchestrator for this plan is already running (pid ${running.pid}); stop it first`);
+    const config = vscode.workspace.getConfiguration('planOrchestrator');
+    const args = ['orchestrate', '--plan', planFile, '--max-parallel', String(config.get<number>('maxParallel', 3))];
+    const agent = config.get<string[]>('agentCommand');
+    if (Array.isArray(agent) && agent.length > 0) args.push('--agent', JSON.stringify(agent));
+    const shim = await this.planctlShim();
+    const terminal = vscode.window.createTerminal({
+      name: `Plan: ${title}`,
+      cwd,
+      shellPath: shim,
+      shellArgs: args,
+      env: {
+        PLAN_FILE: planFile,
+        CLAUDE_WORKTREE: cwd,
+        PATH: `${path.dirname(shim)}${path.delimiter}${process.env.PATH ?? ''}`,
+      },
+      iconPath: new vscode.ThemeIcon('run-all'),
+      isTransient: true,
+    });
+    this.terminals.set(key, terminal);
+    terminal.show(true);
+    return terminal;
+  }
+
+  /** Asks the plan's orchestrator to stop (SIGTERM: it lets running tasks finish, then exits). */
+  async stop(entry: PlanEntry): Promise<number | undefined> {
+    const { cwd, planFile } = this.placeOf(entry);
+    return this.stopAt(cwd, planFile);
+  }
+
+  /** Works for orchestrators started outside VS Code too: they are found through the registry. */
+  async stopAt(cwd: string, planFile: string): Promise<number | undefined> {
+    const record = (await readRegistry(cwd)).find((r) => r.alive && path.resolve(cwd, r.plan) === planFile);
+    if (!record) return undefined;
+    process.kill(record.pid, 'SIGTERM');
+    return record.pid;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+type Handler = (...args: unknown[]) => Promise<unknown> | unknown;
+
+export function orchestratorCommands(terminals: OrchestratorTerminals, plans: PlanWorkspace): Record<string, Handler> {
+  /** A plan entry, or a worktree row (its plan inside the worktree), from the command's argument. */
+  const target = async (arg: unknown): Promise<{ cwd?: string; planFile?: string; title?: string; entry?: PlanEntry } | undefined> => {
+    const node = arg as { kind?: string; entry?: PlanEntry; worktree?: PlanWorktree } | undefined;
+    if (node?.kind === 'worktree' && node.worktree?.plan) {
+      return { cwd: node.worktree.path, planFile: path.join(node.worktree.path, node.worktree.plan), title: node.worktree.name };
+    }
+    if (node?.entry) return { entry: node.entry };
+    if (arg instanceof vscode.Uri) {
+      const entry = plans.get(arg);
+      if (!entry) throw new PlanError('plan-not-found', `${vscode.workspace.asRelativePath(arg)} is not a plan of this workspace`);
+      return { entry };
+    }
+    const editor = vscode.window.activeTextEditor;
+    const fromEditor = editor ? plans.get(editor.document.uri) : undefined;
+    if (fromEditor) return { entry: fromEditor };
+    const picked = await vscode.window.showQuickPick(
+      plans.plans().map((e) => ({ label: e.analysis?.plan.title || path.basename(e.uri.fsPath), description: vscode.workspace.asRelativePath(e.uri), e })),
+      { placeHolder: 'Which plan?' },
+    );
+    return picked ? { entry: picked.e } : undefined;
+  };
+  return {
+    'planOrchestrator.startOrchestrator': async (arg) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      return t.entry ? terminals.start(t.entry) : terminals.startAt(t.cwd!, t.planFile!, t.title!);
+    },
+    'planOrchestrator.stopOrchestrator': async (arg) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      const pid = t.entry ? await terminals.stop(t.entry) : await terminals.stopAt(t.cwd!, t.planFile!);
+      void vscode.window.showInformationMessage(pid ? `Asked the orchestrator (pid ${pid}) to stop; running tasks finish first.` : 'No orchestrator is running for this plan.');
+      return pid;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Start Orchestrator through the real API: an integrated terminal named after the plan, running in
+ * the plan's worktree, drives the simulated agent through the plan to the end.
+ */
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { existsSync, promises as fs } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { api, root, until } from './helpers.js';
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=Plan Orchestrator Tests', '-c', 'user.email=tests@plan-orchestrator.invalid', ...args], { cwd, encoding: 'utf8' });
+}
+
+suite('Orchestrator terminal', () => {
+  test('the start command opens a terminal in the plan worktree and the plan progresses to the end', async function () {
+    this.timeout(60_000);
+    await api();
+    const ext = vscode.extensions.getExtension('plan-orchestrator.plan-orchestrator')!;
+    const sim = path.join(ext.extensionPath, 'examples', 'sim-agent.mjs');
+    assert.ok(existsSync(sim), sim);
+    const plan = path.join(root(), 'docs', 'plans', 'epsilon.md');
+    await fs.writeFile(
+      plan,
+      '# Implementation Plan: Epsilon\n\n## Phase 1: Build\n\n- [ ] 1.1 First part (est: 5m)\n- [ ] 1.2 Second part (est: 5m)\n- [ ] 1.3 Join them (depends: 1.1, 1.2) (est: 5m)\n',
+    );
+    git(root(), 'add', '-A');
+    git(root(), 'commit', '-q', '-m', 'epsilon plan');
+    const created = (await vscode.commands.executeCommand('planOrchestrator.worktree.create', vscode.Uri.file(plan))) as { path: string } | undefined;
+    assert.ok(created);
+    await vscode.workspace
+      .getConfiguration('planOrchestrator')
+      .update('agentCommand', [process.execPath, sim, '--id', '{id}', '--title', '{title}', '--estimate', '{estimate}'], vscode.ConfigurationTarget.Workspace);
+
+    const terminal = (await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan))) as vscode.Terminal | undefined;
+    assert.ok(terminal, 'a terminal was returned');
+    assert.equal(terminal.name, 'Plan: Epsilon');
+    const options = terminal.creationOptions as vscode.TerminalOptions;
+    assert.equal(typeof options.cwd === 'string' ? options.cwd : options.cwd?.fsPath, created.path);
+    assert.equal(options.env?.CLAUDE_WORKTREE, created.path);
+    assert.equal(options.env?.PLAN_FILE, path.join(created.path, 'docs', 'plans', 'epsilon.md'));
+
+    const statusFile = path.join(created.path, 'docs', 'plan-outputs', 'epsilon', 'status.json');
+    const status = await until(
+      'every task of epsilon completed in the worktree',
+      async () => {
+        try {
+          const s = JSON.parse(await fs.readFile(statusFile, 'utf8'));
+          return ['1.1', '1.2', '1.3'].every((id) => s.tasks[id]?.status === 'completed') ? s : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      45_000,
+    );
+    assert.ok(status.tasks['1.3'].startedAt >= status.tasks['1.1'].completedAt, '1.3 started after 1.1 completed');
+    assert.match(git(created.path, 'log', '--format=%s', '-5'), /task 1\.3: Join them/);
+    // A second start focuses the same terminal instead of starting another orchestrator.
+    const again = await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan));
+    assert.ok(again === terminal || (terminal.exitStatus !== undefined && again !== undefined));
+  });
+});
