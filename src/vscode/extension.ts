@@ -12,6 +12,8 @@ import { commandTable, type CommandContext } from './commands.js';
 import { scheduleApi, type ScheduleApi } from './scheduleView.js';
 import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './worktreeView.js';
 import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTerminal.js';
+import { ActivePlans, OrchestratorsTreeProvider, orchestratorsViewCommands } from './orchestratorsView.js';
+import { Dashboard, dashboardCommands, type DashboardData } from './dashboard.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
@@ -20,6 +22,10 @@ export interface PlanOrchestratorApi {
   /** The Show Schedule panels (tests reach them here: the suite is bundled apart from the extension). */
   schedule: ScheduleApi;
   worktrees: WorktreeTreeProvider;
+  /** The Orchestrators view: every active plan across the plan worktrees. */
+  orchestrators: OrchestratorsTreeProvider;
+  /** The data last posted to the dashboard page, if it is open. */
+  lastDashboardData(): DashboardData | undefined;
   /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
   activationMs: number;
   /** Settles when the first scan of the workspace's plans is done. */
@@ -41,7 +47,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     context.subscriptions.push(worktrees, vscode.window.createTreeView('planOrchestrator.worktrees', { treeDataProvider: worktrees }));
     const terminals = new OrchestratorTerminals(context, worktrees);
     context.subscriptions.push(terminals);
-    const commands = { ...commandTable(ctx), ...worktreeCommands(worktrees, workspace, log), ...orchestratorCommands(terminals, workspace) };
+    const activePlans = new ActivePlans(workspace, worktrees, workspaceRepoRoot);
+    const orchestrators = new OrchestratorsTreeProvider(activePlans);
+    const orchestratorsView = vscode.window.createTreeView('planOrchestrator.orchestrators', { treeDataProvider: orchestrators });
+    const dashboard = new Dashboard(context, activePlans);
+    context.subscriptions.push(activePlans, orchestrators, orchestratorsView, orchestrators.bindVisibility(orchestratorsView), dashboard);
+    const commands = {
+      ...commandTable(ctx),
+      ...worktreeCommands(worktrees, workspace, log),
+      ...orchestratorCommands(terminals, workspace),
+      ...orchestratorsViewCommands(activePlans),
+      ...dashboardCommands(dashboard),
+    };
     for (const [id, run] of Object.entries(commands)) {
       context.subscriptions.push(
         vscode.commands.registerCommand(id, async (...args: unknown[]) => {
@@ -59,7 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     context.subscriptions.push(...registerLanguageFeatures(workspace, log, worktrees));
     context.subscriptions.push(new TaskDecorations(workspace));
     const statusBar = new PlanStatusBar(workspace);
-    context.subscriptions.push(statusBar);
+    context.subscriptions.push(statusBar, activePlans.onDidChange(() => statusBar.setActivePlans(activePlans.plans())));
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('planOrchestrator.planGlobs')) void workspace.rescan();
@@ -75,9 +92,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
       },
     );
     void worktrees.refresh();
+    void ready.then(() => activePlans.refresh());
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
-    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, activationMs, ready };
+    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, orchestrators, lastDashboardData: () => dashboard.lastData(), activationMs, ready };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);

@@ -7,6 +7,7 @@ import type { PlanWorkspace } from './planWorkspace.js';
 export class PlanStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('planOrchestrator.progress', vscode.StatusBarAlignment.Left, 50);
   private readonly disposables: vscode.Disposable[] = [];
+  private active: ReadonlyArray<{ title: string; done: number; total: number; running: number; failed: number; percent: number; branch?: string }> = [];
 
   constructor(private readonly workspace: PlanWorkspace) {
     this.item.name = 'Plan Progress';
@@ -19,7 +20,29 @@ export class PlanStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** Every active plan (across worktrees): with more than one, the item shows their total. */
+  setActivePlans(plans: ReadonlyArray<{ title: string; done: number; total: number; running: number; failed: number; percent: number; branch?: string }>): void {
+    this.active = plans;
+    this.update();
+  }
+
   update(): void {
+    if (this.active.length > 1) {
+      const sum = (f: (p: (typeof this.active)[number]) => number): number => this.active.reduce((n, p) => n + f(p), 0);
+      const [done, total, running, failed] = [sum((p) => p.done), sum((p) => p.total), sum((p) => p.running), sum((p) => p.failed)];
+      this.item.text = `$(checklist) ${done}/${total} · ${this.active.length} plans${running ? ` $(sync~spin) ${running}` : ''}${failed ? ` $(error) ${failed}` : ''}`;
+      const md = new vscode.MarkdownString(`**${this.active.length} active plans**: ${done} of ${total} done\n\n`);
+      for (const p of this.active) {
+        md.appendMarkdown(`- `);
+        md.appendText(`${p.title}${p.branch ? ` (${p.branch})` : ''}: ${p.done}/${p.total} (${p.percent}%)${p.running ? `, ${p.running} running` : ''}${p.failed ? `, ${p.failed} failed` : ''}`);
+        md.appendMarkdown('\n');
+      }
+      md.appendMarkdown('\nClick to open the dashboard.');
+      this.item.tooltip = md;
+      this.item.command = { command: 'planOrchestrator.showDashboard', title: 'Dashboard' };
+      this.item.show();
+      return;
+    }
     const entry = this.workspace.activePlan();
     if (!entry?.analysis) {
       this.item.hide();

@@ -1,0 +1,166 @@
+// The aggregate dashboard webview: draws what the extension posts (src/vscode/dashboard.ts).
+// Plain browser JS, like schedule.js: nothing to bundle, and every number comes from the extension;
+// this file only ticks the elapsed times between posts.
+(function () {
+  'use strict';
+
+  const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : { postMessage() {}, getState() {}, setState() {} };
+  const app = document.getElementById('app') || document.body.appendChild(document.createElement('main'));
+
+  let data = (vscode.getState() || {}).data;
+  // Elapsed times count from the extension's clock at post time, so a skewed webview clock does not matter.
+  let postedAt = Date.now();
+
+  function el(tag, attrs, parent, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v === undefined || v === null) continue;
+      node.setAttribute(k, v === true ? '' : String(v));
+    }
+    if (text !== undefined) node.textContent = text;
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function elapsed(ms) {
+    if (!(ms >= 0)) return '';
+    const s = Math.floor(ms / 1000);
+    if (s < 60) return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+    return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+  }
+
+  function nowMs() {
+    return Date.parse(data.now) + (Date.now() - postedAt);
+  }
+
+  function timeOfDay(iso) {
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
+  function progressBar(parent, p, label) {
+    const bar = el('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': p.total, 'aria-valuenow': p.done, 'aria-label': label }, parent);
+    const pct = (n) => (p.total ? (100 * n) / p.total : 0);
+    el('div', { class: 'fill done', style: `width:${pct(p.done)}%` }, bar);
+    el('div', { class: 'fill running', style: `width:${pct(p.running)}%` }, bar);
+    el('div', { class: 'fill failed', style: `width:${pct(p.failed)}%` }, bar);
+    return bar;
+  }
+
+  const STATUS_LABEL = { pending: 'reset', in_progress: 'started', completed: 'completed', failed: 'failed', skipped: 'skipped' };
+
+  function render() {
+    app.textContent = '';
+    if (!data) {
+      el('p', { class: 'empty' }, app, 'Loading…');
+      return;
+    }
+    const header = el('header', { class: 'summary' }, app);
+    const heading = el('div', { class: 'heading' }, header);
+    el('h1', {}, heading, 'All plans');
+    const t = data.total;
+    el(
+      'span',
+      { class: 'counts' },
+      heading,
+      `${t.done}/${t.total} done (${t.percent}%) · ${t.plans} plan${t.plans === 1 ? '' : 's'}${t.running ? ` · ${t.running} running` : ''}${t.failed ? ` · ${t.failed} failed` : ''}`,
+    );
+    progressBar(header, t, 'All plans');
+    if (!data.trusted) el('p', { class: 'notice' }, header, 'This workspace is not trusted: orchestrators cannot be started or stopped from here.');
+
+    const layout = el('div', { class: 'layout' }, app);
+    const panes = el('section', { class: 'panes', 'aria-label': 'Plans' }, layout);
+    if (!data.plans.length) el('p', { class: 'empty' }, panes, 'No active plans: create a plan worktree or start a task to see it here.');
+    for (const p of data.plans) pane(panes, p);
+
+    const feed = el('section', { class: 'feed', 'aria-label': 'Activity' }, layout);
+    el('h2', {}, feed, 'Activity');
+    if (!data.activity.length) el('p', { class: 'empty' }, feed, 'No task status changes yet.');
+    const list = el('ol', {}, feed);
+    for (const a of data.activity) {
+      const li = el('li', { class: `status-${a.status}` }, list);
+      el('time', { datetime: a.at, title: a.at }, li, timeOfDay(a.at));
+      el('span', { class: 'dot', 'aria-hidden': 'true' }, li);
+      const text = el('span', { class: 'text' }, li);
+      el('span', { class: 'plan' }, text, a.planTitle);
+      el('span', { class: 'what' }, text, ` ${a.id} ${STATUS_LABEL[a.status] || a.status}`);
+      if (a.title) el('span', { class: 'task-title' }, text, ` — ${a.title}`);
+      if (a.note) el('span', { class: 'note' }, text, ` (${a.note})`);
+    }
+  }
+
+  function pane(parent, p) {
+    const card = el('article', { class: `pane${p.orchestrator ? ' live' : ''}${p.failed ? ' has-failures' : ''}` }, parent);
+    const top = el('div', { class: 'pane-top' }, card);
+    const titles = el('div', { class: 'titles' }, top);
+    const title = el('a', { class: 'title', href: '#', title: 'Open the plan' }, titles, p.title);
+    title.addEventListener('click', (e) => {
+      e.preventDefault();
+      vscode.postMessage({ type: 'open', key: p.key });
+    });
+    el('span', { class: 'where' }, titles, [p.branch, p.where].filter(Boolean).join(' · '));
+    const actions = el('div', { class: 'actions' }, top);
+    const button = el(
+      'button',
+      { type: 'button', class: p.orchestrator ? 'stop' : 'start', disabled: !data.trusted, title: data.trusted ? '' : 'Requires a trusted workspace' },
+      actions,
+      p.orchestrator ? 'Stop' : 'Start',
+    );
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      vscode.postMessage({ type: p.orchestrator ? 'stop' : 'start', key: p.key });
+    });
+
+    const counts = el('div', { class: 'pane-counts' }, card);
+    const figures = el('span', {}, counts);
+    el('span', { class: 'big' }, figures, `${p.done}/${p.total}`);
+    el('span', {}, figures, ` done · ${p.percent}%`);
+    const state = el('span', { class: `state ${p.orchestrator ? 'on' : 'off'}` }, counts, p.orchestrator ? `● orchestrator running · pid ${p.orchestrator.pid}` : '○ no orchestrator');
+    if (p.orchestrator && p.orchestrator.startedAt) state.title = `since ${p.orchestrator.startedAt}`;
+    progressBar(card, p, p.title);
+    if (p.error) el('p', { class: 'error' }, card, p.error);
+
+    if (p.runningTasks.length) {
+      const ul = el('ul', { class: 'tasks running' }, card);
+      for (const task of p.runningTasks) {
+        const li = el('li', {}, ul);
+        el('span', { class: 'icon spin', 'aria-hidden': 'true' }, li, '⟳');
+        el('span', { class: 'id' }, li, task.id);
+        el('span', { class: 'name' }, li, task.title);
+        if (task.startedAt) el('span', { class: 'elapsed', 'data-started': task.startedAt }, li, elapsed(nowMs() - Date.parse(task.startedAt)));
+      }
+    }
+    if (p.failedTasks.length) {
+      const ul = el('ul', { class: 'tasks failed' }, card);
+      for (const task of p.failedTasks) {
+        const li = el('li', {}, ul);
+        el('span', { class: 'icon', 'aria-hidden': 'true' }, li, '✕');
+        el('span', { class: 'id' }, li, task.id);
+        el('span', { class: 'name' }, li, task.title);
+        if (task.error) el('span', { class: 'reason', title: task.error }, li, task.error);
+      }
+    }
+    if (!p.runningTasks.length && !p.failedTasks.length && !p.error) {
+      el('p', { class: 'quiet' }, card, p.total && p.done === p.total ? 'All tasks done.' : 'Nothing running.');
+    }
+  }
+
+  function tick() {
+    if (!data) return;
+    for (const span of app.querySelectorAll('.elapsed[data-started]')) span.textContent = elapsed(nowMs() - Date.parse(span.dataset.started));
+  }
+
+  window.addEventListener('message', (event) => {
+    const message = event.data;
+    if (!message || message.type !== 'render') return;
+    data = message.data;
+    postedAt = Date.now();
+    vscode.setState({ data });
+    render();
+  });
+  setInterval(tick, 1000);
+  render();
+  vscode.postMessage({ type: 'ready' });
+})();

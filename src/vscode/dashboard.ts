@@ -1,0 +1,240 @@
+/**
+ * The aggregate dashboard: `planctl status --all-plans` and the multi-pane TUI as a webview. One
+ * pane per active plan, an activity feed, and an overall progress bar; the numbers come from
+ * ActivePlans (orchestratorsView.ts), media/dashboard.js only draws what it is posted.
+ */
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { commandArgument, type ActivePlans, type ActivityItem } from './orchestratorsView.js';
+
+export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
+export const DASHBOARD_TITLE = 'Plan Orchestrator: Dashboard';
+/** Status files change in bursts while agents work: the page is redrawn at most this often. */
+const THROTTLE_MS = 500;
+
+export interface DashboardPlan {
+  key: string;
+  title: string;
+  name: string;
+  where: string;
+  branch?: string;
+  done: number;
+  total: number;
+  running: number;
+  failed: number;
+  percent: number;
+  runningTasks: Array<{ id: string; title: string; startedAt?: string }>;
+  failedTasks: Array<{ id: string; title: string; error?: string }>;
+  orchestrator?: { pid: number; startedAt?: string };
+  error?: string;
+}
+
+export interface DashboardData {
+  /** When the data was made: the page counts elapsed times from it, whatever the webview's clock. */
+  now: string;
+  trusted: boolean;
+  total: { done: number; total: number; running: number; failed: number; percent: number; plans: number };
+  plans: DashboardPlan[];
+  activity: ActivityItem[];
+}
+
+type DashboardMessage = { type: 'ready' } | { type: 'start' | 'stop' | 'open'; key: string };
+
+export function dashboardData(model: ActivePlans): DashboardData {
+  const plans = model.plans().map(
+    (p): DashboardPlan => ({
+      key: p.key,
+      title: p.title,
+      name: p.name,
+      where: p.worktree ? vscode.workspace.asRelativePath(p.cwd) : 'workspace',
+      branch: p.branch,
+      done: p.done,
+      total: p.total,
+      running: p.running,
+      failed: p.failed,
+      percent: p.percent,
+      runningTasks: p.runningTasks.map(({ id, title, startedAt }) => ({ id, title, startedAt })),
+      failedTasks: p.failedTasks.map(({ id, title, error }) => ({ id, title, error })),
+      orchestrator: p.orchestrator && { pid: p.orchestrator.pid, startedAt: p.orchestrator.startedAt },
+      error: p.error,
+    }),
+  );
+  const sum = (f: (p: DashboardPlan) => number): number => plans.reduce((n, p) => n + f(p), 0);
+  const done = sum((p) => p.done);
+  const total = sum((p) => p.total);
+  return {
+    now: new Date().toISOString(),
+    trusted: vscode.workspace.isTrusted,
+    total: { done, total, running: sum((p) => p.running), failed: sum((p) => p.failed), percent: total ? Math.round((100 * done) / total) : 0, plans: plans.length },
+    plans,
+    activity: [...model.activity()],
+  };
+}
+
+export class DashboardPanel implements vscode.Disposable {
+  private data: DashboardData | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastPost = 0;
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly model: ActivePlans,
+    private readonly onDispose: () => void,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'plans.svg');
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.handleMessage(m)),
+      model.onDidChange(() => this.schedule()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.schedule()),
+      panel.onDidChangeViewState(() => {
+        model.hold(this, panel.visible);
+        if (panel.visible) this.schedule();
+      }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    model.hold(this, true);
+    this.post();
+  }
+
+  get lastData(): DashboardData | undefined {
+    return this.data;
+  }
+
+  /** At most one post per THROTTLE_MS; the last change in a burst is always sent. */
+  private schedule(): void {
+    if (this.timer || this.disposed) return;
+    const wait = Math.max(0, this.lastPost + THROTTLE_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.post();
+    }, wait);
+  }
+
+  post(): DashboardData {
+    this.lastPost = Date.now();
+    this.data = dashboardData(this.model);
+    if (!this.disposed) void this.panel.webview.postMessage({ type: 'render', data: this.data });
+    return this.data;
+  }
+
+  private async handleMessage(message: unknown): Promise<void> {
+    const m = message as Partial<DashboardMessage> | undefined;
+    if (!m || typeof m !== 'object') return;
+    if (m.type === 'ready') {
+      this.post();
+      return;
+    }
+    if ((m.type !== 'start' && m.type !== 'stop' && m.type !== 'open') || typeof m.key !== 'string') return;
+    const plan = this.model.plans().find((p) => p.key === m.key);
+    if (!plan) return;
+    if (m.type === 'open') {
+      await vscode.window.showTextDocument(vscode.Uri.file(plan.planFile), { viewColumn: vscode.ViewColumn.One });
+      return;
+    }
+    // The page disables the buttons too, but a message is no proof of trust.
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Plan Orchestrator: trust this workspace to start or stop orchestrators.');
+      return;
+    }
+    try {
+      await vscode.commands.executeCommand(m.type === 'start' ? 'planOrchestrator.startOrchestrator' : 'planOrchestrator.stopOrchestrator', commandArgument(plan));
+    } finally {
+      // The registry record is written once the orchestrator is up.
+      setTimeout(() => void this.model.refresh(), 1500);
+    }
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'dashboard.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'dashboard.css'));
+    const nonce = randomBytes(16).toString('base64');
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}">
+<title>${DASHBOARD_TITLE}</title>
+</head>
+<body>
+<main id="app"></main>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.model.hold(this, false);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.onDispose();
+    this.panel.dispose();
+  }
+}
+
+/** The one dashboard panel; the command reveals it when open. */
+export class Dashboard implements vscode.Disposable {
+  private current: DashboardPanel | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly model: ActivePlans,
+  ) {}
+
+  async show(): Promise<DashboardPanel> {
+    if (this.current) {
+      this.current.panel.reveal(undefined, false);
+      return this.current;
+    }
+    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, DASHBOARD_TITLE, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [media],
+      retainContextWhenHidden: false,
+    });
+    const created = new DashboardPanel(panel, this.context.extensionUri, this.model, () => {
+      if (this.current === created) this.current = undefined;
+    });
+    this.current = created;
+    await this.model.refresh();
+    return created;
+  }
+
+  get panel(): DashboardPanel | undefined {
+    return this.current;
+  }
+
+  /** The data last posted (or being posted) to the page; for tests. */
+  lastData(): DashboardData | undefined {
+    return this.current?.lastData;
+  }
+
+  dispose(): void {
+    this.current?.dispose();
+  }
+}
+
+export function dashboardCommands(dashboard: Dashboard): Record<string, (...args: unknown[]) => unknown> {
+  return {
+    'planOrchestrator.showDashboard': async () => {
+      await dashboard.show();
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,361 @@
+/**
+ * The Orchestrators view, and the model it shares with the dashboard and the status bar: every
+ * active plan (each plan worktree's plan, plus the workspace's plans that have a status file) with
+ * its progress, running and failed tasks, recent activity, and whether an orchestrator runs it.
+ */
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { openPlan, statusLookup } from '../core/session.js';
+import { planProgress } from '../core/progress.js';
+import { planName } from '../core/planFile.js';
+import type { Plan } from '../core/model.js';
+import type { StatusFile } from '../core/status.js';
+import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
+import type { WorktreeTreeProvider } from './worktreeView.js';
+import type { PlanWorktree } from '../git/worktreeManager.js';
+import { readRegistry } from './orchestratorTerminal.js';
+
+export interface TaskRow {
+  id: string;
+  title: string;
+  startedAt?: string;
+  error?: string;
+}
+
+export interface ActivityItem {
+  plan: string;
+  planTitle: string;
+  id: string;
+  title: string;
+  status: string;
+  at: string;
+  note?: string;
+}
+
+export interface ActivePlan {
+  /** The plan file's absolute path: unique across worktrees. */
+  key: string;
+  title: string;
+  name: string;
+  planFile: string;
+  /** Where the orchestrator runs: the plan worktree, or the checkout the plan is in. */
+  cwd: string;
+  branch?: string;
+  worktree?: PlanWorktree;
+  entry?: PlanEntry;
+  done: number;
+  total: number;
+  running: number;
+  failed: number;
+  percent: number;
+  runningTasks: TaskRow[];
+  failedTasks: TaskRow[];
+  orchestrator?: { pid: number; host?: string; startedAt?: string };
+  statusPath: string;
+  updatedAt?: string;
+  error?: string;
+}
+
+/** How many status changes the activity feed keeps, newest first. */
+export const ACTIVITY_LIMIT = 50;
+
+function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progress' | 'failed'): TaskRow[] {
+  if (!status) return [];
+  const out: TaskRow[] = [];
+  for (const t of plan.tasks) {
+    const r = status.tasks[t.id];
+    if (r?.status !== wanted) continue;
+    out.push({ id: t.id, title: t.title, startedAt: r.startedAt, error: r.lastError });
+  }
+  return out;
+}
+
+function activityOf(plan: Plan, status: StatusFile | undefined, key: string, planTitle: string): ActivityItem[] {
+  if (!status) return [];
+  const titles = new Map(plan.tasks.map((t) => [t.id, t.title]));
+  const out: ActivityItem[] = [];
+  for (const [id, record] of Object.entries(status.tasks)) {
+    for (const h of record.history) out.push({ plan: key, planTitle, id, title: titles.get(id) ?? '', status: h.status, at: h.at, note: h.note });
+  }
+  return out;
+}
+
+export class ActivePlans implements vscode.Disposable {
+  private plansList: ActivePlan[] = [];
+  private feed: ActivityItem[] = [];
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private readonly watchers = new Map<string, vscode.Disposable>();
+  private loading: Promise<void> | undefined;
+  private again = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** Things that show live data (the view while visible, the dashboard while open) hold a poll. */
+  private readonly pollers = new Set<object>();
+
+  constructor(
+    private readonly workspace: PlanWorkspace,
+    private readonly worktrees: WorktreeTreeProvider,
+    private readonly repoRoot: () => string | undefined,
+  ) {
+    const soon = (): void => void this.refresh();
+    this.disposables.push(workspace.onDidChangePlan(soon), workspace.onDidChangePlans(soon), worktrees.onDidChangeTreeData(soon));
+  }
+
+  plans(): readonly ActivePlan[] {
+    return this.plansList;
+  }
+
+  activity(): readonly ActivityItem[] {
+    return this.feed;
+  }
+
+  /**
+   * Re-reads everything; concurrent calls coalesce, and a call during a load schedules one more, so
+   * the last change is never missed.
+   */
+  refresh(): Promise<void> {
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = this.load().finally(() => {
+      this.loading = undefined;
+      this.emitter.fire();
+      if (this.again) {
+        this.again = false;
+        void this.refresh();
+      }
+    });
+    return this.loading;
+  }
+
+  /** Polls every 2 s while at least one holder wants live elapsed times and liveness. */
+  hold(holder: object, on: boolean): void {
+    if (on) this.pollers.add(holder);
+    else this.pollers.delete(holder);
+    if (this.pollers.size > 0 && !this.timer) {
+      this.timer = setInterval(() => void this.refresh(), 2000);
+      void this.refresh();
+    } else if (this.pollers.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private async load(): Promise<void> {
+    const root = this.repoRoot();
+    const registry = root ? await readRegistry(root) : [];
+    const out: ActivePlan[] = [];
+    const feed: ActivityItem[] = [];
+    const live = (cwd: string, planFile: string): ActivePlan['orchestrator'] => {
+      const r = registry.find((x) => x.alive && path.resolve(cwd, x.plan) === planFile);
+      return r ? { pid: r.pid, host: r.host, startedAt: r.startedAt } : undefined;
+    };
+    const worktrees = this.worktrees.worktrees().filter((w) => w.plan && !w.missing);
+    const worktreeNames = new Set(worktrees.map((w) => w.name));
+    for (const w of worktrees) {
+      const planFile = path.join(w.path, w.plan!);
+      try {
+        const s = await openPlan(planFile, w.path);
+        const title = s.analysis.plan.title || planName(planFile);
+        const p = planProgress(s.analysis.plan, s.analysis.graph, statusLookup(s.status));
+        const status = s.status.version > 0 || Object.keys(s.status.tasks).length > 0 ? s.status : undefined;
+        out.push({
+          key: planFile,
+          title,
+          name: w.name,
+          planFile,
+          cwd: w.path,
+          branch: w.branch,
+          worktree: w,
+          done: p.done,
+          total: p.total,
+          running: p.running,
+          failed: p.failed,
+          percent: p.percent,
+          runningTasks: taskRows(s.analysis.plan, status, 'in_progress'),
+          failedTasks: taskRows(s.analysis.plan, status, 'failed'),
+          orchestrator: live(w.path, planFile),
+          statusPath: s.statusPath,
+          updatedAt: status?.updatedAt,
+        });
+        feed.push(...activityOf(s.analysis.plan, status, planFile, title));
+        this.watch(path.dirname(s.statusPath));
+      } catch (e) {
+        out.push({
+          key: planFile, title: w.name, name: w.name, planFile, cwd: w.path, branch: w.branch, worktree: w,
+          done: 0, total: 0, running: 0, failed: 0, percent: 0, runningTasks: [], failedTasks: [],
+          orchestrator: live(w.path, planFile), statusPath: '', error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+    for (const entry of this.workspace.plans()) {
+      const name = planName(entry.uri.fsPath);
+      // The worktree's row stands for the plan: Start/Stop on a workspace plan act on its worktree anyway.
+      if (!entry.status || !entry.analysis || worktreeNames.has(name)) continue;
+      const plan = entry.analysis.plan;
+      const title = plan.title || name;
+      const p = planProgress(plan, entry.analysis.graph, this.workspace.statusOf(entry));
+      out.push({
+        key: entry.uri.fsPath,
+        title,
+        name,
+        planFile: entry.uri.fsPath,
+        cwd: entry.root,
+        entry,
+        done: p.done,
+        total: p.total,
+        running: p.running,
+        failed: p.failed,
+        percent: p.percent,
+        runningTasks: taskRows(plan, entry.status, 'in_progress'),
+        failedTasks: taskRows(plan, entry.status, 'failed'),
+        orchestrator: live(entry.root, entry.uri.fsPath),
+        statusPath: entry.statusPath,
+        updatedAt: entry.status.updatedAt,
+      });
+      feed.push(...activityOf(plan, entry.status, entry.uri.fsPath, title));
+    }
+    feed.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    this.plansList = out;
+    this.feed = feed.slice(0, ACTIVITY_LIMIT);
+    // Worktrees that went away take their watchers with them.
+    const dirs = new Set(out.filter((p) => p.worktree && p.statusPath).map((p) => path.dirname(p.statusPath)));
+    for (const [dir, w] of this.watchers) {
+      if (!dirs.has(dir)) {
+        w.dispose();
+        this.watchers.delete(dir);
+      }
+    }
+  }
+
+  /** Status files of worktree plans are outside what PlanWorkspace watches. */
+  private watch(dir: string): void {
+    if (this.watchers.has(dir)) return;
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), 'status.json'));
+    const soon = (): void => void this.refresh();
+    const subs = [watcher, watcher.onDidChange(soon), watcher.onDidCreate(soon), watcher.onDidDelete(soon)];
+    this.watchers.set(dir, { dispose: () => subs.forEach((s) => s.dispose()) });
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const w of this.watchers.values()) w.dispose();
+    this.watchers.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** What the start/stop commands accept for a plan: a worktree row, or the plan's Uri. */
+export function commandArgument(p: ActivePlan): unknown {
+  return p.worktree ? { kind: 'worktree', worktree: p.worktree } : vscode.Uri.file(p.planFile);
+}
+
+export function formatElapsed(ms: number): string {
+  if (!(ms >= 0)) return '';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * Plan rows are shaped as the start/stop commands take them (a worktree row, or a node with the
+ * plan's entry), so the view's inline buttons call those commands directly.
+ */
+export type OrchestratorNode =
+  | { kind: 'worktree'; worktree: PlanWorktree; plan: ActivePlan }
+  | { kind: 'plan'; entry?: PlanEntry; plan: ActivePlan }
+  | { kind: 'task'; plan: ActivePlan; task: TaskRow; state: 'running' | 'failed' }
+  | { kind: 'info'; text: string };
+
+export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<OrchestratorNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<OrchestratorNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+
+  constructor(readonly model: ActivePlans) {
+    this.disposables.push(model.onDidChange(() => this.emitter.fire(undefined)));
+  }
+
+  /** Live elapsed times only while someone looks at the view. */
+  bindVisibility(view: vscode.TreeView<OrchestratorNode>): vscode.Disposable {
+    this.model.hold(this, view.visible);
+    return view.onDidChangeVisibility((e) => this.model.hold(this, e.visible));
+  }
+
+  getChildren(element?: OrchestratorNode): OrchestratorNode[] {
+    if (!element) {
+      const plans = this.model.plans();
+      return plans.map((plan): OrchestratorNode => (plan.worktree ? { kind: 'worktree', worktree: plan.worktree, plan } : { kind: 'plan', entry: plan.entry, plan }));
+    }
+    if (element.kind !== 'plan' && element.kind !== 'worktree') return [];
+    const p = element.plan;
+    const kids: OrchestratorNode[] = [
+      ...p.runningTasks.map((task) => ({ kind: 'task' as const, plan: p, task, state: 'running' as const })),
+      ...p.failedTasks.map((task) => ({ kind: 'task' as const, plan: p, task, state: 'failed' as const })),
+    ];
+    if (p.error) kids.unshift({ kind: 'info', text: p.error });
+    return kids;
+  }
+
+  getTreeItem(element: OrchestratorNode): vscode.TreeItem {
+    if (element.kind === 'info') {
+      const item = new vscode.TreeItem(element.text);
+      item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      item.tooltip = element.text;
+      return item;
+    }
+    if (element.kind === 'task') {
+      const { task, state } = element;
+      const item = new vscode.TreeItem(`${task.id} ${task.title}`);
+      item.id = `orchestrators:${element.plan.key}#${state}:${task.id}`;
+      item.contextValue = `orchestrator.task.${state}`;
+      if (state === 'running') {
+        item.iconPath = new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue'));
+        item.description = task.startedAt ? `running ${formatElapsed(Date.now() - Date.parse(task.startedAt))}` : 'running';
+      } else {
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+        item.description = task.error ? `failed: ${task.error}` : 'failed';
+      }
+      item.tooltip = `${task.id} ${task.title}\n${item.description}`;
+      return item;
+    }
+    const p = element.plan;
+    const item = new vscode.TreeItem(p.title, p.runningTasks.length || p.failedTasks.length || p.error ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    item.id = `orchestrators:${p.key}`;
+    // The menus tell running from idle rows apart to show Stop or Start inline.
+    item.contextValue = p.orchestrator ? 'orchestrator.plan.running' : 'orchestrator.plan';
+    const parts = [
+      `${p.done}/${p.total} (${p.percent}%)`,
+      p.running ? `${p.running} running` : '',
+      p.failed ? `${p.failed} failed` : '',
+      p.orchestrator ? `▶ pid ${p.orchestrator.pid}` : '',
+      p.branch ?? (p.worktree ? '' : 'workspace'),
+    ];
+    item.description = parts.filter(Boolean).join(' · ');
+    item.iconPath = new vscode.ThemeIcon(
+      p.orchestrator ? 'run-all' : p.failed ? 'warning' : p.total > 0 && p.done === p.total ? 'pass' : 'circle-outline',
+      p.orchestrator ? new vscode.ThemeColor('charts.green') : p.failed ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined,
+    );
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${p.title}**${p.branch ? ` — \`${p.branch}\`` : ''}\n\n`);
+    md.appendMarkdown(`${p.done} of ${p.total} done (${p.percent}%), ${p.running} running, ${p.failed} failed\n\n`);
+    md.appendMarkdown(p.orchestrator ? `Orchestrator running: pid ${p.orchestrator.pid}${p.orchestrator.startedAt ? ` since ${p.orchestrator.startedAt}` : ''}\n\n` : 'No orchestrator running\n\n');
+    md.appendText(p.planFile);
+    item.tooltip = md;
+    item.command = { command: 'vscode.open', title: 'Open Plan', arguments: [vscode.Uri.file(p.planFile)] };
+    return item;
+  }
+
+  dispose(): void {
+    this.model.hold(this, false);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+export function orchestratorsViewCommands(model: ActivePlans): Record<string, (...args: unknown[]) => unknown> {
+  return { 'planOrchestrator.orchestrators.refresh': () => model.refresh() };
+}
