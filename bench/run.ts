@@ -18,6 +18,7 @@ import { StatusStore, readStatusFile } from '../src/core/status.js';
 import { generatePlan, generateSchedulingPlan, rng } from './generate.js';
 import { benchConflicts } from './conflicts.js';
 import { benchWorktrees } from './worktrees.js';
+import { benchOrchestrate } from './orchestrate.js';
 
 interface Row {
   name: string;
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
   await benchStatus();
   rows.push(...(await benchConflicts()));
   rows.push(...(await benchWorktrees()));
+  if (!quick) rows.push(...(await benchOrchestrate({ withCommits: false })));
   const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
   process.stdout.write(report);
   if (process.argv.includes('--write')) {

@@ -1,12 +1,19 @@
 /**
- * `planctl orchestrate` (run one plan with parallel agents) and `planctl orchestrators list`.
+ * `planctl orchestrate` (run one plan with parallel agents, or every active plan with --all, or in
+ * the background with --daemon) and `planctl orchestrators list|stop`.
  *
  * Exit codes: 0 every task done, 1 some task failed or is blocked by one, 2 bad input or refused
  * (e.g. another orchestrator runs this plan), 130/143 stopped by SIGINT/SIGTERM.
  */
 import { Command, CommanderError } from 'commander';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { Orchestrator, listRegistry, registryDir, type OrchestratorEvent } from '../core/orchestrator.js';
+import { Orchestrator, isPidAlive, listRegistry, registryDir, type OrchestratorEvent } from '../core/orchestrator.js';
+import { orchestrateAll } from '../core/multiOrchestrator.js';
+import { openPlan } from '../core/session.js';
 import { resolvePlanPath } from '../core/planFile.js';
 import { PlanError } from '../core/source.js';
 import { findRepoRoot } from '../core/status.js';
@@ -22,6 +29,10 @@ export interface OrchestrateCommandIo {
    * runPlanctl turns every other non-zero CommanderError into 2 and we need 1, 130 and 143.
    */
   exitWith?: (code: number) => never;
+  /** Redraw a live block instead of printing lines (default: process.stdout.isTTY). */
+  tty?: boolean;
+  /** How to start planctl again for --all and --daemon (default: this node, its flags, process.argv[1]). */
+  entry?: { execArgv: readonly string[]; script: string };
 }
 
 interface OrchestrateOpts {
@@ -32,6 +43,116 @@ interface OrchestrateOpts {
   timeout?: string;
   commit: boolean;
   grace?: string;
+  batched?: boolean;
+  all?: boolean;
+  maxPlans?: string;
+  daemon?: boolean;
+}
+
+/** The options a child orchestrator (--all, --daemon) needs to behave like this one. */
+function forwardedArgs(opts: OrchestrateOpts): string[] {
+  const out: string[] = [];
+  if (opts.maxParallel !== undefined) out.push('--max-parallel', opts.maxParallel);
+  if (opts.agent !== undefined) out.push('--agent', opts.agent);
+  if (opts.retries !== undefined) out.push('--retries', opts.retries);
+  if (opts.timeout !== undefined) out.push('--timeout', opts.timeout);
+  if (opts.grace !== undefined) out.push('--grace', opts.grace);
+  if (!opts.commit) out.push('--no-commit');
+  if (opts.batched) out.push('--batched');
+  return out;
+}
+
+/**
+ * On a terminal: one compact block (running tasks with their elapsed time, done/total, failures),
+ * redrawn at most every 250 ms, so that 8 agents do not scroll everything else away.
+ */
+class LiveView {
+  private readonly running = new Map<string, { title: string; since: number }>();
+  private readonly failed: string[] = [];
+  private total = 0;
+  private done = 0;
+  private drawnLines = 0;
+  private lastDraw = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(private readonly write: (s: string) => void) {
+    // Elapsed seconds must move even when no event arrives.
+    this.ticker = setInterval(() => this.schedule(), 1000);
+    this.ticker.unref();
+  }
+
+  event(e: OrchestratorEvent): void {
+    switch (e.type) {
+      case 'plan':
+        this.total = e.total;
+        this.done = e.done;
+        break;
+      case 'started':
+        this.running.set(e.id, { title: e.title, since: Date.now() });
+        break;
+      case 'completed':
+      case 'unchecked':
+        this.running.delete(e.id);
+        this.done++;
+        break;
+      case 'failed':
+        this.running.delete(e.id);
+        if (!e.retrying) this.failed.push(e.id);
+        this.line(formatEvent(e));
+        break;
+      case 'reset':
+        this.running.delete(e.id);
+        this.line(formatEvent(e));
+        break;
+      case 'stopping':
+      case 'warning':
+        this.line(formatEvent(e));
+        break;
+    }
+    this.schedule();
+  }
+
+  /** A line that stays: printed above the block. */
+  private line(text: string): void {
+    this.clear();
+    this.write(`${text}\n`);
+    this.draw();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, 250 - (Date.now() - this.lastDraw));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.clear();
+      this.draw();
+    }, wait);
+    this.timer.unref();
+  }
+
+  private clear(): void {
+    if (this.drawnLines > 0) this.write(`\x1b[${this.drawnLines}F\x1b[J`);
+    this.drawnLines = 0;
+  }
+
+  private draw(): void {
+    const width = Math.max(40, (process.stdout.columns || 100) - 1);
+    const now = Date.now();
+    const lines = [`${this.done}/${this.total} done, ${this.running.size} running, ${this.failed.length} failed${this.failed.length ? ` (${this.failed.join(', ')})` : ''}`];
+    for (const [id, r] of this.running) lines.push(`  ▶ ${id} ${((now - r.since) / 1000).toFixed(0).padStart(4)} s  ${r.title}`.slice(0, width));
+    this.write(`${lines.join('\n')}\n`);
+    this.drawnLines = lines.length;
+    this.lastDraw = now;
+  }
+
+  end(): void {
+    clearInterval(this.ticker);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.clear();
+    this.draw();
+  }
 }
 
 function wholeNumber(value: string | undefined, name: string, min: number): number | undefined {
@@ -76,10 +197,16 @@ export function formatEvent(e: OrchestratorEvent): string {
       return `■ ${e.signal}: no new tasks; waiting for running ones`;
     case 'warning':
       return `! ${e.message}`;
+    case 'plan':
+      return `${e.done} of ${e.total} tasks done already`;
   }
 }
 
 export function registerOrchestrateCommands(program: Command, io: OrchestrateCommandIo): void {
+  const fail = (code: number, message: string): never => {
+    if (io.exitWith) io.exitWith(code);
+    throw new CommanderError(code, 'planctl.orchestrate', message);
+  };
   program
     .command('orchestrate')
     .description('run the plan: keep up to N agents busy with ready tasks, commit each finished task')
@@ -90,33 +217,81 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .option('--timeout <seconds>', 'per-task time limit')
     .option('--no-commit', 'do not commit after each task')
     .option('--grace <seconds>', 'after Ctrl-C/SIGTERM, how long running tasks may finish (default 30)')
+    .option('--batched', 'the old pattern, for comparison: start up to N ready tasks, wait for all of them, repeat')
+    .option('--all', "every plan worktree's plan, each in its own orchestrator, upstream plans first")
+    .option('--max-plans <n>', 'with --all: plans at once (default worktrees.max_concurrent)')
+    .option('--daemon', 'run in the background; output goes to <plan output dir>/orchestrator-<plan>.log')
     .action(async (opts: OrchestrateOpts) => {
       const maxParallel = wholeNumber(opts.maxParallel, '--max-parallel', 1);
       const retries = wholeNumber(opts.retries, '--retries', 0);
       const timeoutMs = seconds(opts.timeout, '--timeout');
       const graceMs = seconds(opts.grace, '--grace');
       const agent = opts.agent !== undefined ? parseAgent(opts.agent) : undefined;
+      const maxPlans = wholeNumber(opts.maxPlans, '--max-plans', 1);
+      const entry = io.entry ?? { execArgv: process.execArgv, script: process.argv[1]! };
+
+      if (opts.all) {
+        if (opts.plan !== undefined || opts.daemon) throw new PlanError('invalid-argument', '--all cannot be combined with --plan or --daemon');
+        const s = await orchestrateAll({ cwd: io.cwd, env: io.env, out: io.out, childArgs: forwardedArgs(opts), entry, handleSignals: true, ...(maxPlans !== undefined ? { maxConcurrent: maxPlans } : {}) });
+        const count = (state: string) => s.outcomes.filter((o) => o.state === state).length;
+        io.out(`plans: ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('skipped')} skipped in ${(s.wallMs / 1000).toFixed(1)} s`);
+        for (const o of s.outcomes) if (o.state === 'skipped') io.out(`  ${o.name}: skipped (${o.reason})`);
+        const code = s.signal ? (s.signal === 'SIGINT' ? 130 : 143) : s.outcomes.every((o) => o.state === 'succeeded') ? 0 : 1;
+        if (code !== 0) fail(code, 'orchestrate --all did not finish every plan');
+        return;
+      }
+      if (maxPlans !== undefined) throw new PlanError('invalid-argument', '--max-plans needs --all');
+
       const resolved = await resolvePlanPath({ explicit: opts.plan, cwd: io.cwd, env: io.env });
+      if (opts.daemon) {
+        const session = await openPlan(resolved.path);
+        const outDir = path.dirname(session.statusPath);
+        await mkdir(outDir, { recursive: true });
+        const log = path.join(outDir, `orchestrator-${path.basename(resolved.path, '.md')}.log`);
+        const fd = openSync(log, 'a');
+        try {
+          const child = spawn(process.execPath, [...entry.execArgv, entry.script, 'orchestrate', '--plan', resolved.path, ...forwardedArgs(opts)], {
+            cwd: io.cwd,
+            env: io.env,
+            stdio: ['ignore', fd, fd],
+            detached: true,
+            shell: false,
+          });
+          child.unref();
+          io.out(`orchestrator started in the background: pid ${child.pid}`);
+          io.out(`log: ${log}`);
+          io.out(`stop it with: planctl orchestrators stop ${path.basename(resolved.path, '.md')}`);
+        } finally {
+          closeSync(fd);
+        }
+        return;
+      }
+
+      const live = (io.tty ?? process.stdout.isTTY === true) ? new LiveView((text) => process.stdout.write(text)) : undefined;
       const orchestrator = new Orchestrator({
         planPath: resolved.path,
         commit: opts.commit,
+        batched: opts.batched === true,
         handleSignals: true,
         env: io.env,
-        onEvent: (e) => io.out(formatEvent(e)),
+        onEvent: (e) => (live ? live.event(e) : e.type === 'plan' ? undefined : io.out(formatEvent(e))),
         ...(maxParallel !== undefined ? { maxParallel } : {}),
         ...(retries !== undefined ? { retries } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(graceMs !== undefined ? { graceMs } : {}),
         ...(agent ? { agent } : {}),
       });
-      const s = await orchestrator.run();
+      let s;
+      try {
+        s = await orchestrator.run();
+      } finally {
+        live?.end();
+      }
       io.out(
         `${s.completed.length} done, ${s.failed.length} failed${s.failed.length ? ` (${s.failed.join(', ')})` : ''}, ${s.blocked.length} not run${s.blocked.length ? ` (${s.blocked.join(', ')})` : ''} in ${(s.wallMs / 1000).toFixed(1)} s`,
       );
       const code = s.signal ? (s.signal === 'SIGINT' ? 130 : 143) : s.failed.length > 0 || s.blocked.length > 0 ? 1 : 0;
-      if (code === 0) return;
-      if (io.exitWith) io.exitWith(code);
-      throw new CommanderError(code, 'planctl.orchestrate', 'orchestrate did not finish every task');
+      if (code !== 0) fail(code, 'orchestrate did not finish every task');
     });
 
   const group = program.command('orchestrators').description('orchestrators recorded for this repository');
@@ -132,6 +307,31 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
       if (entries.length === 0) return io.out('No orchestrators recorded.');
       for (const e of entries) {
         io.out(`${e.name}  pid ${e.pid} on ${e.host}  ${e.alive ? 'alive' : 'dead'}  since ${e.startedAt}  ${path.relative(io.cwd, e.plan) || e.plan}  (worktree ${e.worktree})`);
+      }
+    });
+
+  group
+    .command('stop')
+    .description('ask the orchestrator running a plan to stop (SIGTERM: no new tasks, running ones get the grace period)')
+    .argument('<plan-name>', 'the plan file name without .md, as orchestrators list shows it')
+    .option('--wait', 'return only when it has ended')
+    .action(async (name: string, opts: { wait?: boolean }) => {
+      const git = await GitService.open(io.cwd).catch(() => undefined);
+      if (!git) throw new PlanError('invalid-argument', `${io.cwd} is not inside a git repository; the orchestrator registry lives in its git dir`);
+      const entries = await listRegistry(await registryDir(git, path.join(findRepoRoot(io.cwd), 'x')));
+      const wanted = path.basename(name, '.md');
+      const e = entries.find((x) => x.name === wanted);
+      if (!e) throw new PlanError('invalid-argument', `no orchestrator recorded for ${wanted}${entries.length ? `; recorded: ${entries.map((x) => x.name).join(', ')}` : ''}`);
+      if (e.host !== os.hostname()) throw new PlanError('invalid-argument', `${wanted} runs on ${e.host} (pid ${e.pid}); stop it there`);
+      if (!e.alive) {
+        io.out(`${wanted}: pid ${e.pid} is not running (a stale record; the next orchestrate takes it over)`);
+        fail(1, 'not running');
+      }
+      process.kill(e.pid, 'SIGTERM');
+      io.out(`${wanted}: sent SIGTERM to pid ${e.pid}`);
+      if (opts.wait) {
+        while (isPidAlive(e.pid)) await new Promise((r) => setTimeout(r, 100));
+        io.out(`${wanted}: pid ${e.pid} has ended`);
       }
     });
 }

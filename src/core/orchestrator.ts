@@ -38,9 +38,15 @@ export interface OrchestratorOptions {
   onEvent?: (event: OrchestratorEvent) => void;
   /** Install SIGINT/SIGTERM handlers (the CLI does; tests call stop() instead). */
   handleSignals?: boolean;
+  /**
+   * The pattern users ran by hand before: take up to `maxParallel` ready tasks, wait for all of them,
+   * repeat. Kept so that the DAG scheduling can be compared with it by the same code.
+   */
+  batched?: boolean;
 }
 
 export type OrchestratorEvent =
+  | { type: 'plan'; total: number; done: number }
   | { type: 'started'; id: string; title: string; attempt: number }
   | { type: 'completed'; id: string; ms: number; commit?: string }
   | { type: 'failed'; id: string; error: string; retrying: boolean }
@@ -185,10 +191,10 @@ export class Orchestrator {
   private waiter: (() => void) | undefined;
   private registryWrites: Promise<unknown> = Promise.resolve();
   private readonly startedAt = new Date().toISOString();
-  private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit'>> & OrchestratorOptions;
+  private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
 
   constructor(options: OrchestratorOptions) {
-    this.opts = { maxParallel: 2, retries: 1, graceMs: 30_000, commit: true, ...options };
+    this.opts = { maxParallel: 2, retries: 1, graceMs: 30_000, commit: true, batched: false, ...options };
     if (!Number.isInteger(this.opts.maxParallel) || this.opts.maxParallel < 1) throw new PlanError('invalid-argument', 'maxParallel must be a whole number of at least 1');
     if (!Number.isInteger(this.opts.retries) || this.opts.retries < 0) throw new PlanError('invalid-argument', 'retries must be a whole number of at least 0');
     const agent = this.opts.agent ?? DEFAULT_AGENT;
@@ -236,6 +242,7 @@ export class Orchestrator {
     }
     try {
       await this.resumeCrashed();
+      this.emitPlanSize(await this.session.store.read());
       await this.loop();
     } finally {
       if (this.opts.handleSignals) {
@@ -258,6 +265,13 @@ export class Orchestrator {
       wallMs: Date.now() - t0,
       ...(this.stopping ? { signal: this.stopping } : {}),
     };
+  }
+
+  private emitPlanSize(status: StatusFile): void {
+    const lookup = statusLookup(status);
+    const leaves = this.session.analysis.plan.tasks.filter((t) => t.childIds.length === 0);
+    const done = leaves.filter((t) => t.checkbox === 'checked' || ['completed', 'skipped'].includes(lookup(t.id) ?? '')).length;
+    this.emit({ type: 'plan', total: leaves.length, done });
   }
 
   private emit(event: OrchestratorEvent): void {
@@ -286,8 +300,10 @@ export class Orchestrator {
   /** Starts ready tasks into free slots; returns whether anything was started or completed instantly. */
   private async fill(): Promise<boolean> {
     let progressed = false;
+    // Batched: a new batch may only be formed once the previous one has drained completely.
+    const batchOpen = !this.opts.batched || this.running.size === 0;
     for (;;) {
-      const free = this.opts.maxParallel - this.running.size;
+      const free = batchOpen ? this.opts.maxParallel - this.running.size : 0;
       const status = await this.session.store.read();
       const ready = this.ready(status, Math.max(free, 1) + this.failedForGood.size);
       const instant = ready.find((r) => r.kind === 'verify' && !this.taskOf(r.id).command);
@@ -419,7 +435,7 @@ export class Orchestrator {
   private async finish(task: Task, attempt: number, startedAt: number, error: string | undefined): Promise<void> {
     if (error === undefined && this.opts.commit && this.git && task.kind === 'task') {
       try {
-        const sha = await this.commit(`task ${task.id}: ${task.title}`);
+        const sha = await this.commitWithRetry(`task ${task.id}: ${task.title}`);
         await this.session.store.setTaskStatus(task.id, 'completed', { agent: this.agentName, note: sha ? `commit ${sha.slice(0, 12)}` : 'nothing to commit' });
         this.completed.push(task.id);
         this.emit({ type: 'completed', id: task.id, ms: Date.now() - startedAt, ...(sha ? { commit: sha } : {}) });
@@ -438,6 +454,21 @@ export class Orchestrator {
     await this.session.store.setTaskStatus(task.id, 'failed', { agent: this.agentName, error, note: `attempt ${attempt}` });
     if (!retrying) this.failedForGood.add(task.id);
     this.emit({ type: 'failed', id: task.id, error, retrying });
+  }
+
+  /**
+   * A commit that fails for a passing reason (a lock held a little too long on a loaded machine) is
+   * tried again here: failing the task instead would run the agent, and its work, a second time.
+   */
+  private async commitWithRetry(message: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commit(message);
+      } catch (err) {
+        if (attempt >= 3 || this.stopping) throw err;
+        await new Promise((r) => setTimeout(r, 250 * attempt * attempt));
+      }
+    }
   }
 
   /**

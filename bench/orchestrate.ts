@@ -1,0 +1,104 @@
+/**
+ * The orchestrator on a generated 200-task plan with 8 simulated agents (real processes, a real
+ * git repository): wall time against `simulate`'s makespan for the same plan (what a perfect
+ * scheduler with zero overhead would take), and against the batched pattern (take 8 ready tasks,
+ * wait for all of them) run by the same orchestrator in the same run.
+ *
+ * Time is compressed: the simulated agent sleeps PLAN_SIM_MS_PER_MINUTE ms per estimated minute.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyzePlan } from '../src/core/analyzer.js';
+import { Orchestrator } from '../src/core/orchestrator.js';
+import { simulate } from '../src/core/schedule.js';
+import { readStatusFile } from '../src/core/status.js';
+import { generatePlan } from './generate.js';
+import type { BenchRow } from './worktrees.js';
+
+const TASKS = 200;
+const WORKERS = 8;
+const MS_PER_MINUTE = Number(process.env.PLAN_BENCH_MS_PER_MINUTE ?? '3');
+
+function simAgent(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'examples', 'sim-agent.mjs');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error('examples/sim-agent.mjs not found');
+  }
+}
+
+/** A fresh repository per run: status.json and commits of one run must not leak into the next. */
+function freshRepo(root: string, name: string, planText: string): string {
+  const repo = path.join(root, name);
+  mkdirSync(path.join(repo, 'docs', 'plans'), { recursive: true });
+  const git = (args: string[]) => execFileSync('git', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  git(['init', '-q', '-b', 'main']);
+  git(['config', 'user.name', 'Bench']);
+  git(['config', 'user.email', 'bench@example.com']);
+  git(['config', 'commit.gpgsign', 'false']);
+  writeFileSync(path.join(repo, 'docs', 'plans', 'bench.md'), planText);
+  git(['add', '-A']);
+  git(['commit', '-q', '-m', 'initial']);
+  return path.join(repo, 'docs', 'plans', 'bench.md');
+}
+
+async function run(planPath: string, opts: { batched: boolean; commit: boolean }): Promise<number> {
+  const agent = [process.execPath, simAgent(), '--id', '{id}', '--title', '{title}', '--estimate', '{estimate}'];
+  const s = await new Orchestrator({
+    planPath,
+    agent,
+    maxParallel: WORKERS,
+    retries: 0,
+    commit: opts.commit,
+    batched: opts.batched,
+    env: { ...process.env, PLAN_SIM_MS_PER_MINUTE: String(MS_PER_MINUTE) },
+  }).run();
+  if (s.failed.length || s.blocked.length) {
+    const status = await readStatusFile(path.join(path.dirname(planPath), '..', 'plan-outputs', 'bench', 'status.json')).catch(() => undefined);
+    const why = s.failed.map((id) => `${id}: ${status?.tasks[id]?.lastError ?? '?'}`).join('; ');
+    throw new Error(`bench run did not finish: ${why}; ${s.blocked.length} blocked`);
+  }
+  return s.wallMs;
+}
+
+export async function benchOrchestrate(options: { withCommits?: boolean } = {}): Promise<BenchRow[]> {
+  const planText = generatePlan({ tasks: TASKS, phaseSize: 20, seed: 42 });
+  const { plan, graph } = analyzePlan(planText);
+  const ideal = simulate(plan, graph, { workers: WORKERS }).makespan * MS_PER_MINUTE;
+  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'planctl-bench-orch-')));
+  const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
+  try {
+    const dag = await run(freshRepo(root, 'dag', planText), { batched: false, commit: false });
+    const batched = await run(freshRepo(root, 'batched', planText), { batched: true, commit: false });
+    const rows: BenchRow[] = [
+      {
+        name: `orchestrate, ${TASKS} tasks, ${WORKERS} sim agents, --no-commit (${MS_PER_MINUTE} ms per estimated minute)`,
+        value: s(dag),
+        baseline: `simulate makespan ${s(ideal)}; batched pattern ${s(batched)}`,
+        ratio: `×${(dag / ideal).toFixed(3)} of the makespan; batched/DAG ×${(batched / dag).toFixed(2)} speedup`,
+        goal: '≤ 1.10 of the makespan',
+      },
+    ];
+    if (options.withCommits ?? true) {
+      const committed = await run(freshRepo(root, 'commit', planText), { batched: false, commit: true });
+      rows.push({
+        name: `orchestrate, ${TASKS} tasks, ${WORKERS} sim agents, one commit per task`,
+        value: s(committed),
+        baseline: `simulate makespan ${s(ideal)}; same run without commits ${s(dag)}`,
+        ratio: `×${(committed / ideal).toFixed(3)} of the makespan`,
+        goal: '≤ 1.10 of the makespan',
+      });
+    }
+    return rows;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+// Run directly: `node --import tsx bench/orchestrate.ts`.
+if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {
+  for (const row of await benchOrchestrate()) console.log(row);
+}
