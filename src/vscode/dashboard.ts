@@ -4,8 +4,8 @@
  * ActivePlans (orchestratorsView.ts), media/dashboard.js only draws what it is posted.
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { commandArgument, type ActivePlans, type ActivityItem } from './orchestratorsView.js';
+import { webviewHtml } from './webviewHtml.js';
 
 export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
 export const DASHBOARD_TITLE = 'Plan Orchestrator: Dashboard';
@@ -149,32 +149,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'dashboard.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'dashboard.css'));
-    const nonce = randomBytes(16).toString('base64');
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>${DASHBOARD_TITLE}</title>
-</head>
-<body>
-<main id="app"></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.extensionUri, { script: 'dashboard.js', style: 'dashboard.css', title: DASHBOARD_TITLE });
   }
 
   dispose(): void {

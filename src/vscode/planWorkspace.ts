@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import { PlanAnalyzer, AnalysisCancelled, type Analysis } from '../core/analyzer.js';
 import { readPlanFile, statusFileFor, relativeToRoot, POINTER_FILES, writePlanPointer } from '../core/planFile.js';
 import { findRepoRoot, readStatusFile, StatusStore, type StatusFile } from '../core/status.js';
@@ -50,6 +51,9 @@ export class PlanWorkspace implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private activePlanPath: string | undefined;
   private readonly statusReads = new WeakMap<PlanEntry, number>();
+  /** mtime:size of each status file as last read, for the poll that backs up the file watcher. */
+  private readonly statusStamps = new Map<string, string>();
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
 
   /** One plan's analysis or status changed. */
   readonly onDidChangePlan = this.changed.event;
@@ -103,6 +107,9 @@ export class PlanWorkspace implements vscode.Disposable {
     }
     // An editor closed without saving leaves the analysis of text that no longer exists: read the file.
     vscode.workspace.onDidCloseTextDocument((d) => void this.reloadFromDisk(d.uri), undefined, this.disposables);
+    // File watchers coalesce events: two quick atomic rewrites of a status file can arrive as one,
+    // read before the second write. A stat per plan every half second catches what they miss.
+    this.pollTimer = setInterval(() => void this.pollStatusFiles(), 500);
     await this.rescan();
     await this.readActivePointer();
   }
@@ -227,12 +234,24 @@ export class PlanWorkspace implements vscode.Disposable {
     if (notify) this.changed.fire({ entry, kind: 'analysis' });
   }
 
+  private async pollStatusFiles(): Promise<void> {
+    for (const entry of this.entries.values()) {
+      if (!entry.statusPath) continue;
+      const stamp = await statStamp(entry.statusPath);
+      const seen = this.statusStamps.get(entry.statusPath);
+      if (seen !== undefined && seen !== stamp) void this.reloadStatus(entry);
+      else if (seen === undefined) this.statusStamps.set(entry.statusPath, stamp);
+    }
+  }
+
   async reloadStatus(entry: PlanEntry): Promise<void> {
     // Watcher events can come in bursts; a slower, older read must not overwrite a newer one.
     const ticket = (this.statusReads.get(entry) ?? 0) + 1;
     this.statusReads.set(entry, ticket);
     let status: StatusFile | undefined;
     let error: string | undefined;
+    // Stamped before reading: a write that lands during the read changes the stamp again and is polled.
+    this.statusStamps.set(entry.statusPath, await statStamp(entry.statusPath));
     try {
       status = await readStatusFile(entry.statusPath);
     } catch (e) {
@@ -259,6 +278,7 @@ export class PlanWorkspace implements vscode.Disposable {
     this.statusReads.set(entry, (this.statusReads.get(entry) ?? 0) + 1);
     entry.status = written;
     entry.statusError = undefined;
+    this.statusStamps.set(entry.statusPath, await statStamp(entry.statusPath));
     this.changed.fire({ entry, kind: 'status' });
   }
 
@@ -268,6 +288,16 @@ export class PlanWorkspace implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
     for (const d of this.disposables) d.dispose();
+  }
+}
+
+async function statStamp(file: string): Promise<string> {
+  try {
+    const s = await fsp.stat(file);
+    return `${s.mtimeMs}:${s.size}`;
+  } catch {
+    return 'missing';
   }
 }

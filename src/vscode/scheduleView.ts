@@ -5,9 +5,9 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { PlanChange, PlanEntry } from './planWorkspace.js';
 import { clampWorkers, computeScheduleData, scheduleError, type ScheduleData } from '../core/scheduleData.js';
+import { webviewHtml } from './webviewHtml.js';
 
 export const SCHEDULE_VIEW_TYPE = 'planOrchestrator.schedule';
 
@@ -130,32 +130,7 @@ export class SchedulePanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(media, 'schedule.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(media, 'schedule.css'));
-    const nonce = randomBytes(16).toString('base64');
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>Schedule</title>
-</head>
-<body>
-<main id="app" data-max-workers="32"></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.extensionUri, { script: 'schedule.js', style: 'schedule.css', title: 'Schedule', mainAttributes: 'data-max-workers="32"' });
   }
 
   dispose(): void {
