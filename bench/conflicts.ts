@@ -12,14 +12,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GitService } from '../src/git/gitService.js';
 import { predictConflicts, type ConflictReport } from '../src/git/conflicts.js';
+import type { BenchRow } from './row.js';
 
-export interface BenchRow {
-  name: string;
-  value: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-}
 
 const BRANCHES = 10;
 const OWN_FILES = 15;

@@ -16,7 +16,7 @@ import { Orchestrator } from '../src/core/orchestrator.js';
 import { simulate } from '../src/core/schedule.js';
 import { readStatusFile } from '../src/core/status.js';
 import { generatePlan } from './generate.js';
-import type { BenchRow } from './worktrees.js';
+import type { BenchRow } from './row.js';
 
 const TASKS = 200;
 const WORKERS = 8;

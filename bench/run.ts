@@ -19,14 +19,9 @@ import { generatePlan, generateSchedulingPlan, rng } from './generate.js';
 import { benchConflicts } from './conflicts.js';
 import { benchWorktrees } from './worktrees.js';
 import { benchOrchestrate } from './orchestrate.js';
+import type { BenchRow } from './row.js';
 
-interface Row {
-  name: string;
-  value: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-}
+type Row = BenchRow;
 
 const rows: Row[] = [];
 const quick = process.argv.includes('--quick');

@@ -10,14 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WorktreeManager } from '../src/git/worktreeManager.js';
+import type { BenchRow } from './row.js';
 
-export interface BenchRow {
-  name: string;
-  value: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-}
 
 const WORKTREES = 20;
 const FILES = 200;
