@@ -4,52 +4,17 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 import { WorktreeManager } from '../../src/git/worktreeManager.js';
 import { makeTempRepo, removeTempRepos } from './helpers/tempRepo.js';
+import { runCli, SIM_AGENT_ARGV, simEnv, waitFor } from './helpers/simAgent.js';
 
-const here = fileURLToPath(import.meta.url);
-const fromSource = here.endsWith('.ts');
-const nodeArgs = fromSource ? ['--import', import.meta.resolve('tsx')] : [];
-const cliHelper = path.join(path.dirname(here), 'helpers', fromSource ? 'orchestrate-cli.ts' : 'orchestrate-cli.js');
-
-function findSimAgent(): string {
-  for (let dir = path.dirname(here); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'examples', 'sim-agent.mjs');
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new Error('examples/sim-agent.mjs not found');
-  }
-}
-const AGENT = JSON.stringify([process.execPath, findSimAgent(), '--id', '{id}', '--title', '{title}', '--estimate', '{estimate}']);
-const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...process.env, PLAN_SIM_MS_PER_MINUTE: '8', ...extra });
+const AGENT = JSON.stringify(SIM_AGENT_ARGV);
+const env = simEnv;
 
 after(removeTempRepos);
-
-type Result = { code: number | null; signal: NodeJS.Signals | null; out: string; err: string };
-
-function runCli(args: string[], cwd: string, e: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Result> } {
-  const child = spawn(process.execPath, [...nodeArgs, cliHelper, ...args], { cwd, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const done = new Promise<Result>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
-  return { child, done };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const plan = (title: string, tasks: string[], upstream: string[] = []): string =>
   `# Implementation Plan: ${title}\n\n## Dependencies\n\n### Upstream\n${upstream.length ? upstream.map((u) => `- \`${u}\``).join('\n') : '- None'}\n\n## Phase 1: Work\n${tasks.map((t) => `- [ ] ${t}`).join('\n')}\n`;

@@ -3,31 +3,16 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Orchestrator, splitCommand, expandTemplate, type OrchestratorEvent } from '../../src/core/orchestrator.js';
 import { analyzePlan } from '../../src/core/analyzer.js';
 import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, type TempRepo } from './helpers/tempRepo.js';
+import { runCli, SIM_AGENT_ARGV, simEnv, waitFor } from './helpers/simAgent.js';
 
-const here = fileURLToPath(import.meta.url);
-// Under tsx the test runs from its .ts source; compiled by tsc it runs from out/…/*.js.
-const fromSource = here.endsWith('.ts');
-const nodeArgs = fromSource ? ['--import', import.meta.resolve('tsx')] : [];
-const cliHelper = path.join(path.dirname(here), 'helpers', fromSource ? 'orchestrate-cli.ts' : 'orchestrate-cli.js');
-
-function findSimAgent(): string {
-  for (let dir = path.dirname(here); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'examples', 'sim-agent.mjs');
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new Error('examples/sim-agent.mjs not found');
-  }
-}
-const SIM = findSimAgent();
-const AGENT = [process.execPath, SIM, '--id', '{id}', '--title', '{title}', '--estimate', '{estimate}'];
+const AGENT = SIM_AGENT_ARGV;
 
 const PLAN = `# Implementation Plan: Sim
 
@@ -59,8 +44,6 @@ async function repoWith(plan: string): Promise<{ repo: TempRepo; planPath: strin
   return { repo, planPath: path.join(repo.dir, 'docs/plans/sim.md'), statusPath: path.join(repo.dir, 'docs/plan-outputs/sim/status.json') };
 }
 
-const simEnv = (extra: Record<string, string> = {}) => ({ ...process.env, PLAN_SIM_MS_PER_MINUTE: '8', ...extra });
-
 async function status(statusPath: string): Promise<StatusFile> {
   const s = await readStatusFile(statusPath);
   assert.ok(s, 'status.json exists');
@@ -84,30 +67,6 @@ function taskPreds(plan: string, id: string): string[] {
   };
   visit(graph.indexById.get(id)!);
   return [...out];
-}
-
-async function sleep(msToWait: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, msToWait));
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> } {
-  const child = spawn(process.execPath, [...nodeArgs, cliHelper, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, out, err })),
-  );
-  return { child, done };
 }
 
 describe('command helpers', () => {
