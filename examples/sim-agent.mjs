@@ -4,7 +4,8 @@
  *
  *   planctl orchestrate --agent '["node","examples/sim-agent.mjs","--id","{id}","--title","{title}","--estimate","{estimate}"]'
  *
- * Sleeps PLAN_SIM_MS_PER_MINUTE (default 10) ms per estimated minute, then appends one line to
+ * Takes PLAN_SIM_MS_PER_MINUTE (default 10) ms per estimated minute, counted from its own process
+ * start (a real agent's run time includes its start-up too), then appends one line to
  * sim-output/<id>.txt in the current directory (so the orchestrator has something to commit).
  * Fails when the title contains [FAIL] or PLAN_SIM_FAIL lists the id (comma-separated); never ends
  * when the title contains [HANG].
@@ -56,5 +57,5 @@ if (title.includes('[HANG]')) {
     mkdirSync('sim-output', { recursive: true });
     appendFileSync(path.join('sim-output', `${id}.txt`), `${id} done at ${new Date().toISOString()} by ${process.pid}\n`);
     console.log(`sim-agent ${id}: done`);
-  }, Math.max(0, estimate * msPerMinute));
+  }, Math.max(0, estimate * msPerMinute - performance.now())); // performance.now() counts from the process start
 }

@@ -110,7 +110,7 @@ export function buildProgram(io: Io): Command {
         title: plan.title,
         dialect: plan.dialect,
         metadata: Object.fromEntries(plan.metadata.map((m) => [m.key, m.value])),
-        planDependencies: plan.planDependencies.map((d) => d.name),
+        planDependencies: plan.planDependencies.map((d) => (d.phase !== undefined ? `${d.name} (phase ${d.phase})` : d.name)),
         phases,
       };
       if (opts.json) return io.out(json(shape));

@@ -382,7 +382,8 @@ function readPlanDependency(block: ItemBlock, base: number, out: PlanDependency[
   const m = /\*\*([^*\n]+?\.md)\*\*|`([^`\n]+?\.md)`|\]\(([^)\s]+?\.md)\)|([\w./-]+\.md)\b/.exec(raw);
   if (!m) return;
   const name = (m[1] ?? m[2] ?? m[3] ?? m[4])!.trim();
-  out.push({ name, range: range(base + block.start, base + block.end) });
+  const phase = /\bphase\s+(\d+(?:\.\d+)?)\b/i.exec(raw.slice(m.index + m[0].length))?.[1];
+  out.push({ name, ...(phase !== undefined ? { phase } : {}), range: range(base + block.start, base + block.end) });
 }
 
 /**

@@ -117,6 +117,8 @@ export interface Phase {
 
 export interface PlanDependency {
   name: string;
+  /** `- **a.md** (phase 2)`: this plan waits only until that phase of the other plan is done. */
+  phase?: string;
   range: SourceRange;
 }
 

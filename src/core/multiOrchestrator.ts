@@ -7,14 +7,16 @@
  * registry record, crash-resume and exit code are exactly those of a plain `planctl orchestrate`,
  * and `planctl orchestrators stop <plan>` works on it like on any other.
  *
- * Dependencies on a phase of another plan ("depends on A's phase 2") are not supported: a plan
- * waits for its upstream plans as a whole.
+ * An upstream bullet that names a phase (`- **a.md** (phase 2)`) makes the plan wait only until that
+ * phase of the other plan is done, read from the other plan's status.json while it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { analyzePlan } from './analyzer.js';
 import { readPlanFile } from './planFile.js';
+import { planProgress } from './progress.js';
+import { openPlan } from './session.js';
 import { WorktreeManager } from '../git/worktreeManager.js';
 
 export interface PlanRun {
@@ -24,6 +26,10 @@ export interface PlanRun {
   planPath: string;
   /** Names (of other PlanRuns) that must succeed first. */
   after: string[];
+  /** Phases of other PlanRuns that must be done first; the rest of those plans may still run. */
+  afterPhases: Array<{ plan: string; phase: string }>;
+  /** The phase ids this plan has, to check a downstream plan's `phase N` against. */
+  phases: string[];
   /** Upstream plan files that are not an active worktree plan: taken as already done. */
   external: string[];
 }
@@ -56,6 +62,19 @@ export interface MultiSummary {
 }
 
 const planKey = (file: string): string => path.basename(file).toLowerCase();
+const PHASE_POLL_MS = 250;
+
+/** Every task and VERIFY item of the phase is completed or skipped (ticked boxes count too). */
+async function phaseIsDone(run: PlanRun, phaseId: string): Promise<boolean> {
+  try {
+    const session = await openPlan(run.planPath);
+    const phase = planProgress(session.analysis.plan, session.analysis.graph, session.statusOf).phases.find((p) => p.id === phaseId);
+    return phase !== undefined && phase.done === phase.total;
+  } catch {
+    // A status file being rewritten or a plan being edited: ask again at the next poll.
+    return false;
+  }
+}
 
 /** Active plans with their order constraints, from the repository's plan worktrees. */
 export async function discoverPlans(cwd: string): Promise<{ runs: PlanRun[]; maxConcurrent: number }> {
@@ -63,20 +82,21 @@ export async function discoverPlans(cwd: string): Promise<{ runs: PlanRun[]; max
   const worktrees = (await manager.list()).filter((w) => w.plan && !w.missing);
   const byFile = new Map<string, string>();
   const runs: PlanRun[] = [];
-  const deps = new Map<string, string[]>();
+  const deps = new Map<string, Array<{ name: string; phase?: string }>>();
   for (const w of worktrees) {
     const planPath = path.resolve(w.path, w.plan!);
     byFile.set(planKey(planPath), w.name);
     const { plan } = analyzePlan(await readPlanFile(planPath));
-    deps.set(w.name, plan.planDependencies.map((d) => d.name));
-    runs.push({ name: w.name, worktree: w.path, planPath, after: [], external: [] });
+    deps.set(w.name, plan.planDependencies);
+    runs.push({ name: w.name, worktree: w.path, planPath, after: [], afterPhases: [], phases: plan.phases.map((p) => p.id), external: [] });
   }
   for (const r of runs) {
     for (const dep of deps.get(r.name) ?? []) {
-      const upstream = byFile.get(planKey(dep));
+      const upstream = byFile.get(planKey(dep.name));
       if (upstream === r.name) continue;
-      if (upstream !== undefined) r.after.push(upstream);
-      else r.external.push(dep);
+      if (upstream === undefined) r.external.push(dep.phase !== undefined ? `${dep.name} (phase ${dep.phase})` : dep.name);
+      else if (dep.phase !== undefined) r.afterPhases.push({ plan: upstream, phase: dep.phase });
+      else r.after.push(upstream);
     }
   }
   return { runs, maxConcurrent: manager.config.worktrees.max_concurrent };
@@ -96,7 +116,8 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
     return { outcomes: [], wallMs: Date.now() - t0 };
   }
   for (const r of runs) {
-    const waits = r.after.length ? `after ${r.after.join(', ')}` : 'no upstream plans';
+    const upstream = [...r.after, ...r.afterPhases.map((d) => `${d.plan}'s phase ${d.phase}`)];
+    const waits = upstream.length ? `after ${upstream.join(', ')}` : 'no upstream plans';
     const ext = r.external.length ? `; not active, taken as done: ${r.external.join(', ')}` : '';
     opts.out(`[${r.name}] ${path.relative(r.worktree, r.planPath)} (${waits}${ext})`);
   }
@@ -141,16 +162,53 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
     });
   };
 
+  const byName = new Map(runs.map((r) => [r.name, r]));
+  /** `plan#phase` keys seen done: a phase once done stays done for this run. */
+  const phasesDone = new Set<string>();
+  const phaseKey = (d: { plan: string; phase: string }) => `${d.plan}#${d.phase}`;
+  let pollTimer: NodeJS.Timeout | undefined;
+
+  /** Reads the status of upstream plans that others wait on by phase. */
+  const refreshPhases = async (): Promise<void> => {
+    for (const r of runs) {
+      if (outcomes.has(r.name) || running.has(r.name)) continue;
+      for (const d of r.afterPhases) {
+        if (phasesDone.has(phaseKey(d)) || !byName.get(d.plan)!.phases.includes(d.phase)) continue;
+        if (outcomes.get(d.plan)?.state === 'succeeded' || (await phaseIsDone(byName.get(d.plan)!, d.phase))) {
+          phasesDone.add(phaseKey(d));
+          opts.out(`[${r.name}] ${d.plan}'s phase ${d.phase} is done`);
+        }
+      }
+    }
+  };
+  const waitingOnRunningPhase = (): boolean =>
+    runs.some((r) => !outcomes.has(r.name) && !running.has(r.name) && r.afterPhases.some((d) => !phasesDone.has(phaseKey(d)) && running.has(d.plan)));
+
+  /** Why a plan can never start, or undefined while it still may. */
+  const blockedBy = (r: PlanRun): string | undefined => {
+    const bad = r.after.find((a) => outcomes.get(a) && outcomes.get(a)!.state !== 'succeeded');
+    if (bad) return `upstream plan ${bad} ${outcomes.get(bad)!.state === 'skipped' ? 'was skipped' : 'failed'}`;
+    for (const d of r.afterPhases) {
+      if (phasesDone.has(phaseKey(d))) continue;
+      if (!byName.get(d.plan)!.phases.includes(d.phase)) return `upstream plan ${d.plan} has no phase ${d.phase}`;
+      const o = outcomes.get(d.plan);
+      if (o && o.state !== 'succeeded') return `upstream plan ${d.plan} ${o.state === 'skipped' ? 'was skipped' : 'failed'} before its phase ${d.phase} was done`;
+    }
+    return undefined;
+  };
+  const canStart = (r: PlanRun): boolean =>
+    r.after.every((a) => outcomes.get(a)?.state === 'succeeded') && r.afterPhases.every((d) => phasesDone.has(phaseKey(d)));
+
   try {
     for (;;) {
+      await refreshPhases();
       // Skips cascade: a plan after a skipped plan is skipped too, so repeat until nothing changes.
       for (let changed = true; changed; ) {
         changed = false;
         for (const r of runs) {
           if (outcomes.has(r.name) || running.has(r.name)) continue;
-          const bad = r.after.find((a) => outcomes.get(a) && outcomes.get(a)!.state !== 'succeeded');
-          if (bad) {
-            const reason = `upstream plan ${bad} ${outcomes.get(bad)!.state === 'skipped' ? 'was skipped' : 'failed'}`;
+          const reason = blockedBy(r);
+          if (reason) {
             outcomes.set(r.name, { name: r.name, state: 'skipped', reason });
             opts.out(`[${r.name}] skipped: ${reason}`);
             changed = true;
@@ -164,12 +222,13 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
       }
       for (const r of pending) {
         if (running.size >= limit) break;
-        if (r.after.every((a) => outcomes.get(a)?.state === 'succeeded')) start(r);
+        if (canStart(r)) start(r);
       }
       if (running.size === 0) {
         // Whatever is left waits on itself: a dependency cycle between plans.
         for (const r of runs.filter((x) => !outcomes.has(x.name))) {
-          const reason = `dependency cycle among ${r.after.filter((a) => !outcomes.has(a)).join(', ')}`;
+          const waitsOn = [...r.after, ...r.afterPhases.filter((d) => !phasesDone.has(phaseKey(d))).map((d) => d.plan)];
+          const reason = `dependency cycle among ${[...new Set(waitsOn.filter((a) => !outcomes.has(a)))].join(', ')}`;
           outcomes.set(r.name, { name: r.name, state: 'skipped', reason });
           opts.out(`[${r.name}] skipped: ${reason}`);
         }
@@ -177,7 +236,10 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
       }
       await new Promise<void>((resolve) => {
         wake = resolve;
+        // A phase finishing inside a running plan ends no process: look at its status file now and then.
+        if (waitingOnRunningPhase()) pollTimer = setTimeout(resolve, PHASE_POLL_MS);
       });
+      clearTimeout(pollTimer);
       wake = undefined;
     }
   } finally {

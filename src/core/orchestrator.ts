@@ -15,7 +15,8 @@ import { readyTasks, type ReadyTask } from './schedule.js';
 import { openPlan, statusLookup, type PlanSession } from './session.js';
 import { PlanError } from './source.js';
 import type { Plan, Task } from './model.js';
-import type { StatusFile } from './status.js';
+import type { StatusFile, StatusTransition } from './status.js';
+import type { TaskStatus } from './schedule.js';
 import { GitService } from '../git/gitService.js';
 
 export const DEFAULT_AGENT: readonly string[] = ['claude', '-p', '{prompt}'];
@@ -190,6 +191,17 @@ export class Orchestrator {
   private dirty = false;
   private waiter: (() => void) | undefined;
   private registryWrites: Promise<unknown> = Promise.resolve();
+  private registryPending: Promise<void> | undefined;
+  /** The latest status.json we read or wrote; `local` holds what we decided since. */
+  private status!: StatusFile;
+  /**
+   * Transitions recorded but possibly not written yet. Scheduling reads through them, so a finished
+   * task frees its dependents at once and the write of both goes out together (see record()).
+   */
+  private readonly local = new Map<string, { status: TaskStatus; seq: number }>();
+  private localSeq = 0;
+  private statusWrites: Promise<unknown> = Promise.resolve();
+  private queued: { batch: Array<{ t: StatusTransition; seq: number }>; written: Promise<void> } | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
 
@@ -242,9 +254,12 @@ export class Orchestrator {
     }
     try {
       await this.resumeCrashed();
-      this.emitPlanSize(await this.session.store.read());
+      this.status = await this.session.store.read();
+      this.emitPlanSize(this.status);
       await this.loop();
     } finally {
+      // Every transition decided must be on disk before the summary reads it back.
+      await this.statusWrites;
       if (this.opts.handleSignals) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -299,34 +314,86 @@ export class Orchestrator {
 
   /** Starts ready tasks into free slots; returns whether anything was started or completed instantly. */
   private async fill(): Promise<boolean> {
+    await this.refreshStatus();
     let progressed = false;
     // Batched: a new batch may only be formed once the previous one has drained completely.
     const batchOpen = !this.opts.batched || this.running.size === 0;
+    const launches: Array<{ task: Task; attempt: number }> = [];
+    const writes: Array<Promise<void>> = [];
     for (;;) {
-      const free = batchOpen ? this.opts.maxParallel - this.running.size : 0;
-      const status = await this.session.store.read();
-      const ready = this.ready(status, Math.max(free, 1) + this.failedForGood.size);
+      const free = batchOpen ? this.opts.maxParallel - this.running.size - launches.length : 0;
+      const ready = this.ready(Math.max(free, 1) + this.failedForGood.size);
       const instant = ready.find((r) => r.kind === 'verify' && !this.taskOf(r.id).command);
       if (instant) {
-        await this.session.store.setTaskStatus(instant.id, 'completed', { agent: this.agentName, note: 'not checked: the VERIFY item has no command' });
+        writes.push(this.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: 'not checked: the VERIFY item has no command' }));
         this.completed.push(instant.id);
         this.emit({ type: 'unchecked', id: instant.id });
         progressed = true;
         continue;
       }
-      if (free <= 0 || this.stopping || ready.length === 0) return progressed;
-      // One at a time: marking it in_progress makes the next readyTasks call honour its files.
-      await this.launch(this.taskOf(ready[0]!.id));
+      if (free <= 0 || this.stopping || ready.length === 0) break;
+      // One at a time: recording it in_progress makes the next ready() call honour its files.
+      const task = this.taskOf(ready[0]!.id);
+      const attempt = (this.attempts.get(task.id) ?? 0) + 1;
+      this.attempts.set(task.id, attempt);
+      writes.push(this.record({ taskId: task.id, status: 'in_progress', agent: this.agentName, note: `attempt ${attempt}` }));
+      launches.push({ task, attempt });
       progressed = true;
     }
+    // One write for the whole round; a task is in_progress on disk before its agent starts.
+    await Promise.all(writes);
+    for (const { task, attempt } of launches) {
+      if (this.stopping) {
+        void this.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `not started: stopped by ${this.stopping}` });
+        continue;
+      }
+      this.launch(task, attempt);
+    }
+    if (launches.length > 0) void this.writeRegistry();
+    return progressed;
   }
 
-  private ready(status: StatusFile, limit: number): ReadyTask[] {
+  /** Picks up changes made by others (planctl skip, the editor) without losing ours that are in flight. */
+  private async refreshStatus(): Promise<void> {
+    const read = await this.session.store.read();
+    if (read.version >= this.status.version) this.status = read;
+  }
+
+  private statusOf(id: string): TaskStatus | undefined {
+    return this.local.get(id)?.status ?? (this.status.tasks[id]?.status as TaskStatus | undefined);
+  }
+
+  /**
+   * Records a transition: visible to scheduling at once, written together with every other
+   * transition recorded before the current write finishes (one lock and one fsync for all of them).
+   * Resolves when it is on disk.
+   */
+  private record(t: StatusTransition): Promise<void> {
+    const seq = ++this.localSeq;
+    this.local.set(t.taskId, { status: t.status, seq });
+    if (!this.queued) {
+      const batch: Array<{ t: StatusTransition; seq: number }> = [];
+      const written = this.statusWrites.then(async () => {
+        // From here on, new transitions go into the next batch.
+        this.queued = undefined;
+        const status = await this.session.store.setTaskStatuses(batch.map((b) => b.t));
+        if (status.version >= this.status.version) this.status = status;
+        // A task recorded again since this batch was taken keeps its newer entry until that is written.
+        for (const b of batch) if (this.local.get(b.t.taskId)?.seq === b.seq) this.local.delete(b.t.taskId);
+      });
+      this.queued = { batch, written };
+      this.statusWrites = written.catch(() => undefined);
+    }
+    this.queued.batch.push({ t, seq });
+    return this.queued.written;
+  }
+
+  private ready(limit: number): ReadyTask[] {
     const { plan, graph } = this.session.analysis;
     // A task that used up its retries stays failed; its files must not keep conflicting tasks waiting.
     const view: Plan =
       this.failedForGood.size === 0 ? plan : { ...plan, tasks: plan.tasks.map((t) => (this.failedForGood.has(t.id) ? { ...t, files: [] } : t)) };
-    return readyTasks(view, graph, statusLookup(status), limit).filter((r) => !this.running.has(r.id) && !this.failedForGood.has(r.id));
+    return readyTasks(view, graph, (id) => this.statusOf(id), limit).filter((r) => !this.running.has(r.id) && !this.failedForGood.has(r.id));
   }
 
   private taskOf(id: string): Task {
@@ -348,16 +415,19 @@ export class Orchestrator {
     return expandTemplate(this.opts.agent ?? DEFAULT_AGENT, vars);
   }
 
-  private async launch(task: Task): Promise<void> {
-    const attempt = (this.attempts.get(task.id) ?? 0) + 1;
-    this.attempts.set(task.id, attempt);
-    await this.session.store.setTaskStatus(task.id, 'in_progress', { agent: this.agentName, note: `attempt ${attempt}` });
+  /** Starts the agent of a task already recorded in_progress. */
+  private launch(task: Task, attempt: number): void {
     let argv: string[];
     try {
       argv = this.argvFor(task);
       if (argv.length === 0) throw new Error('empty command');
     } catch (err) {
-      await this.finish(task, attempt, Date.now(), `cannot build the command: ${(err as Error).message}`);
+      this.finish(task, attempt, Date.now(), `cannot build the command: ${(err as Error).message}`)
+        .then(({ written }) => {
+          this.wake();
+          return written;
+        })
+        .catch((e) => this.emit({ type: 'warning', message: `${task.id}: ${(e as Error).message}` }));
       return;
     }
     const logPath = path.join(this.logsDir, `${task.id}.log`);
@@ -381,7 +451,6 @@ export class Orchestrator {
     const r: Running = { task, child, startedAt, attempt, timedOut: false, stopped: false, killTimers: [] };
     this.running.set(task.id, r);
     this.emit({ type: 'started', id: task.id, title: task.title, attempt });
-    await this.writeRegistry();
     if (this.opts.timeoutMs !== undefined) {
       const t = setTimeout(() => this.kill(r, 'timeout'), this.opts.timeoutMs);
       r.killTimers.push(t);
@@ -417,43 +486,49 @@ export class Orchestrator {
 
   private async onExit(r: Running, code: number | null, signal: NodeJS.Signals | null, spawnError: string | undefined, logPath: string): Promise<void> {
     const { task } = r;
+    let written: Promise<void>;
     if (r.stopped) {
-      await this.session.store.setTaskStatus(task.id, 'pending', { agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; killed after the grace period` });
+      written = this.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; killed after the grace period` });
       this.emit({ type: 'reset', id: task.id, reason: 'killed after the grace period' });
     } else {
       let error: string | undefined;
       if (r.timedOut) error = `timed out after ${Math.round((this.opts.timeoutMs ?? 0) / 100) / 10} s`;
       else if (spawnError) error = spawnError;
       else if (code !== 0) error = code === null ? `killed by ${signal}` : `exit code ${code} (see ${logPath})`;
-      await this.finish(task, r.attempt, r.startedAt, error);
+      ({ written } = await this.finish(task, r.attempt, r.startedAt, error));
     }
+    // The outcome is recorded (not necessarily written yet): dependents can be scheduled now, and
+    // their in_progress goes out in the same write as this task's result.
     this.running.delete(task.id);
-    await this.writeRegistry();
+    void this.writeRegistry();
     this.wake();
+    await written;
   }
 
-  private async finish(task: Task, attempt: number, startedAt: number, error: string | undefined): Promise<void> {
+  /** Commits (when asked) and records the task's outcome; `written` resolves when it is on disk. */
+  private async finish(task: Task, attempt: number, startedAt: number, error: string | undefined): Promise<{ written: Promise<void> }> {
     if (error === undefined && this.opts.commit && this.git && task.kind === 'task') {
       try {
         const sha = await this.commitWithRetry(`task ${task.id}: ${task.title}`);
-        await this.session.store.setTaskStatus(task.id, 'completed', { agent: this.agentName, note: sha ? `commit ${sha.slice(0, 12)}` : 'nothing to commit' });
+        const written = this.record({ taskId: task.id, status: 'completed', agent: this.agentName, note: sha ? `commit ${sha.slice(0, 12)}` : 'nothing to commit' });
         this.completed.push(task.id);
         this.emit({ type: 'completed', id: task.id, ms: Date.now() - startedAt, ...(sha ? { commit: sha } : {}) });
-        return;
+        return { written };
       } catch (err) {
         error = `commit failed: ${(err as Error).message.split('\n')[0]}`;
       }
     }
     if (error === undefined) {
-      await this.session.store.setTaskStatus(task.id, 'completed', { agent: this.agentName });
+      const written = this.record({ taskId: task.id, status: 'completed', agent: this.agentName });
       this.completed.push(task.id);
       this.emit({ type: 'completed', id: task.id, ms: Date.now() - startedAt });
-      return;
+      return { written };
     }
     const retrying = attempt <= this.opts.retries && !this.stopping;
-    await this.session.store.setTaskStatus(task.id, 'failed', { agent: this.agentName, error, note: `attempt ${attempt}` });
+    const written = this.record({ taskId: task.id, status: 'failed', agent: this.agentName, error, note: `attempt ${attempt}` });
     if (!retrying) this.failedForGood.add(task.id);
     this.emit({ type: 'failed', id: task.id, error, retrying });
+    return { written };
   }
 
   /**
@@ -485,11 +560,14 @@ export class Orchestrator {
       try {
         // Not GitService.commitAll: its "anything staged?" check also sees unstaged edits (status.json
         // rewritten by a concurrent task between add and status) and then `git commit` fails.
+        // Every command here prints something (--branch, --verbose after a change, no --quiet):
+        // simple-git waits an extra 50 ms after a git process that wrote nothing, which would be most
+        // of a commit's time.
         return await git.run(async (g) => {
-          await g.raw(['add', '-A']);
-          const staged = (await g.raw(['diff', '--cached', '--name-only'])).trim();
-          const body = staged ? '' : '\n\nNo changes of its own: the task changed nothing, or its changes went into a commit made at the same time.';
-          await g.raw(['commit', '--quiet', '--allow-empty', '-m', `${message}${body}`]);
+          const changed = (await g.raw(['status', '--porcelain', '--branch', '--untracked-files=all'])).split('\n').some((l) => l.length > 2 && !l.startsWith('##'));
+          if (changed) await g.raw(['add', '-A', '--verbose']);
+          const body = changed ? '' : '\n\nNo changes of its own: the task changed nothing, or its changes went into a commit made at the same time.';
+          await g.raw(['commit', '--allow-empty', '-m', `${message}${body}`]);
           return (await g.raw(['rev-parse', 'HEAD'])).trim();
         });
       } finally {
@@ -549,25 +627,31 @@ export class Orchestrator {
     }
   }
 
-  private async writeRegistry(): Promise<void> {
-    if (!this.registryFile) return;
-    const entry: RegistryEntry = {
-      plan: this.session.path,
-      worktree: this.opts.worktree!,
-      pid: process.pid,
-      host: os.hostname(),
-      startedAt: this.startedAt,
-      children: [...this.running.values()].map((r) => ({ id: r.task.id, pid: r.child.pid! })).filter((c) => c.pid !== undefined),
-    };
+  /**
+   * Launches and exits rewrite the record; at most one write runs and one waits, and the waiting one
+   * takes the state of the moment it starts, so a burst of launches costs two writes, not one each.
+   */
+  private writeRegistry(): Promise<void> {
+    if (!this.registryFile) return Promise.resolve();
+    if (this.registryPending) return this.registryPending;
     const file = this.registryFile;
-    // Launches and exits rewrite the record concurrently; one shared temp file needs them in order.
     const write = this.registryWrites.then(async () => {
+      this.registryPending = undefined;
+      const entry: RegistryEntry = {
+        plan: this.session.path,
+        worktree: this.opts.worktree!,
+        pid: process.pid,
+        host: os.hostname(),
+        startedAt: this.startedAt,
+        children: [...this.running.values()].map((r) => ({ id: r.task.id, pid: r.child.pid! })).filter((c) => c.pid !== undefined),
+      };
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, `${JSON.stringify(entry, null, 2)}\n`);
       await rename(tmp, file);
     });
+    this.registryPending = write;
     this.registryWrites = write.catch(() => undefined);
-    await write;
+    return write;
   }
 
   private async releaseRegistry(): Promise<void> {

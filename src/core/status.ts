@@ -167,6 +167,45 @@ function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+export interface StatusTransition extends SetTaskStatusOptions {
+  taskId: string;
+  status: TaskStatus;
+}
+
+/** One task's transition applied to a status file in memory: timestamps, holder, attempts, history. */
+export function applyTransition(s: StatusFile, t: StatusTransition): void {
+  const now = new Date().toISOString();
+  const task = (s.tasks[t.taskId] ??= { status: 'pending', updatedAt: now, attempts: 0, history: [] });
+  task.status = t.status;
+  task.updatedAt = now;
+  switch (t.status) {
+    case 'in_progress':
+      task.startedAt = now;
+      task.attempts += 1;
+      task.holder = { pid: process.pid, host: os.hostname(), ...(t.agent ? { agent: t.agent } : {}) };
+      delete task.completedAt;
+      break;
+    case 'completed':
+    case 'skipped':
+      task.completedAt = now;
+      delete task.holder;
+      break;
+    case 'failed':
+      task.lastError = t.error ?? 'failed (no error message given)';
+      delete task.holder;
+      break;
+    case 'pending':
+      // A reset: the task may run again, but how often it ran and what happened stays on record.
+      delete task.holder;
+      delete task.startedAt;
+      delete task.completedAt;
+      delete task.lastError;
+      break;
+  }
+  task.history.push({ status: t.status, at: now, ...(t.note ? { note: t.note } : {}) });
+  if (task.history.length > HISTORY_LIMIT) task.history.splice(0, task.history.length - HISTORY_LIMIT);
+}
+
 export class StatusStore {
   readonly path: string;
   private readonly lockRetries: LockOptions['retries'];
@@ -191,37 +230,16 @@ export class StatusStore {
   }
 
   setTaskStatus(taskId: string, status: TaskStatus, opts: SetTaskStatusOptions = {}): Promise<StatusFile> {
+    return this.update((s) => applyTransition(s, { taskId, status, ...opts }));
+  }
+
+  /**
+   * Several transitions in one locked write, applied in order. The orchestrator records a finished
+   * task and the tasks it unblocks together: one lock and one fsync instead of one per task.
+   */
+  setTaskStatuses(transitions: readonly StatusTransition[]): Promise<StatusFile> {
     return this.update((s) => {
-      const now = new Date().toISOString();
-      const task = (s.tasks[taskId] ??= { status: 'pending', updatedAt: now, attempts: 0, history: [] });
-      task.status = status;
-      task.updatedAt = now;
-      switch (status) {
-        case 'in_progress':
-          task.startedAt = now;
-          task.attempts += 1;
-          task.holder = { pid: process.pid, host: os.hostname(), ...(opts.agent ? { agent: opts.agent } : {}) };
-          delete task.completedAt;
-          break;
-        case 'completed':
-        case 'skipped':
-          task.completedAt = now;
-          delete task.holder;
-          break;
-        case 'failed':
-          task.lastError = opts.error ?? 'failed (no error message given)';
-          delete task.holder;
-          break;
-        case 'pending':
-          // A reset: the task may run again, but how often it ran and what happened stays on record.
-          delete task.holder;
-          delete task.startedAt;
-          delete task.completedAt;
-          delete task.lastError;
-          break;
-      }
-      task.history.push({ status, at: now, ...(opts.note ? { note: opts.note } : {}) });
-      if (task.history.length > HISTORY_LIMIT) task.history.splice(0, task.history.length - HISTORY_LIMIT);
+      for (const t of transitions) applyTransition(s, t);
     });
   }
 

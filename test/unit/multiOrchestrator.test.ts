@@ -77,6 +77,33 @@ describe('orchestrate --all', () => {
   });
 });
 
+describe('orchestrate --all: waiting for a phase of another plan', () => {
+  const twoPhases = (title: string): string =>
+    `# Implementation Plan: ${title}\n\n## Phase 1: Schema\n- [ ] 1.1 Schema (est: 10m)\n\n## Phase 2: Long tail\n- [ ] 2.1 Slow part (est: 150m)\n`;
+  const upstreamPhase = (title: string, bullet: string): string =>
+    `# Implementation Plan: ${title}\n\n## Dependencies\n\n### Upstream\n- ${bullet}\n\n## Phase 1: Work\n- [ ] 1.1 Uses the schema (est: 10m)\n`;
+
+  test("a plan that waits for another plan's phase 1 starts once that phase is done, while the rest of it still runs", async () => {
+    const { repo, wts } = await repoWithWorktrees({ alpha: twoPhases('Alpha'), gamma: upstreamPhase('Gamma', '**alpha.md** (phase 1: the schema)') });
+    const res = await runCli(['orchestrate', '--all', '--agent', AGENT, '--no-commit'], repo.dir, env()).done;
+    assert.equal(res.code, 0, res.err + res.out);
+    assert.match(res.out, /^\[gamma\] .*\(after alpha's phase 1\)/m);
+    assert.match(res.out, /^\[gamma\] alpha's phase 1 is done/m);
+    const a = await status(wts.alpha!.statusPath);
+    const g = await status(wts.gamma!.statusPath);
+    const gammaStart = Date.parse(g.tasks['1.1']!.startedAt!);
+    assert.ok(gammaStart >= Date.parse(a.tasks['1.1']!.completedAt!), "gamma starts after alpha's phase 1 is done");
+    assert.ok(gammaStart < Date.parse(a.tasks['2.1']!.completedAt!), "gamma does not wait for alpha's phase 2");
+  });
+
+  test('a phase the upstream plan does not have skips the plan with a reason', async () => {
+    const { repo } = await repoWithWorktrees({ alpha: twoPhases('Alpha'), gamma: upstreamPhase('Gamma', '`alpha.md` through Phase 7') });
+    const res = await runCli(['orchestrate', '--all', '--agent', AGENT, '--no-commit'], repo.dir, { ...env(), PLAN_SIM_MS_PER_MINUTE: '1' }).done;
+    assert.equal(res.code, 1, res.err + res.out);
+    assert.match(res.out, /\[gamma\] skipped: upstream plan alpha has no phase 7/);
+  });
+});
+
 describe('stop, daemon, batched', () => {
   test('orchestrators stop ends a running orchestrator: exit 143, running task back to pending', async () => {
     const hang = plan('Stop', ['1.1 Wait forever [HANG] (est: 1m)']);

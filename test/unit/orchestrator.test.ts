@@ -10,7 +10,7 @@ import { Orchestrator, splitCommand, expandTemplate, type OrchestratorEvent } fr
 import { analyzePlan } from '../../src/core/analyzer.js';
 import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, type TempRepo } from './helpers/tempRepo.js';
-import { runCli, SIM_AGENT_ARGV, simEnv, waitFor } from './helpers/simAgent.js';
+import { runCli, runCliInTerminal, SIM_AGENT_ARGV, simEnv, waitFor } from './helpers/simAgent.js';
 
 const AGENT = SIM_AGENT_ARGV;
 
@@ -180,6 +180,20 @@ describe('orchestrator with the simulated agent', () => {
     assert.match(res.out, /▶ 1\.\d started/);
     assert.match(res.out, /✓ 2\.2 done in \d+\.\d s/);
     assert.ok(!existsSync(registry), 'record removed at the end');
+  });
+
+  test('on a terminal the output is one live block redrawn in place, not a line per event', async () => {
+    const { planPath, repo } = await repoWith(PLAN);
+    const res = await runCliInTerminal(['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--no-commit', '--max-parallel', '3'], repo.dir, simEnv()).done;
+    assert.equal(res.code, 0, res.err + res.out);
+    const text = res.out.replace(/\r/g, '');
+    // Cursor up N lines and clear to the end of the screen: the block is redrawn, not appended.
+    assert.match(text, /\x1b\[\d+F\x1b\[J/);
+    assert.match(text, /\x1b\[J\d+\/10 done, [1-3] running, 0 failed$/m);
+    assert.match(text, /^ {2}▶ \d\.\d +\d+ s {2}\S/m);
+    assert.match(text, /\x1b\[J10\/10 done, 0 running, 0 failed$/m);
+    assert.match(text, /^\d+ done, 0 failed, 0 not run in \d+\.\d s$/m);
+    assert.doesNotMatch(text, /▶ 1\.1 started/, 'no plain event lines on a terminal');
   });
 
   test('SIGTERM stops launching, kills running tasks after the grace period and resets them (exit 143)', async () => {

@@ -30,7 +30,10 @@ export const simEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; out: string; err: string };
 
 export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [...nodeArgs, cliHelper, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(spawn(process.execPath, [...nodeArgs, cliHelper, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+function collect(child: ChildProcess): { child: ChildProcess; done: Promise<CliResult> } {
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -47,4 +50,17 @@ export async function waitFor(what: string, cond: () => Promise<boolean>, timeou
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
+}
+
+/** How a test runs planctl's orchestrate commands in a child process: what `planctl serve` calls its entry. */
+export const CLI_ENTRY = { execArgv: nodeArgs, script: cliHelper };
+
+/**
+ * Like runCli, but with stdout on a real pseudo-terminal (util-linux `script`), so the command sees
+ * isTTY as it does in a user's terminal. `script` takes one command line: every argument is quoted.
+ */
+export function runCliInTerminal(args: string[], cwd: string, env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<CliResult> } {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const commandLine = [process.execPath, ...nodeArgs, cliHelper, ...args].map(quote).join(' ');
+  return collect(spawn('script', ['--quiet', '--return', '--command', commandLine, '/dev/null'], { cwd, env: { ...env, COLUMNS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
