@@ -19,6 +19,7 @@ import { generatePlan, generateSchedulingPlan, rng } from './generate.js';
 import { benchConflicts } from './conflicts.js';
 import { benchWorktrees } from './worktrees.js';
 import { benchOrchestrate } from './orchestrate.js';
+import { benchApi } from './api.js';
 import type { BenchRow } from './row.js';
 
 type Row = BenchRow;
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
   await benchStatus();
   rows.push(...(await benchConflicts()));
   rows.push(...(await benchWorktrees()));
+  rows.push(...(await benchApi()));
   if (!quick) rows.push(...(await benchOrchestrate({ withCommits: false })));
   const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
   process.stdout.write(report);

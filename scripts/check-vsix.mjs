@@ -24,6 +24,7 @@ const ALLOWED = [
   /^extension\/LICENSE(\.txt)?$/,
   /^extension\/dist\/extension\.cjs$/,
   /^extension\/dist\/planctl\.mjs$/,
+  /^extension\/dist\/planctl-serve\.mjs$/,
   /^extension\/media\/[^/]+\.(svg|js|css)$/,
 ];
 
@@ -32,6 +33,8 @@ const REQUIRED = [
   'extension/package.json',
   'extension/dist/extension.cjs',
   'extension/dist/planctl.mjs',
+  // Plan: Start API Server runs `planctl serve`, which loads the server from this sibling bundle.
+  'extension/dist/planctl-serve.mjs',
   'extension/media/plans.svg',
   'extension/media/schedule.js',
   'extension/media/schedule.css',

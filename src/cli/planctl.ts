@@ -16,10 +16,11 @@ import { planProgress, type PlanProgress } from '../core/progress.js';
 import { tickCompletedTasks } from '../core/sync.js';
 import { analyzePlan } from '../core/analyzer.js';
 import type { Diagnostic } from '../core/diagnostics.js';
-import { collectAllPlans } from './allPlans.js';
+import { collectAllPlans } from '../core/allPlans.js';
 import { registerWorktreeCommands } from './worktreeCommands.js';
 import { registerConflictCommands } from './conflictCommands.js';
 import { registerOrchestrateCommands } from './orchestrateCommands.js';
+import { registerServeCommands } from './serveCommands.js';
 
 interface Io {
   out: (s: string) => void;
@@ -256,6 +257,7 @@ export function buildProgram(io: Io): Command {
   registerConflictCommands(program, io);
   // orchestrate ends with its own exit codes (1 failed tasks, 130/143 signals), not commander's.
   registerOrchestrateCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
+  registerServeCommands(program, io);
 
   return program;
 }
@@ -319,7 +321,8 @@ export async function runPlanctl(argv: string[], io: Io): Promise<number> {
       // Help and --version end through exitOverride too, with code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof PlanError || (e instanceof Error && e.name === 'GitError')) {
+    // By name too: `planctl serve` loads its server from a second bundle with its own PlanError class.
+    if (e instanceof PlanError || (e instanceof Error && (e.name === 'GitError' || e.name === 'PlanError'))) {
       io.err(`planctl: ${e.message}`);
       return 2;
     }

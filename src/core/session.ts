@@ -26,10 +26,26 @@ export function statusLookup(status: StatusFile): StatusLookup {
   return (id) => status.tasks[id]?.status as TaskStatus | undefined;
 }
 
-export async function openPlan(planPath: string, root?: string): Promise<PlanSession> {
+/**
+ * Re-analyses a plan only when its text changed, for long-lived processes (the API server) that open
+ * the same plans again and again. The analyses it returns are shared: callers must not change them.
+ */
+export class AnalysisCache {
+  private readonly entries = new Map<string, { text: string; analysis: Analysis }>();
+
+  analyze(file: string, text: string): Analysis {
+    const hit = this.entries.get(file);
+    if (hit?.text === text) return hit.analysis;
+    const analysis = analyzePlan(text);
+    this.entries.set(file, { text, analysis });
+    return analysis;
+  }
+}
+
+export async function openPlan(planPath: string, root?: string, cache?: AnalysisCache): Promise<PlanSession> {
   const abs = path.resolve(planPath);
   const text = await readPlanFile(abs);
-  const analysis = analyzePlan(text);
+  const analysis = cache ? cache.analyze(abs, text) : analyzePlan(text);
   const repoRoot = root ?? findRepoRoot(path.dirname(abs));
   const statusPath = statusFileFor(abs, analysis.plan, repoRoot);
   const relPath = relativeToRoot(repoRoot, abs);

@@ -14,6 +14,7 @@ import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './wor
 import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTerminal.js';
 import { ActivePlans, OrchestratorsTreeProvider, orchestratorsViewCommands } from './orchestratorsView.js';
 import { Dashboard, dashboardCommands, type DashboardData } from './dashboard.js';
+import { ApiServerController, apiServerCommands } from './apiServer.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
@@ -24,6 +25,8 @@ export interface PlanOrchestratorApi {
   worktrees: WorktreeTreeProvider;
   /** The Orchestrators view: every active plan across the plan worktrees. */
   orchestrators: OrchestratorsTreeProvider;
+  /** Plan: Start/Stop API Server (`planctl serve` as a child process). */
+  apiServer: ApiServerController;
   /** The data last posted to the dashboard page, if it is open. */
   lastDashboardData(): DashboardData | undefined;
   /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
@@ -52,12 +55,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     const orchestratorsView = vscode.window.createTreeView('planOrchestrator.orchestrators', { treeDataProvider: orchestrators });
     const dashboard = new Dashboard(context, activePlans);
     context.subscriptions.push(activePlans, orchestrators, orchestratorsView, orchestrators.bindVisibility(orchestratorsView), dashboard);
+    const apiServer = new ApiServerController(context, workspaceRepoRoot, log);
+    context.subscriptions.push(apiServer);
     const commands = {
       ...commandTable(ctx),
       ...worktreeCommands(worktrees, workspace, log),
       ...orchestratorCommands(terminals, workspace),
       ...orchestratorsViewCommands(activePlans),
       ...dashboardCommands(dashboard),
+      ...apiServerCommands(apiServer),
     };
     for (const [id, run] of Object.entries(commands)) {
       context.subscriptions.push(
@@ -95,7 +101,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     void ready.then(() => activePlans.refresh());
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
-    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, orchestrators, lastDashboardData: () => dashboard.lastData(), activationMs, ready };
+    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, orchestrators, apiServer, lastDashboardData: () => dashboard.lastData(), activationMs, ready };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);

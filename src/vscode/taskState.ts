@@ -3,10 +3,11 @@
  * for, computed once per plan change from core and shared by the tree, decorations and CodeLens.
  */
 import type { Task } from '../core/model.js';
-import { nodeStates, waitingFor, type WaitState } from '../core/schedule.js';
+import { nodeStates, type WaitState } from '../core/schedule.js';
+import { displayState, type TaskDisplayState } from '../core/taskStates.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 
-export type TaskDisplayState = 'done' | 'running' | 'failed' | 'skipped' | 'ready' | 'blocked';
+export type { TaskDisplayState } from '../core/taskStates.js';
 
 export interface TaskView {
   task: Task;
@@ -45,11 +46,7 @@ export function taskViews(workspace: PlanWorkspace, entry: PlanEntry): Map<strin
   }
   for (const t of plan.tasks) {
     if (memo.has(t.id)) continue; // duplicate IDs: the first one wins, as in the graph
-    const s = states[t.index]!;
-    const recorded = statusOf(t.id);
-    const waits = s === 'done' || s === 'running' ? [] : waitingFor(plan, graph, states, t.index);
-    const state: TaskDisplayState =
-      s === 'done' ? (recorded === 'skipped' ? 'skipped' : 'done') : s === 'running' ? 'running' : s === 'failed' ? 'failed' : waits.length === 0 ? 'ready' : 'blocked';
+    const { state, waitsFor: waits } = displayState(plan, graph, states, statusOf, t);
     memo.set(t.id, {
       task: t,
       state,

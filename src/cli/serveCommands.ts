@@ -1,0 +1,76 @@
+/**
+ * `planctl serve`: the plan API (REST + WebSocket, see docs/api.md) on 127.0.0.1 until SIGINT/SIGTERM.
+ */
+import type { Command } from 'commander';
+import { PlanError } from '../core/source.js';
+import { parseAgent } from './orchestrateCommands.js';
+
+/** The part of planctl's Io this command uses. */
+export interface ServeCommandIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface ServeOptions {
+  port?: string;
+  agent?: string;
+  maxParallel?: string;
+  tokenFile?: string;
+  allowOrigin: string[];
+}
+
+function integer(value: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new PlanError('invalid-argument', `${name} must be a whole number from ${min} to ${max}, not "${value}"`);
+  return Number(value);
+}
+
+export function registerServeCommands(program: Command, io: ServeCommandIo): void {
+  program
+    .command('serve')
+    .description('serve the plan API (REST + WebSocket) on 127.0.0.1; every request needs the token in the token file')
+    .option('--port <n>', 'port on 127.0.0.1 (default 3100; 0 picks a free one and prints it)')
+    .option('--agent <json>', 'agent argv (JSON array) for orchestrators started through the API (default ["claude","-p","{prompt}"])')
+    .option('--max-parallel <n>', 'agents at once for orchestrators started through the API, unless a request says')
+    .option('--token-file <file>', 'where the bearer token is kept (default: PLAN_API_TOKEN_FILE, then $XDG_CONFIG_HOME/plan-orchestrator/api-token)')
+    .option('--allow-origin <origin>', 'let browser pages from this origin call the API (repeatable; none by default)', (v: string, all: string[]) => [...all, v], [])
+    .action(async (opts: ServeOptions) => {
+      const port = opts.port === undefined ? undefined : integer(opts.port, '--port', 0, 65535);
+      const maxParallel = opts.maxParallel === undefined ? undefined : integer(opts.maxParallel, '--max-parallel', 1, 32);
+      const agent = opts.agent === undefined ? undefined : parseAgent(opts.agent);
+      // Loaded here, not at the top: the HTTP stack is only needed by this command, and every other
+      // planctl run (agents call `planctl complete` many times) should not pay for loading it. The
+      // bundle points this import at dist/planctl-serve.mjs (scripts/bundle-options.mjs).
+      let api: typeof import('../server/api.js');
+      try {
+        api = await import('../server/api.js');
+      } catch (e) {
+        throw new PlanError('invalid-argument', `the API server cannot be loaded (${e instanceof Error ? e.message : String(e)}); dist/planctl-serve.mjs must sit beside planctl.mjs (npm run build makes both)`);
+      }
+      const { startApiServer } = api;
+      const server = await startApiServer({
+        cwd: io.cwd,
+        env: io.env,
+        allowOrigins: opts.allowOrigin,
+        log: io.err,
+        ...(port !== undefined ? { port } : {}),
+        ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}),
+        ...(agent ? { agent } : {}),
+        ...(maxParallel !== undefined ? { maxParallel } : {}),
+      });
+      io.out(`Plan API listening on ${server.url} (port ${server.port})`);
+      io.out(`token file: ${server.tokenFile}`);
+      io.out(`try: curl -H "Authorization: Bearer $(cat ${server.tokenFile})" ${server.url}/api/plans`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          io.out(`${signal}: stopping the API server`);
+          void server.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,116 @@
+/**
+ * Every plan of every worktree of the repository (`planctl status --all-plans`, the API's plan list
+ * and its watcher). A worktree's plans are its active plan (pointer file) and every plan that has a
+ * status file in it.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { GitService } from '../git/gitService.js';
+import { POINTER_FILES } from './planFile.js';
+import { openPlan, type AnalysisCache } from './session.js';
+import { planProgress } from './progress.js';
+import { findRepoRoot, readStatusFile } from './status.js';
+
+export interface PlanSummary {
+  plan: string;
+  title: string;
+  worktree: string;
+  branch?: string;
+  active: boolean;
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  percent: number;
+  error?: string;
+}
+
+/** Where a plan is: its file (absolute), the worktree it belongs to, and whether it is that worktree's active plan. */
+export interface PlanLocation {
+  file: string;
+  /** The plan path relative to its worktree, with `/`. */
+  plan: string;
+  worktree: string;
+  branch?: string;
+  active: boolean;
+}
+
+export interface WorktreeLocation {
+  path: string;
+  branch?: string;
+}
+
+/** The repository's live worktrees (main checkout first); outside git, the folder itself. */
+export async function listWorktrees(cwd: string): Promise<WorktreeLocation[]> {
+  try {
+    const git = await GitService.open(cwd);
+    return (await git.listWorktrees()).filter((w) => !w.bare && !w.prunable).map((w) => ({ path: w.path, ...(w.branch ? { branch: w.branch } : {}) }));
+  } catch (e) {
+    if ((e as { code?: string }).code === 'not-a-repository') return [{ path: findRepoRoot(cwd) }];
+    throw e;
+  }
+}
+
+/** The plans of one worktree: the active plan first, then those with a status file. */
+export async function plansIn(root: string): Promise<Array<{ file: string; active: boolean }>> {
+  const found = new Map<string, boolean>();
+  for (const pointer of POINTER_FILES) {
+    try {
+      const target = (await fs.readFile(path.join(root, pointer), 'utf8')).trim();
+      if (target) {
+        found.set(path.resolve(root, target), true);
+        break;
+      }
+    } catch {
+      // no pointer of this kind
+    }
+  }
+  const outputs = path.join(root, 'docs', 'plan-outputs');
+  let dirs: string[] = [];
+  try {
+    dirs = await fs.readdir(outputs);
+  } catch {
+    // no status files yet
+  }
+  for (const dir of dirs.sort()) {
+    try {
+      const status = await readStatusFile(path.join(outputs, dir, 'status.json'));
+      if (status?.plan) {
+        const file = path.resolve(root, status.plan);
+        if (!found.has(file)) found.set(file, false);
+      }
+    } catch {
+      // a corrupt status file is reported when that plan is opened, not here
+    }
+  }
+  return [...found].map(([file, active]) => ({ file, active }));
+}
+
+/** Where every plan of every worktree is, without reading the plans themselves. */
+export async function locateAllPlans(cwd: string, worktrees?: readonly WorktreeLocation[]): Promise<PlanLocation[]> {
+  const out: PlanLocation[] = [];
+  for (const wt of worktrees ?? (await listWorktrees(cwd))) {
+    for (const { file, active } of await plansIn(wt.path)) {
+      out.push({ file, plan: path.relative(wt.path, file).split(path.sep).join('/'), worktree: wt.path, ...(wt.branch ? { branch: wt.branch } : {}), active });
+    }
+  }
+  return out;
+}
+
+/** A plan's progress; a plan that cannot be read is reported with `error`, not thrown. */
+export async function summarizePlan(loc: PlanLocation, cache?: AnalysisCache): Promise<PlanSummary> {
+  const base = { plan: loc.plan, worktree: loc.worktree, branch: loc.branch, active: loc.active };
+  try {
+    const s = await openPlan(loc.file, loc.worktree, cache);
+    const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
+    return { ...base, title: p.title, total: p.total, done: p.done, running: p.running, failed: p.failed, percent: p.percent };
+  } catch (e) {
+    return { ...base, title: '', total: 0, done: 0, running: 0, failed: 0, percent: 0, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+export async function collectAllPlans(cwd: string): Promise<PlanSummary[]> {
+  const out: PlanSummary[] = [];
+  for (const loc of await locateAllPlans(cwd)) out.push(await summarizePlan(loc));
+  return out;
+}

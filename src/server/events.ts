@@ -1,0 +1,117 @@
+/**
+ * The shapes the API sends: plan summaries, per-task rows, and the versioned WebSocket messages.
+ * openapi.json describes the same shapes (components/schemas); the tests validate real responses and
+ * messages against it, so a change here that is not made there fails a test.
+ */
+import type { PlanLocation } from '../core/allPlans.js';
+import type { TaskStatus } from '../core/status.js';
+import type { TaskDisplayState } from '../core/taskStates.js';
+
+/** Bumped only for changes a client could trip over (a field removed or changing meaning); new fields do not bump it. */
+export const EVENT_VERSION = 1 as const;
+
+/** A plan as the API names it: the file name without `.md`, suffixed with `@<worktree folder>` when two worktrees have one of that name. */
+export interface KnownPlan extends PlanLocation {
+  name: string;
+}
+
+export interface OrchestratorInfo {
+  /** The registry record's name (the plan file name without `.md`). */
+  name: string;
+  /** The API name of the plan it runs, when that plan is known. */
+  plan: string | null;
+  planFile: string;
+  worktree: string;
+  pid: number;
+  host: string;
+  startedAt: string;
+  alive: boolean;
+  /** Agent processes running right now. */
+  tasks: string[];
+}
+
+export interface Progress {
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  percent: number;
+}
+
+export interface PlanInfo extends Progress {
+  name: string;
+  /** The plan path relative to its worktree. */
+  plan: string;
+  worktree: string;
+  branch?: string;
+  active: boolean;
+  title: string;
+  /** Set when the plan or its status file cannot be read; the counts are 0 then. */
+  error?: string;
+  orchestrator: OrchestratorInfo | null;
+}
+
+export interface TaskRow {
+  id: string;
+  title: string;
+  kind: 'task' | 'verify';
+  phase: string;
+  /** What status.json records (`pending` when it records nothing). */
+  status: TaskStatus;
+  /** What the tree shows: the recorded status combined with the markdown checkbox and the dependencies. */
+  state: TaskDisplayState;
+  waitsFor: Array<{ id: string; state: string }>;
+  dependsOn: string[];
+  attempts: number;
+  lastError?: string;
+  startedAt?: string;
+  completedAt?: string;
+  updatedAt?: string;
+}
+
+export interface WorktreeInfo {
+  path: string;
+  branch?: string;
+}
+
+interface Envelope<T extends string> {
+  v: typeof EVENT_VERSION;
+  type: T;
+  /** Increases by one per event of this server; a snapshot carries the seq of the last event before it. */
+  seq: number;
+  /** When the server sent it (ISO 8601). */
+  at: string;
+}
+
+export type SnapshotMessage = Envelope<'snapshot'> & {
+  plans: Array<PlanInfo & { tasks: TaskRow[] }>;
+  orchestrators: OrchestratorInfo[];
+  worktrees: WorktreeInfo[];
+};
+
+export type TaskMessage = Envelope<'task'> & {
+  plan: string;
+  task: string;
+  title: string;
+  status: TaskStatus;
+  previous: TaskStatus;
+  /** When status.json recorded the change. */
+  changedAt: string;
+  note?: string;
+  attempts?: number;
+  error?: string;
+  /** The plan's progress after the status file version that carried this change. */
+  progress: Progress;
+};
+
+export type OrchestratorMessage = Envelope<'orchestrator.started' | 'orchestrator.stopped'> & { orchestrator: OrchestratorInfo };
+export type PlanMessage = Envelope<'plan.added' | 'plan.changed'> & { plan: PlanInfo };
+export type PlanRemovedMessage = Envelope<'plan.removed'> & { plan: string; file: string };
+export type WorktreeMessage = Envelope<'worktree.created' | 'worktree.removed'> & { worktree: WorktreeInfo };
+
+export type EventMessage = TaskMessage | OrchestratorMessage | PlanMessage | PlanRemovedMessage | WorktreeMessage;
+export type ServerMessage = SnapshotMessage | EventMessage;
+
+/** Distributes over the union, so each message type keeps its own fields. */
+type WithoutEnvelope<T> = T extends unknown ? Omit<T, 'v' | 'seq' | 'at'> : never;
+export type EventBody = WithoutEnvelope<EventMessage>;

@@ -1,0 +1,539 @@
+/**
+ * Watches every plan of every worktree and turns what changes on disk into API events: task status
+ * changes (from each plan's status.json), orchestrators starting and stopping (the registry in the
+ * common git dir), plans and worktrees appearing and going away.
+ *
+ * fs.watch gives the low latency (a status write reaches the listeners within a few ms); a stat
+ * poll backs it up because watchers coalesce quick rewrites, miss folders created after the watch
+ * started, and are unreliable on network file systems; a periodic rescan (git worktree list, pointer
+ * files, status folders) catches whatever neither saw. Task events come from the status file's
+ * per-task history, not from comparing two reads, so a task that started and completed between two
+ * reads still gives `in_progress` then `completed`, in that order.
+ *
+ * No `vscode` import: the server runs it under planctl, and the extension can host it.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { Analysis } from '../core/analyzer.js';
+import { listWorktrees, locateAllPlans } from '../core/allPlans.js';
+import { listRegistry } from '../core/orchestrator.js';
+import { AnalysisCache, openPlan } from '../core/session.js';
+import { emptyStatus, readStatusFile, type StatusFile, type TaskStatus } from '../core/status.js';
+import { relativeToRoot } from '../core/planFile.js';
+import { GitService } from '../git/gitService.js';
+import {
+  EVENT_VERSION,
+  type EventBody,
+  type EventMessage,
+  type KnownPlan,
+  type OrchestratorInfo,
+  type PlanInfo,
+  type Progress,
+  type SnapshotMessage,
+  type WorktreeInfo,
+} from './events.js';
+import { NO_PROGRESS, namePlans, orchestratorInfo, progressOf, taskRows } from './views.js';
+
+export interface PlanWatcherOptions {
+  /** Any directory of the repository (any of its worktrees). */
+  cwd: string;
+  /** Stat poll of status files, plan files and the registry (default 250 ms). */
+  pollMs?: number;
+  /** Full rescan of worktrees and plans (default 2000 ms). */
+  rescanMs?: number;
+  /** How long the fs events of one plan are gathered before it is read (default 5 ms). */
+  settleMs?: number;
+  /** Called with errors the watcher survived (a plan unreadable for a moment, a watcher that died). */
+  onError?: (err: unknown) => void;
+  /** Shared with whoever else opens the same plans (the API's handlers), so each text is analysed once. */
+  analysisCache?: AnalysisCache;
+}
+
+interface HistoryEntry {
+  status: TaskStatus;
+  at: string;
+  note?: string;
+}
+
+/** What was last seen of a task: enough to find the history entries that are new in the next read. */
+interface TaskMemo {
+  status: TaskStatus;
+  historyLength: number;
+  last?: HistoryEntry;
+}
+
+interface Watched {
+  loc: KnownPlan;
+  planStamp: string;
+  statusStamp: string;
+  statusPath?: string;
+  analysis?: Analysis;
+  status: StatusFile;
+  error?: string;
+  memo: Map<string, TaskMemo>;
+  progress: Progress;
+  title: string;
+}
+
+/**
+ * Every check that emits events runs here, one at a time, so that events keep the order in which
+ * things happened on disk (a task's last status write before its orchestrator's registry record goes
+ * away). A job requested while the same job waits to start joins it: a burst of fs events costs one
+ * run, and every caller still gets a run that started after it asked.
+ */
+class Pipeline {
+  private tail: Promise<void> = Promise.resolve();
+  private readonly queued = new Map<string, Promise<void>>();
+
+  run(key: string, job: () => Promise<void>): Promise<void> {
+    const waiting = this.queued.get(key);
+    if (waiting) return waiting;
+    const next = this.tail.then(() => {
+      this.queued.delete(key);
+      return job();
+    });
+    this.queued.set(key, next);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Runs one job at a time; a request made while a run waits to start joins it. */
+class Serial {
+  private readonly pipeline = new Pipeline();
+
+  run(job: () => Promise<void>): Promise<void> {
+    return this.pipeline.run('', job);
+  }
+}
+
+async function stamp(file: string | undefined): Promise<string> {
+  if (!file) return '';
+  try {
+    const s = await stat(file);
+    // The inode too: an atomic rewrite of the same size within the same millisecond still differs.
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+function sameEntry(a: HistoryEntry | undefined, b: HistoryEntry | undefined): boolean {
+  return !!a && !!b && a.at === b.at && a.status === b.status && (a.note ?? '') === (b.note ?? '');
+}
+
+/** The history entries of `rec` that were not there when `memo` was taken. */
+function newEntries(memo: TaskMemo | undefined, rec: StatusFile['tasks'][string]): HistoryEntry[] {
+  const h = rec.history;
+  const changedStatus = (): HistoryEntry[] => (rec.status !== (memo?.status ?? 'pending') ? [{ status: rec.status, at: rec.updatedAt }] : []);
+  if (!memo || memo.historyLength === 0) return h.length > 0 ? h : changedStatus();
+  if (memo.historyLength <= h.length && sameEntry(h[memo.historyLength - 1], memo.last)) return h.slice(memo.historyLength);
+  // The history is capped, so old entries drop off the front: find where we were.
+  for (let i = h.length - 1; i >= 0; i--) if (sameEntry(h[i], memo.last)) return h.slice(i + 1);
+  // The record was rewritten by something else (a legacy file, a hand edit): report the status.
+  return changedStatus();
+}
+
+function memoOf(rec: StatusFile['tasks'][string]): TaskMemo {
+  const last = rec.history[rec.history.length - 1];
+  return { status: rec.status, historyLength: rec.history.length, ...(last ? { last } : {}) };
+}
+
+export function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  if (path.basename(a) !== path.basename(b)) return false;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+export class PlanWatcher {
+  private readonly opts: Required<Omit<PlanWatcherOptions, 'onError' | 'analysisCache'>> & Pick<PlanWatcherOptions, 'onError'>;
+  private readonly cache: AnalysisCache;
+  private readonly listeners = new Set<(message: EventMessage, json: string) => void>();
+  private readonly watched = new Map<string, Watched>();
+  private byName = new Map<string, Watched>();
+  private worktreeList: WorktreeInfo[] = [];
+  private orchestrators = new Map<string, OrchestratorInfo>();
+  private commonDir: string | undefined;
+  private seq = 0;
+  private readonly fsWatchers = new Map<string, FSWatcher>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly intervals: NodeJS.Timeout[] = [];
+  /** Gathering a rescan's data (git, folders) runs beside the pipeline; applying it runs in it. */
+  private readonly rescans = new Serial();
+  private readonly pipeline = new Pipeline();
+  private scans = 0;
+  private inRegistryCheck = false;
+  private closed = false;
+
+  constructor(options: PlanWatcherOptions) {
+    this.opts = { pollMs: 250, rescanMs: 2000, settleMs: 5, ...options };
+    this.cache = options.analysisCache ?? new AnalysisCache();
+  }
+
+  /** The first scan (no events for what is already there), then the watchers and the poll. */
+  async start(): Promise<void> {
+    try {
+      this.commonDir = await (await GitService.open(this.opts.cwd)).commonDir();
+    } catch {
+      // Not a git repository: the registry lives beside each status file.
+    }
+    await this.rescans.run(() => this.scan(false));
+    const poll = setInterval(() => this.pollAll(), this.opts.pollMs);
+    const rescan = setInterval(() => void this.rescan().catch((e) => this.reportError(e)), this.opts.rescanMs);
+    for (const t of [poll, rescan]) {
+      t.unref();
+      this.intervals.push(t);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.intervals) clearInterval(t);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const w of this.fsWatchers.values()) w.close();
+    this.fsWatchers.clear();
+    this.listeners.clear();
+  }
+
+  /** `json` is the message already serialised once, for listeners that send it to many clients. */
+  onEvent(listener: (message: EventMessage, json: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Re-reads the worktree list and every worktree's plans now (the plan list endpoint, an unknown name). */
+  rescan(): Promise<void> {
+    return this.rescans.run(() => this.scan(true));
+  }
+
+  plans(): KnownPlan[] {
+    return [...this.watched.values()].map((w) => w.loc);
+  }
+
+  lookup(name: string): KnownPlan | undefined {
+    return this.byName.get(name)?.loc;
+  }
+
+  /** The live record of the orchestrator running this plan file, or else its last (dead) record. */
+  orchestratorFor(file: string): OrchestratorInfo | null {
+    const mine = [...this.orchestrators.values()].filter((o) => sameFile(o.planFile, file));
+    return mine.find((o) => o.alive) ?? mine[0] ?? null;
+  }
+
+  /** Every known orchestrator record; `refresh` re-reads the registry first. */
+  async listOrchestrators(refresh = false): Promise<OrchestratorInfo[]> {
+    if (refresh) await this.pipeline.run('registry', () => this.checkRegistry(true));
+    return [...this.orchestrators.values()];
+  }
+
+  snapshot(): SnapshotMessage {
+    return {
+      v: EVENT_VERSION,
+      type: 'snapshot',
+      seq: this.seq,
+      at: new Date().toISOString(),
+      plans: [...this.watched.values()].map((w) => ({ ...this.info(w), tasks: w.analysis ? taskRows(w.analysis, w.status) : [] })),
+      orchestrators: [...this.orchestrators.values()],
+      worktrees: [...this.worktreeList],
+    };
+  }
+
+  private info(w: Watched): PlanInfo {
+    return {
+      name: w.loc.name,
+      plan: w.loc.plan,
+      worktree: w.loc.worktree,
+      ...(w.loc.branch ? { branch: w.loc.branch } : {}),
+      active: w.loc.active,
+      title: w.title,
+      ...w.progress,
+      ...(w.error ? { error: w.error } : {}),
+      orchestrator: this.orchestratorFor(w.loc.file),
+    };
+  }
+
+  private emit(body: EventBody): void {
+    if (this.closed) return;
+    const message = { v: EVENT_VERSION, seq: ++this.seq, at: new Date().toISOString(), ...body } as EventMessage;
+    const json = JSON.stringify(message);
+    for (const l of this.listeners) {
+      try {
+        l(message, json);
+      } catch (e) {
+        this.reportError(e);
+      }
+    }
+  }
+
+  private reportError(err: unknown): void {
+    this.opts.onError?.(err);
+  }
+
+  /** Runs `job` once, `ms` after the first of a burst of requests with the same key. */
+  private soon(key: string, ms: number, job: () => Promise<void>): void {
+    if (this.closed || this.timers.has(key)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      job().catch((e) => this.reportError(e));
+    }, ms);
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private pollAll(): void {
+    for (const w of this.watched.values()) void this.checkPlanSoon(w).catch((e) => this.reportError(e));
+    void this.pipeline.run('registry', () => this.checkRegistry(true)).catch((e) => this.reportError(e));
+  }
+
+  private registryDirs(): string[] {
+    if (this.commonDir) return [path.join(this.commonDir, 'plan-orchestrator', 'orchestrators')];
+    return [...new Set([...this.watched.values()].flatMap((w) => (w.statusPath ? [path.dirname(w.statusPath)] : [])))];
+  }
+
+  private async scan(emit: boolean): Promise<void> {
+    // The slow part (git worktree list, reading every worktree's pointers and status folders) runs
+    // outside the pipeline, so that task events do not wait for it.
+    const worktrees = await listWorktrees(this.opts.cwd);
+    const locations = namePlans(await locateAllPlans(this.opts.cwd, worktrees));
+    await this.pipeline.run(`scan:${++this.scans}`, () => this.applyScan(worktrees, locations, emit));
+  }
+
+  private async applyScan(worktrees: WorktreeInfo[], locations: KnownPlan[], emit: boolean): Promise<void> {
+    if (this.closed) return;
+    const before = new Map(this.worktreeList.map((w) => [w.path, w]));
+    const after = new Map(worktrees.map((w) => [w.path, w]));
+    this.worktreeList = worktrees;
+    if (emit) {
+      for (const [p, w] of after) if (!before.has(p)) this.emit({ type: 'worktree.created', worktree: w });
+    }
+    const seen = new Set<string>();
+    for (const loc of locations) {
+      seen.add(loc.file);
+      const w = this.watched.get(loc.file);
+      if (!w) {
+        const fresh: Watched = { loc, planStamp: '', statusStamp: '', status: emptyStatus(loc.plan), memo: new Map(), progress: NO_PROGRESS, title: '' };
+        await this.load(fresh);
+        this.watched.set(loc.file, fresh);
+        if (emit) this.emit({ type: 'plan.added', plan: this.info(fresh) });
+      } else if (w.loc.name !== loc.name || w.loc.active !== loc.active || w.loc.branch !== loc.branch) {
+        w.loc = loc;
+        if (emit) this.emit({ type: 'plan.changed', plan: this.info(w) });
+      }
+    }
+    for (const [file, w] of this.watched) {
+      if (seen.has(file)) continue;
+      this.watched.delete(file);
+      if (emit) this.emit({ type: 'plan.removed', plan: w.loc.name, file });
+    }
+    this.byName = new Map([...this.watched.values()].map((w) => [w.loc.name, w]));
+    await this.checkRegistry(emit);
+    if (emit) {
+      for (const [p, w] of before) if (!after.has(p)) this.emit({ type: 'worktree.removed', worktree: w });
+    }
+    this.updateFsWatchers();
+  }
+
+  /** Reads the plan and its status; remembers every task's state without reporting it. */
+  private async load(w: Watched): Promise<void> {
+    w.planStamp = await stamp(w.loc.file);
+    try {
+      const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
+      w.statusPath = s.statusPath;
+      w.statusStamp = await stamp(s.statusPath);
+      w.analysis = s.analysis;
+      delete w.error;
+      this.apply(w, s.status);
+    } catch (e) {
+      w.error = e instanceof Error ? e.message : String(e);
+      w.analysis = undefined;
+      this.apply(w, emptyStatus(w.loc.plan));
+    }
+  }
+
+  private checkPlanSoon(w: Watched): Promise<void> {
+    return this.pipeline.run(`plan:${w.loc.file}`, () => this.checkPlan(w));
+  }
+
+  /** Re-reads what changed since the last look (stamps first: a write during the read is seen next time). */
+  private async checkPlan(w: Watched): Promise<void> {
+    // A rescan may have dropped the plan since this check was asked for.
+    if (this.closed || this.watched.get(w.loc.file) !== w) return;
+    const planStamp = await stamp(w.loc.file);
+    const statusStamp = await stamp(w.statusPath);
+    if (planStamp === w.planStamp && statusStamp === w.statusStamp && !w.error) return;
+    const before = JSON.stringify([w.title, w.error ?? '', w.progress.total]);
+    let status: StatusFile;
+    if (planStamp !== w.planStamp || !w.analysis) {
+      try {
+        const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
+        w.analysis = s.analysis;
+        w.statusPath = s.statusPath;
+        status = s.status;
+        delete w.error;
+      } catch (e) {
+        w.error = e instanceof Error ? e.message : String(e);
+        w.analysis = undefined;
+        status = emptyStatus(w.loc.plan);
+      }
+    } else {
+      try {
+        status = (await readStatusFile(w.statusPath!)) ?? emptyStatus(relativeToRoot(w.loc.worktree, w.loc.file));
+        delete w.error;
+      } catch (e) {
+        // A corrupt file says nothing about the tasks: keep the last known states.
+        w.error = e instanceof Error ? e.message : String(e);
+        status = w.status;
+      }
+    }
+    w.planStamp = planStamp;
+    w.statusStamp = statusStamp;
+    const events = this.apply(w, status);
+    // An orchestrator registers before it starts its first task: report it first, as it happened.
+    if (!this.inRegistryCheck && events.some((e) => e.type === 'task' && e.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
+      await this.checkRegistry(true);
+    }
+    for (const e of events) this.emit(e);
+    if (JSON.stringify([w.title, w.error ?? '', w.progress.total]) !== before) this.emit({ type: 'plan.changed', plan: this.info(w) });
+  }
+
+  /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
+  private apply(w: Watched, status: StatusFile): EventBody[] {
+    const titles = new Map((w.analysis?.plan.tasks ?? []).map((t) => [t.id, t.title]));
+    const changes: Array<{ id: string; entry: HistoryEntry; previous: TaskStatus; last: boolean }> = [];
+    const memo = new Map<string, TaskMemo>();
+    for (const [id, rec] of Object.entries(status.tasks)) {
+      const old = w.memo.get(id);
+      let previous = old?.status ?? 'pending';
+      const entries = newEntries(old, rec);
+      entries.forEach((entry, i) => {
+        changes.push({ id, entry, previous, last: i === entries.length - 1 });
+        previous = entry.status;
+      });
+      memo.set(id, memoOf(rec));
+    }
+    // A record that disappeared (status file deleted or replaced) means the task is pending again.
+    for (const [id, old] of w.memo) {
+      if (!memo.has(id) && old.status !== 'pending') changes.push({ id, entry: { status: 'pending', at: status.updatedAt || new Date().toISOString(), note: 'no longer recorded' }, previous: old.status, last: true });
+    }
+    w.memo = memo;
+    w.status = status;
+    w.title = w.analysis?.plan.title ?? '';
+    w.progress = w.analysis ? progressOf(w.analysis, status) : NO_PROGRESS;
+    return changes.map((c) => {
+      const rec = status.tasks[c.id];
+      return {
+        type: 'task',
+        plan: w.loc.name,
+        task: c.id,
+        title: titles.get(c.id) ?? '',
+        status: c.entry.status,
+        previous: c.previous,
+        changedAt: c.entry.at,
+        ...(c.entry.note ? { note: c.entry.note } : {}),
+        // Attempts and the error belong to the record as it is now, i.e. to its latest change.
+        ...(c.last && rec ? { attempts: rec.attempts } : {}),
+        ...(c.last && rec?.lastError && c.entry.status === 'failed' ? { error: rec.lastError } : {}),
+        progress: w.progress,
+      };
+    });
+  }
+
+  /** Runs inside the pipeline. A stopped orchestrator's plan is read first: its last task changes came before the stop. */
+  private async checkRegistry(emit: boolean): Promise<void> {
+    if (this.inRegistryCheck) return;
+    this.inRegistryCheck = true;
+    try {
+      const next = new Map<string, OrchestratorInfo>();
+      for (const dir of this.registryDirs()) {
+        for (const e of await listRegistry(dir)) {
+          // Outside git the registry shares its folder with status.json: keep only real records.
+          if (typeof e.pid !== 'number' || typeof e.plan !== 'string') continue;
+          const plan = [...this.watched.values()].find((w) => sameFile(w.loc.file, e.plan));
+          next.set(`${dir}\0${e.name}`, orchestratorInfo(e, plan?.loc));
+        }
+      }
+      if (this.closed) return;
+      const before = this.orchestrators;
+      const stopped = [...before].filter(([key, o]) => {
+        const now = next.get(key);
+        return o.alive && (!now || !now.alive || now.pid !== o.pid);
+      });
+      if (emit) {
+        for (const [, o] of stopped) {
+          const w = [...this.watched.values()].find((x) => sameFile(x.loc.file, o.planFile));
+          if (w) await this.checkPlan(w);
+        }
+      }
+      this.orchestrators = next;
+      if (!emit) return;
+      for (const [, o] of stopped) this.emit({ type: 'orchestrator.stopped', orchestrator: { ...o, alive: false, tasks: [] } });
+      for (const [key, o] of next) {
+        const was = before.get(key);
+        if (o.alive && (!was || !was.alive || was.pid !== o.pid)) this.emit({ type: 'orchestrator.started', orchestrator: o });
+      }
+    } finally {
+      this.inRegistryCheck = false;
+    }
+  }
+
+  /** Folders to watch, and what an event in each means. */
+  private wantedWatches(): Map<string, 'status' | 'registry' | 'scan'> {
+    const wanted = new Map<string, 'status' | 'registry' | 'scan'>();
+    for (const wt of this.worktreeList) {
+      for (const rel of ['docs/plan-outputs', '.claude-context', '.claude']) wanted.set(path.join(wt.path, rel), 'scan');
+    }
+    if (this.commonDir) wanted.set(path.join(this.commonDir, 'worktrees'), 'scan');
+    for (const dir of this.registryDirs()) wanted.set(dir, 'registry');
+    // Status folders last: outside git a status folder is also the registry, and the status check reads both.
+    for (const w of this.watched.values()) if (w.statusPath) wanted.set(path.dirname(w.statusPath), 'status');
+    return wanted;
+  }
+
+  private updateFsWatchers(): void {
+    if (this.closed) return;
+    const wanted = this.wantedWatches();
+    for (const [dir, w] of this.fsWatchers) {
+      if (!wanted.has(dir)) {
+        w.close();
+        this.fsWatchers.delete(dir);
+      }
+    }
+    for (const [dir, kind] of wanted) {
+      if (this.fsWatchers.has(dir)) continue;
+      let w: FSWatcher;
+      try {
+        w = watch(dir, { persistent: false }, (_event, filename) => this.onFsEvent(dir, kind, filename?.toString() ?? null));
+      } catch {
+        // Not there yet: the poll and the next rescan see it appear, and the rescan watches it then.
+        continue;
+      }
+      w.on('error', () => {
+        w.close();
+        this.fsWatchers.delete(dir);
+      });
+      this.fsWatchers.set(dir, w);
+    }
+  }
+
+  private onFsEvent(dir: string, kind: 'status' | 'registry' | 'scan', filename: string | null): void {
+    if (kind === 'scan') {
+      this.soon('scan', 50, () => this.rescan());
+      return;
+    }
+    if (kind === 'status' && (filename === null || filename === 'status.json')) {
+      for (const w of this.watched.values()) {
+        if (w.statusPath && path.dirname(w.statusPath) === dir) this.soon(`plan:${w.loc.file}`, this.opts.settleMs, () => this.checkPlanSoon(w));
+      }
+    }
+    if (kind === 'registry' || (!this.commonDir && filename?.endsWith('.json') && filename !== 'status.json')) {
+      this.soon('registry', this.opts.settleMs, () => this.pipeline.run('registry', () => this.checkRegistry(true)));
+    }
+  }
+}
