@@ -201,7 +201,7 @@ export class Orchestrator {
   private readonly local = new Map<string, { status: TaskStatus; seq: number }>();
   private localSeq = 0;
   private statusWrites: Promise<unknown> = Promise.resolve();
-  private queued: { batch: Array<{ t: StatusTransition; seq: number }>; written: Promise<void> } | undefined;
+  private queued: { batch: Array<{ t: StatusTransition; seq: number }>; written: Promise<void>; settle: (error?: unknown) => void } | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
 
@@ -259,6 +259,7 @@ export class Orchestrator {
       await this.loop();
     } finally {
       // Every transition decided must be on disk before the summary reads it back.
+      void this.flush();
       await this.statusWrites;
       if (this.opts.handleSignals) {
         process.off('SIGINT', onSignal);
@@ -297,6 +298,8 @@ export class Orchestrator {
     for (;;) {
       this.dirty = false;
       if (!this.stopping) await this.fill();
+      // Outcomes recorded while nothing could be launched (stopping, or no free slot) go out now.
+      void this.flush();
       if (this.running.size === 0) {
         if (this.stopping) return;
         // Something may have become ready through instant items (VERIFY without command).
@@ -319,13 +322,12 @@ export class Orchestrator {
     // Batched: a new batch may only be formed once the previous one has drained completely.
     const batchOpen = !this.opts.batched || this.running.size === 0;
     const launches: Array<{ task: Task; attempt: number }> = [];
-    const writes: Array<Promise<void>> = [];
     for (;;) {
       const free = batchOpen ? this.opts.maxParallel - this.running.size - launches.length : 0;
       const ready = this.ready(Math.max(free, 1) + this.failedForGood.size);
       const instant = ready.find((r) => r.kind === 'verify' && !this.taskOf(r.id).command);
       if (instant) {
-        writes.push(this.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: 'not checked: the VERIFY item has no command' }));
+        void this.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: 'not checked: the VERIFY item has no command' });
         this.completed.push(instant.id);
         this.emit({ type: 'unchecked', id: instant.id });
         progressed = true;
@@ -336,12 +338,14 @@ export class Orchestrator {
       const task = this.taskOf(ready[0]!.id);
       const attempt = (this.attempts.get(task.id) ?? 0) + 1;
       this.attempts.set(task.id, attempt);
-      writes.push(this.record({ taskId: task.id, status: 'in_progress', agent: this.agentName, note: `attempt ${attempt}` }));
+      void this.record({ taskId: task.id, status: 'in_progress', agent: this.agentName, note: `attempt ${attempt}` });
       launches.push({ task, attempt });
       progressed = true;
     }
-    // One write for the whole round; a task is in_progress on disk before its agent starts.
-    await Promise.all(writes);
+    // One write for the whole round, with the outcomes recorded since the last one; a task is
+    // in_progress on disk before its agent starts.
+    const written = this.flush();
+    if (progressed) await written;
     for (const { task, attempt } of launches) {
       if (this.stopping) {
         void this.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `not started: stopped by ${this.stopping}` });
@@ -364,28 +368,40 @@ export class Orchestrator {
   }
 
   /**
-   * Records a transition: visible to scheduling at once, written together with every other
-   * transition recorded before the current write finishes (one lock and one fsync for all of them).
-   * Resolves when it is on disk.
+   * Records a transition: visible to scheduling at once, written by the next flush() together with
+   * everything else recorded by then. A finished task and the tasks it unblocks thus cost one lock
+   * and one fsync. Resolves when it is on disk.
    */
   private record(t: StatusTransition): Promise<void> {
     const seq = ++this.localSeq;
     this.local.set(t.taskId, { status: t.status, seq });
     if (!this.queued) {
-      const batch: Array<{ t: StatusTransition; seq: number }> = [];
-      const written = this.statusWrites.then(async () => {
-        // From here on, new transitions go into the next batch.
-        this.queued = undefined;
-        const status = await this.session.store.setTaskStatuses(batch.map((b) => b.t));
-        if (status.version >= this.status.version) this.status = status;
-        // A task recorded again since this batch was taken keeps its newer entry until that is written.
-        for (const b of batch) if (this.local.get(b.t.taskId)?.seq === b.seq) this.local.delete(b.t.taskId);
+      let settle!: (error?: unknown) => void;
+      const written = new Promise<void>((resolve, reject) => {
+        settle = (error) => (error === undefined ? resolve() : reject(error));
       });
-      this.queued = { batch, written };
-      this.statusWrites = written.catch(() => undefined);
+      // Whoever recorded awaits it; a failure nobody awaits must not become an unhandled rejection.
+      written.catch(() => undefined);
+      this.queued = { batch: [], written, settle };
     }
     this.queued.batch.push({ t, seq });
     return this.queued.written;
+  }
+
+  /** Writes what has been recorded, after the write in flight if there is one. */
+  private flush(): Promise<void> {
+    const q = this.queued;
+    if (!q) return Promise.resolve();
+    this.queued = undefined;
+    const write = this.statusWrites.then(async () => {
+      const status = await this.session.store.setTaskStatuses(q.batch.map((b) => b.t));
+      if (status.version >= this.status.version) this.status = status;
+      // A task recorded again since this batch was taken keeps its newer entry until that is written.
+      for (const b of q.batch) if (this.local.get(b.t.taskId)?.seq === b.seq) this.local.delete(b.t.taskId);
+    });
+    write.then(() => q.settle(), (e: unknown) => q.settle(e ?? new Error('status write failed')));
+    this.statusWrites = write.catch(() => undefined);
+    return q.written;
   }
 
   private ready(limit: number): ReadyTask[] {
