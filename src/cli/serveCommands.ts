@@ -4,6 +4,9 @@
 import type { Command } from 'commander';
 import { PlanError } from '../core/source.js';
 import { parseAgent } from './orchestrateCommands.js';
+import { isPidAlive } from '../core/orchestrator.js';
+
+const PARENT_POLL_MS = 2_000;
 
 /** The part of planctl's Io this command uses. */
 export interface ServeCommandIo {
@@ -63,14 +66,25 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
       io.out(`token file: ${server.tokenFile}`);
       io.out(`try: curl -H "Authorization: Bearer $(cat ${server.tokenFile})" ${server.url}/api/plans`);
       await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals): void => {
+        let parentWatch: NodeJS.Timeout | undefined;
+        const stop = (why: string): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          io.out(`${signal}: stopping the API server`);
+          clearInterval(parentWatch);
+          io.out(`${why}: stopping the API server`);
           void server.close().then(resolve, resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        // Started by the VS Code extension: end with it, even when its host dies without a word,
+        // instead of holding the port for the next start.
+        const parent = Number(io.env.PLAN_SERVE_PARENT_PID);
+        if (Number.isInteger(parent) && parent > 1) {
+          parentWatch = setInterval(() => {
+            if (!isPidAlive(parent)) stop(`parent process ${parent} is gone`);
+          }, PARENT_POLL_MS);
+          parentWatch.unref();
+        }
       });
     });
 }

@@ -123,10 +123,13 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
   }
 
   let wake: (() => void) | undefined;
+  /** Set by whatever wakes the loop: a plan that ends while the loop is busy must not be missed. */
+  let dirty = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     stopping ??= sig;
     // Children are in our process group for a terminal's Ctrl-C, but a SIGTERM sent to us alone must be passed on.
     for (const c of running.values()) c.kill(sig);
+    dirty = true;
     wake?.();
   };
   if (opts.handleSignals) {
@@ -158,6 +161,7 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
       else outcomes.set(r.name, { name: r.name, state: 'failed', code, ...(signal ? { signal } : {}), ms });
       const how = code === 0 ? 'succeeded' : spawnError ? `could not start: ${spawnError}` : signal ? `killed by ${signal}` : `failed (exit ${code})`;
       opts.out(`[${r.name}] ${how} after ${(ms / 1000).toFixed(1)} s`);
+      dirty = true;
       wake?.();
     });
   };
@@ -165,6 +169,8 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
   const byName = new Map(runs.map((r) => [r.name, r]));
   /** `plan#phase` keys seen done: a phase once done stays done for this run. */
   const phasesDone = new Set<string>();
+  /** Phase dependencies read after their plan had ended: only then can "never done" be concluded. */
+  const checkedAfterEnd = new Set<string>();
   const phaseKey = (d: { plan: string; phase: string }) => `${d.plan}#${d.phase}`;
   let pollTimer: NodeJS.Timeout | undefined;
 
@@ -174,10 +180,11 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
       if (outcomes.has(r.name) || running.has(r.name)) continue;
       for (const d of r.afterPhases) {
         if (phasesDone.has(phaseKey(d)) || !byName.get(d.plan)!.phases.includes(d.phase)) continue;
+        const ended = outcomes.has(d.plan);
         if (outcomes.get(d.plan)?.state === 'succeeded' || (await phaseIsDone(byName.get(d.plan)!, d.phase))) {
           phasesDone.add(phaseKey(d));
           opts.out(`[${r.name}] ${d.plan}'s phase ${d.phase} is done`);
-        }
+        } else if (ended) checkedAfterEnd.add(phaseKey(d));
       }
     }
   };
@@ -192,15 +199,18 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
       if (phasesDone.has(phaseKey(d))) continue;
       if (!byName.get(d.plan)!.phases.includes(d.phase)) return `upstream plan ${d.plan} has no phase ${d.phase}`;
       const o = outcomes.get(d.plan);
-      if (o && o.state !== 'succeeded') return `upstream plan ${d.plan} ${o.state === 'skipped' ? 'was skipped' : 'failed'} before its phase ${d.phase} was done`;
+      // Its plan may have finished the phase just before failing: decide on a reading taken after the end.
+      if (o && o.state !== 'succeeded' && checkedAfterEnd.has(phaseKey(d))) return `upstream plan ${d.plan} ${o.state === 'skipped' ? 'was skipped' : 'failed'} before its phase ${d.phase} was done`;
     }
     return undefined;
   };
   const canStart = (r: PlanRun): boolean =>
-    r.after.every((a) => outcomes.get(a)?.state === 'succeeded') && r.afterPhases.every((d) => phasesDone.has(phaseKey(d)));
+    r.after.every((a) => outcomes.get(a)?.state === 'succeeded') &&
+    r.afterPhases.every((d) => phasesDone.has(phaseKey(d)) || outcomes.get(d.plan)?.state === 'succeeded');
 
   try {
     for (;;) {
+      dirty = false;
       await refreshPhases();
       // Skips cascade: a plan after a skipped plan is skipped too, so repeat until nothing changes.
       for (let changed = true; changed; ) {
@@ -224,6 +234,8 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
         if (running.size >= limit) break;
         if (canStart(r)) start(r);
       }
+      // A plan ended while this round ran: look again before concluding anything from a stale view.
+      if (dirty) continue;
       if (running.size === 0) {
         // Whatever is left waits on itself: a dependency cycle between plans.
         for (const r of runs.filter((x) => !outcomes.has(x.name))) {

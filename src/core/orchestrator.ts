@@ -137,6 +137,16 @@ export function expandTemplate(template: readonly string[], vars: Record<string,
   return template.map((arg) => arg.replace(/\{(\w+)\}/g, (m, key: string) => (key in vars ? vars[key]! : m)));
 }
 
+/**
+ * The agent's environment. VS Code runs planctl with ELECTRON_RUN_AS_NODE=1 (its binary acting as
+ * node); passed on, it would turn any Electron program an agent starts into plain node.
+ */
+function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...base, ...extra };
+  delete env.ELECTRON_RUN_AS_NODE;
+  return env;
+}
+
 function registryName(planPath: string): string {
   return path.basename(planPath, '.md').replace(/[^\w.-]/g, '_');
 }
@@ -186,6 +196,8 @@ export class Orchestrator {
   private readonly completed: string[] = [];
   private readonly failedForGood = new Set<string>();
   private stopping: NodeJS.Signals | undefined;
+  /** Why the run cannot go on (status.json cannot be read or written): no more launches, then thrown. */
+  private fatal: Error | undefined;
   private registryFile: string | undefined;
   private logsDir = '';
   private dirty = false;
@@ -225,6 +237,16 @@ export class Orchestrator {
     this.wake();
   }
 
+  /** Ends the run at the first point where no agent of ours is left running. */
+  private fail(e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    if (!this.fatal) {
+      this.fatal = error;
+      this.emit({ type: 'warning', message: `${error.message}; no more tasks are started` });
+    }
+    this.stop('SIGTERM');
+  }
+
   /** A flag as well as a resolver: a wake-up that arrives while the loop is busy must not be lost. */
   private wake(): void {
     this.dirty = true;
@@ -258,15 +280,18 @@ export class Orchestrator {
       this.emitPlanSize(this.status);
       await this.loop();
     } finally {
-      // Every transition decided must be on disk before the summary reads it back.
-      void this.flush();
+      // Every transition decided must be on disk before the summary reads it back; one that still
+      // cannot be written is reported, not dropped.
+      const last = this.flush();
       await this.statusWrites;
+      await last.catch((e: unknown) => this.fail(e));
       if (this.opts.handleSignals) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
       await this.releaseRegistry();
     }
+    if (this.fatal) throw this.fatal;
 
     const status = await this.session.store.read();
     const lookup = statusLookup(status);
@@ -297,13 +322,20 @@ export class Orchestrator {
   private async loop(): Promise<void> {
     for (;;) {
       this.dirty = false;
-      if (!this.stopping) await this.fill();
-      // Outcomes recorded while nothing could be launched (stopping, or no free slot) go out now.
-      void this.flush();
+      if (!this.stopping) await this.fill().catch((e: unknown) => this.fail(e));
+      // Outcomes recorded while nothing could be launched (stopping, or no free slot) go out now;
+      // a batch that fails stays queued for the next flush (see flush()).
+      this.flush().catch(() => undefined);
       if (this.running.size === 0) {
         if (this.stopping) return;
         // Something may have become ready through instant items (VERIFY without command).
-        if (!(await this.fill())) return;
+        const progressed = await this.fill().catch((e: unknown) => {
+          this.fail(e);
+          return undefined;
+        });
+        if (progressed === false) return;
+        // After a failure the loop goes round once more and ends as a stopped run.
+        if (progressed === undefined) continue;
         if (this.running.size === 0) continue;
       }
       if (!this.dirty) {
@@ -345,7 +377,15 @@ export class Orchestrator {
     // One write for the whole round, with the outcomes recorded since the last one; a task is
     // in_progress on disk before its agent starts.
     const written = this.flush();
-    if (progressed) await written;
+    if (progressed) {
+      try {
+        await written;
+      } catch (e) {
+        // Not on disk as in_progress: they must not start, and must not be written later either.
+        for (const { task } of launches) this.unrecord(task.id);
+        throw e;
+      }
+    }
     for (const { task, attempt } of launches) {
       if (this.stopping) {
         void this.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `not started: stopped by ${this.stopping}` });
@@ -375,6 +415,13 @@ export class Orchestrator {
   private record(t: StatusTransition): Promise<void> {
     const seq = ++this.localSeq;
     this.local.set(t.taskId, { status: t.status, seq });
+    const queue = this.queue();
+    queue.batch.push({ t, seq });
+    return queue.written;
+  }
+
+  /** The batch the next flush() writes. */
+  private queue(): NonNullable<Orchestrator['queued']> {
     if (!this.queued) {
       let settle!: (error?: unknown) => void;
       const written = new Promise<void>((resolve, reject) => {
@@ -384,8 +431,15 @@ export class Orchestrator {
       written.catch(() => undefined);
       this.queued = { batch: [], written, settle };
     }
-    this.queued.batch.push({ t, seq });
-    return this.queued.written;
+    return this.queued;
+  }
+
+  /** Forgets a transition that was recorded but must not be written (its write failed). */
+  private unrecord(taskId: string): void {
+    const entry = this.local.get(taskId);
+    if (!entry) return;
+    this.local.delete(taskId);
+    if (this.queued) this.queued.batch = this.queued.batch.filter((b) => b.seq !== entry.seq);
   }
 
   /** Writes what has been recorded, after the write in flight if there is one. */
@@ -399,7 +453,17 @@ export class Orchestrator {
       // A task recorded again since this batch was taken keeps its newer entry until that is written.
       for (const b of q.batch) if (this.local.get(b.t.taskId)?.seq === b.seq) this.local.delete(b.t.taskId);
     });
-    write.then(() => q.settle(), (e: unknown) => q.settle(e ?? new Error('status write failed')));
+    write.then(
+      () => q.settle(),
+      (e: unknown) => {
+        // Still current entries go back into the queue: the next flush tries them again, so an
+        // outcome is never only in memory while the file says otherwise.
+        const current = q.batch.filter((b) => this.local.get(b.t.taskId)?.seq === b.seq);
+        if (current.length > 0) this.queue().batch.unshift(...current);
+        this.emit({ type: 'warning', message: `status.json not written (${e instanceof Error ? e.message : String(e)}); will retry` });
+        q.settle(e ?? new Error('status write failed'));
+      },
+    );
     this.statusWrites = write.catch(() => undefined);
     return q.written;
   }
@@ -459,7 +523,7 @@ export class Orchestrator {
         cwd: this.opts.worktree!,
         stdio: ['ignore', fd, fd],
         detached: true,
-        env: { ...(this.opts.env ?? process.env), PLAN_TASK_ID: task.id, PLAN_FILE: this.session.path, PLAN_ORCHESTRATOR_PID: String(process.pid) },
+        env: agentEnv(this.opts.env ?? process.env, { PLAN_TASK_ID: task.id, PLAN_FILE: this.session.path, PLAN_ORCHESTRATOR_PID: String(process.pid) }),
       });
     } finally {
       closeSync(fd);

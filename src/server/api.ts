@@ -142,6 +142,9 @@ function rejectUpgrade(socket: Duplex, err: ApiError): void {
     ...(err.status === 401 ? ['WWW-Authenticate: Bearer'] : []),
   ];
   socket.on('error', () => undefined);
+  // end() alone leaves the socket half-open (the http server allows that): destroy it once the
+  // answer is out, as ws's own abortHandshake does, so refused clients cannot pile up sockets.
+  socket.once('finish', () => socket.destroy());
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
@@ -331,6 +334,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     res.flushHeaders();
     res.on('close', () => stream.destroy());
     stream.on('error', () => res.destroy());
+    // The client may have gone while the plan was being looked up: its 'close' has fired already.
+    if (res.destroyed || req.raw.socket.destroyed) {
+      stream.destroy();
+      return reply;
+    }
     stream.pipe(res);
     return reply;
   });

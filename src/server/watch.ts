@@ -394,11 +394,13 @@ export class PlanWatcher {
     }
     w.planStamp = planStamp;
     w.statusStamp = statusStamp;
-    const events = this.apply(w, status);
     // An orchestrator registers before it starts its first task: report it first, as it happened.
-    if (!this.inRegistryCheck && events.some((e) => e.type === 'task' && e.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
+    // Checked before apply(): between apply() and the emits below, a client connecting would get
+    // a snapshot that already holds these changes and then receive them again as events.
+    if (!this.inRegistryCheck && Object.values(status.tasks).some((t) => t.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
       await this.checkRegistry(true);
     }
+    const events = this.apply(w, status);
     for (const e of events) this.emit(e);
     if (JSON.stringify([w.title, w.error ?? '', w.progress.total]) !== before) this.emit({ type: 'plan.changed', plan: this.info(w) });
   }

@@ -62,7 +62,7 @@ export class ApiServerController implements vscode.Disposable {
     if (Array.isArray(agent) && agent.length > 0) args.push('--agent', JSON.stringify(agent));
     // The extension host's runtime runs the bundled CLI (ELECTRON_RUN_AS_NODE turns the desktop
     // app's binary into node); argv only, no shell.
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', PLAN_SERVE_PARENT_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
     this.child = child;
     return new Promise<ApiServerState>((resolve, reject) => {
       let url: string | undefined;

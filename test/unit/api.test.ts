@@ -633,6 +633,28 @@ describe('planctl serve', () => {
   }
 });
 
+test('planctl serve started with PLAN_SERVE_PARENT_PID ends when that process is gone (as when the VS Code host dies)', async () => {
+  const entry = path.join(repoRoot(), 'out', 'src', 'cli', 'main.js');
+  const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [entry, 'serve', '--port', '0', '--token-file', tokenFile], {
+    cwd: repo.dir,
+    env: { ...process.env, PLAN_SERVE_PARENT_PID: String(parent.pid) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    await waitFor('the port', async () => /port (\d+)/.test(out), 20_000);
+    parent.kill('SIGKILL');
+    assert.equal(await exited, 0);
+    assert.match(out, new RegExp(`parent process ${parent.pid} is gone: stopping`));
+  } finally {
+    parent.kill('SIGKILL');
+    child.kill('SIGTERM');
+  }
+});
+
 test('closing the server ends its WebSocket clients and leaves nothing running', async () => {
   const s = await serve();
   const c = await Client.open(s);

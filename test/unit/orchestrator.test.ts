@@ -3,7 +3,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Orchestrator, splitCommand, expandTemplate, type OrchestratorEvent } from '../../src/core/orchestrator.js';
@@ -180,6 +180,33 @@ describe('orchestrator with the simulated agent', () => {
     assert.match(res.out, /▶ 1\.\d started/);
     assert.match(res.out, /✓ 2\.2 done in \d+\.\d s/);
     assert.ok(!existsSync(registry), 'record removed at the end');
+  });
+
+  test('a status file that turns corrupt mid-run stops the run with the reason; the file is kept and no agent is left running', async () => {
+    const { planPath, statusPath, repo } = await repoWith(PLAN);
+    const events: OrchestratorEvent[] = [];
+    let spoiled = false;
+    const run = new Orchestrator({
+      planPath,
+      agent: AGENT,
+      maxParallel: 2,
+      commit: false,
+      graceMs: 5_000,
+      env: simEnv({ PLAN_SIM_MS_PER_MINUTE: '20' }),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'started' && !spoiled) {
+          spoiled = true;
+          void writeFile(statusPath, '{ "not": "a status file"');
+        }
+      },
+    }).run();
+    await assert.rejects(run, /not a valid status file/);
+    assert.equal(await readFile(statusPath, 'utf8'), '{ "not": "a status file"', 'the corrupt file is not overwritten');
+    assert.ok(events.some((e) => e.type === 'warning' && /no more tasks are started/.test(e.message)));
+    const started = events.filter((e): e is Extract<OrchestratorEvent, { type: 'started' }> => e.type === 'started').map((e) => e.id);
+    assert.ok(started.length <= 2, `only the first round started: ${started.join(', ')}`);
+    assert.ok(!existsSync(path.join(repo.dir, '.git', 'plan-orchestrator', 'orchestrators', 'sim.json')), 'registry record removed: nothing of ours runs');
   });
 
   test('on a terminal the output is one live block redrawn in place, not a line per event', async () => {
