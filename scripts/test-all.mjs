@@ -82,6 +82,9 @@ if (skipVscode) {
       banner('suite in VS Code (test/vscode/run-code-server.mjs)');
       const suite = await step(process.execPath, ['test/vscode/run-code-server.mjs']);
       record('vscode suite', suite, launcherCounts(suite.stdout));
+      banner('restricted mode in VS Code (test/vscode/run-code-server.mjs --untrusted)');
+      const untrusted = await step(process.execPath, ['test/vscode/run-code-server.mjs', '--untrusted']);
+      record('untrusted', untrusted, launcherCounts(untrusted.stdout));
     }
     banner('UI (test/vscode/ui.mjs)');
     const ui = await step(process.execPath, ['test/vscode/ui.mjs']);

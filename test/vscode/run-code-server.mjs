@@ -2,7 +2,10 @@
 // Runs the in-VS-Code mocha suite (out/vscode-test/suite) inside code-server, a real VS Code that
 // installs from npm, driven by headless Chromium: for machines and CI that cannot download VS Code.
 //
-//   node test/vscode/run-code-server.mjs [--grep <regexp>] [--screenshot <file.png>] [--timeout <s>] [--verbose]
+//   node test/vscode/run-code-server.mjs [--grep <regexp>] [--screenshot <file.png>] [--timeout <s>] [--verbose] [--untrusted]
+//
+// --untrusted: Workspace Trust on and the workspace not trusted; only the suites that say
+// "Untrusted workspace" run their tests then (and they skip themselves in a trusted run).
 //
 // Needs `npm run build` (dist/extension.cjs) and scripts/install-vscode-test-deps.sh. Exits with
 // the suite's code (0 all passed), 124 on the hard timeout (default 180 s, or
@@ -30,7 +33,7 @@ import {
 let opts;
 let timeoutS;
 try {
-  opts = parseArgs(process.argv.slice(2), { values: ['grep', 'screenshot', 'timeout'], switches: ['verbose'] });
+  opts = parseArgs(process.argv.slice(2), { values: ['grep', 'screenshot', 'timeout'], switches: ['verbose', 'untrusted'] });
   timeoutS = timeoutSeconds(opts.timeout, 'PLAN_ORCHESTRATOR_VSCODE_TIMEOUT', 180);
 } catch (e) {
   console.error(e.message);
@@ -84,8 +87,11 @@ try {
     // The extension host inherits code-server's environment: that is how the suite gets its options.
     env: {
       PLAN_ORCHESTRATOR_TEST_RESULTS: resultsFile,
-      PLAN_ORCHESTRATOR_TEST_GREP: opts.grep ?? '',
+      PLAN_ORCHESTRATOR_TEST_GREP: opts.untrusted ? 'Untrusted workspace' : (opts.grep ?? ''),
+      ...(opts.untrusted ? { PLAN_ORCHESTRATOR_TEST_UNTRUSTED: '1' } : {}),
     },
+    // No start-up prompt: the folder simply stays in restricted mode, as when a user picks "No".
+    ...(opts.untrusted ? { settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false } } : {}),
   });
   console.error(`code-server ${run.server.origin} up after ${run.elapsed()}; workspace ${workspace}`);
 
