@@ -160,7 +160,8 @@ describe('orchestrator with the simulated agent', () => {
 
   test('a second orchestrator for the same plan is refused while the first runs; bad input exits 2', async () => {
     const { planPath, repo } = await repoWith(PLAN);
-    const env = simEnv({ PLAN_SIM_MS_PER_MINUTE: '30' });
+    // Slow enough that the first run is still going while the second CLI process boots on a loaded machine.
+    const env = simEnv({ PLAN_SIM_MS_PER_MINUTE: '100' });
     const first = runCli(['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--no-commit'], repo.dir, env);
     const registry = path.join(repo.dir, '.git', 'plan-orchestrator', 'orchestrators', 'sim.json');
     await waitFor('the registry record', async () => existsSync(registry));
