@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { analyzePlan } from './analyzer.js';
 import { readPlanFile } from './planFile.js';
 import { planProgress } from './progress.js';
-import { openPlan } from './session.js';
+import { AnalysisCache, openPlan } from './session.js';
 import { WorktreeManager } from '../git/worktreeManager.js';
 
 export interface PlanRun {
@@ -65,9 +65,9 @@ const planKey = (file: string): string => path.basename(file).toLowerCase();
 const PHASE_POLL_MS = 250;
 
 /** Every task and VERIFY item of the phase is completed or skipped (ticked boxes count too). */
-async function phaseIsDone(run: PlanRun, phaseId: string): Promise<boolean> {
+async function phaseIsDone(run: PlanRun, phaseId: string, cache: AnalysisCache): Promise<boolean> {
   try {
-    const session = await openPlan(run.planPath);
+    const session = await openPlan(run.planPath, undefined, cache);
     const phase = planProgress(session.analysis.plan, session.analysis.graph, session.statusOf).phases.find((p) => p.id === phaseId);
     return phase !== undefined && phase.done === phase.total;
   } catch {
@@ -169,6 +169,8 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
   const byName = new Map(runs.map((r) => [r.name, r]));
   /** `plan#phase` keys seen done: a phase once done stays done for this run. */
   const phasesDone = new Set<string>();
+  /** Upstream plans are read every 250 ms while others wait on their phases: unchanged text is not re-analysed. */
+  const analyses = new AnalysisCache();
   /** Phase dependencies read after their plan had ended: only then can "never done" be concluded. */
   const checkedAfterEnd = new Set<string>();
   const phaseKey = (d: { plan: string; phase: string }) => `${d.plan}#${d.phase}`;
@@ -181,7 +183,7 @@ export async function orchestrateAll(opts: MultiOptions): Promise<MultiSummary> 
       for (const d of r.afterPhases) {
         if (phasesDone.has(phaseKey(d)) || !byName.get(d.plan)!.phases.includes(d.phase)) continue;
         const ended = outcomes.has(d.plan);
-        if (outcomes.get(d.plan)?.state === 'succeeded' || (await phaseIsDone(byName.get(d.plan)!, d.phase))) {
+        if (outcomes.get(d.plan)?.state === 'succeeded' || (await phaseIsDone(byName.get(d.plan)!, d.phase, analyses))) {
           phasesDone.add(phaseKey(d));
           opts.out(`[${r.name}] ${d.plan}'s phase ${d.phase} is done`);
         } else if (ended) checkedAfterEnd.add(phaseKey(d));

@@ -11,7 +11,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { readyTasks, type ReadyTask } from './schedule.js';
+import { nodeStates, readyTasks, type ReadyTask } from './schedule.js';
 import { openPlan, statusLookup, type PlanSession } from './session.js';
 import { PlanError } from './source.js';
 import type { Plan, Task } from './model.js';
@@ -176,6 +176,15 @@ export async function listRegistry(dir: string): Promise<Array<RegistryEntry & {
   return out;
 }
 
+/**
+ * The live orchestrator recorded for a plan. Records are kept per plan file name, across worktrees:
+ * that is what a second orchestrator for the plan would collide with.
+ */
+export function runningRecordFor<T extends { name: string; alive: boolean }>(entries: readonly T[], planFile: string): T | undefined {
+  const name = registryName(planFile);
+  return entries.find((e) => e.alive && e.name === name);
+}
+
 const lockOptions = (lockPath: string) => ({
   realpath: false,
   lockfilePath: lockPath,
@@ -275,8 +284,7 @@ export class Orchestrator {
       process.on('SIGTERM', onSignal);
     }
     try {
-      await this.resumeCrashed();
-      this.status = await this.session.store.read();
+      this.status = await this.resumeCrashed();
       this.emitPlanSize(this.status);
       await this.loop();
     } finally {
@@ -296,9 +304,8 @@ export class Orchestrator {
     const status = await this.session.store.read();
     const lookup = statusLookup(status);
     const plan = this.session.analysis.plan;
-    const blocked = plan.tasks
-      .filter((t) => t.childIds.length === 0 && t.checkbox !== 'checked' && !['completed', 'skipped', 'failed'].includes(lookup(t.id) ?? ''))
-      .map((t) => t.id);
+    const state = nodeStates(plan, this.session.analysis.graph, lookup);
+    const blocked = plan.tasks.filter((t) => t.childIds.length === 0 && state[t.index] !== 'done' && state[t.index] !== 'failed').map((t) => t.id);
     return {
       completed: [...this.completed],
       failed: [...this.failedForGood],
@@ -309,9 +316,10 @@ export class Orchestrator {
   }
 
   private emitPlanSize(status: StatusFile): void {
-    const lookup = statusLookup(status);
-    const leaves = this.session.analysis.plan.tasks.filter((t) => t.childIds.length === 0);
-    const done = leaves.filter((t) => t.checkbox === 'checked' || ['completed', 'skipped'].includes(lookup(t.id) ?? '')).length;
+    const { plan, graph } = this.session.analysis;
+    const state = nodeStates(plan, graph, statusLookup(status));
+    const leaves = plan.tasks.filter((t) => t.childIds.length === 0);
+    const done = leaves.filter((t) => state[t.index] === 'done').length;
     this.emit({ type: 'plan', total: leaves.length, done });
   }
 
@@ -659,16 +667,20 @@ export class Orchestrator {
   }
 
   /** Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay. */
-  private async resumeCrashed(): Promise<void> {
-    const status = await this.session.store.read();
+  /** Returns the status to start from: the one openPlan read, or the one written by the resets. */
+  private async resumeCrashed(): Promise<StatusFile> {
     const host = os.hostname();
-    for (const [id, rec] of Object.entries(status.tasks)) {
+    const resets: Array<StatusTransition & { reason: string }> = [];
+    for (const [id, rec] of Object.entries(this.session.status.tasks)) {
       if (rec.status !== 'in_progress' || !rec.holder || rec.holder.host !== host) continue;
       if (rec.holder.pid !== process.pid && isPidAlive(rec.holder.pid)) continue;
       const reason = `holder pid ${rec.holder.pid} is gone`;
-      await this.session.store.setTaskStatus(id, 'pending', { agent: this.agentName, note: `${reason}; reset for resume` });
-      this.emit({ type: 'reset', id, reason });
+      resets.push({ taskId: id, status: 'pending', agent: this.agentName, note: `${reason}; reset for resume`, reason });
     }
+    if (resets.length === 0) return this.session.status;
+    const written = await this.session.store.setTaskStatuses(resets);
+    for (const r of resets) this.emit({ type: 'reset', id: r.taskId, reason: r.reason });
+    return written;
   }
 
   private async acquireRegistry(): Promise<void> {

@@ -103,6 +103,4 @@ export function statusFileFor(planPath: string, plan: Plan | undefined, root = f
   return statusPathFor(planPath, { root });
 }
 
-export function relativeToRoot(root: string, file: string): string {
-  return path.relative(root, file).split(path.sep).join('/');
-}
+export { relativeToRoot } from './status.js';

@@ -96,15 +96,15 @@ export function statusPathFor(planPath: string, opts: { root?: string; output?: 
   return path.resolve(root, folder, 'status.json');
 }
 
-/** The plan path as stored in the file: relative to the root with `/`, so it is the same on every OS. */
-export function planPathRelative(planPath: string, root: string): string {
-  return path.relative(root, path.resolve(planPath)).split(path.sep).join('/');
+/** A path as stored in status files and shown to users: relative to the root with `/`, the same on every OS. */
+export function relativeToRoot(root: string, file: string): string {
+  return path.relative(root, path.resolve(file)).split(path.sep).join('/');
 }
 
 /** The store for a plan, at its default location (or its `**Output:**` folder). */
 export function statusStoreFor(planPath: string, opts: { root?: string; output?: string } = {}): StatusStore {
   const root = opts.root ?? findRepoRoot(path.dirname(path.resolve(planPath)));
-  return new StatusStore(statusPathFor(planPath, { ...opts, root }), planPathRelative(planPath, root));
+  return new StatusStore(statusPathFor(planPath, { ...opts, root }), relativeToRoot(root, planPath));
 }
 
 export function emptyStatus(plan: string): StatusFile {

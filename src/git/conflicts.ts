@@ -20,6 +20,7 @@ import { planName, POINTER_FILES, readPlanFile } from '../core/planFile.js';
 import { GitError, isGitError } from './errors.js';
 import type { GitService } from './gitService.js';
 import { assertSafeName } from './slug.js';
+import { BRANCH_PREFIX } from './worktreeManager.js';
 
 export interface BranchConflictInfo {
   branch: string;
@@ -73,8 +74,6 @@ export interface PredictOptions {
   /** git processes at once, merge-trees included (1–8, default 4). */
   concurrency?: number;
 }
-
-export const PLAN_BRANCH_PREFIX = 'plan/';
 
 export async function predictConflicts(git: GitService, opts: PredictOptions = {}): Promise<ConflictReport> {
   const started = performance.now();
@@ -199,7 +198,7 @@ type Read = (args: string[]) => Promise<string>;
 async function planBranches(read: Read, mergedInto?: string): Promise<Array<{ branch: string; sha: string }>> {
   const args = ['for-each-ref', '--format=%(objectname) %(refname)'];
   if (mergedInto) args.push(`--merged=${mergedInto}`);
-  args.push(`refs/heads/${PLAN_BRANCH_PREFIX}`);
+  args.push(`refs/heads/${BRANCH_PREFIX}`);
   const out: Array<{ branch: string; sha: string }> = [];
   for (const line of (await read(args)).split('\n')) {
     const m = /^([0-9a-f]+) refs\/heads\/(.+)$/.exec(line.trim());
@@ -355,8 +354,8 @@ async function findPlan(read: Read, branch: string, sha: string, worktree: strin
       return facts;
     }
   }
-  if (!branch.startsWith(PLAN_BRANCH_PREFIX)) return {};
-  const name = branch.slice(PLAN_BRANCH_PREFIX.length).split('/').pop()!;
+  if (!branch.startsWith(BRANCH_PREFIX)) return {};
+  const name = branch.slice(BRANCH_PREFIX.length).split('/').pop()!;
   // The usual place first: one process, where listing the whole tree would be one more.
   const usual = `docs/plans/${name}.md`;
   const text = await blob(read, sha, usual);

@@ -4,57 +4,34 @@
  * PLAN_FILE, CLAUDE_WORKTREE and the bundled planctl on PATH for the agents it starts.
  */
 import * as vscode from 'vscode';
+import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { PlanError } from '../core/source.js';
 import { GitService } from '../git/gitService.js';
+import { listRegistry, registryDir, runningRecordFor } from '../core/orchestrator.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
 
-export interface RegistryRecord {
-  plan: string;
-  worktree?: string;
-  pid: number;
-  host?: string;
-  startedAt?: string;
+const registryDirs = new Map<string, string>();
+
+/**
+ * The orchestrators recorded for the repository of `repoDir` (core's registry; its folder is looked
+ * up with git once per repository, as the views ask every 2 s).
+ */
+export async function readRegistry(repoDir: string): Promise<RegistryListing> {
+  let dir = registryDirs.get(repoDir);
+  if (!dir) {
+    const git = await GitService.open(repoDir).catch(() => undefined);
+    if (!git) return [];
+    dir = await registryDir(git, '');
+    registryDirs.set(repoDir, dir);
+  }
+  return listRegistry(dir);
 }
 
-/** The registry the orchestrators keep in the repository's common git dir (shared by all worktrees). */
-export async function readRegistry(repoDir: string): Promise<Array<RegistryRecord & { file: string; alive: boolean }>> {
-  let dir: string;
-  try {
-    dir = path.join(await (await GitService.open(repoDir)).commonDir(), 'plan-orchestrator', 'orchestrators');
-  } catch {
-    return [];
-  }
-  let names: string[] = [];
-  try {
-    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  const out: Array<RegistryRecord & { file: string; alive: boolean }> = [];
-  for (const name of names) {
-    try {
-      const record = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as RegistryRecord;
-      if (typeof record.pid !== 'number') continue;
-      out.push({ ...record, file: path.join(dir, name), alive: isAlive(record.pid) });
-    } catch {
-      // a record being written right now, or not ours
-    }
-  }
-  return out;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+type RegistryListing = Awaited<ReturnType<typeof listRegistry>>;
 
 export class OrchestratorTerminals implements vscode.Disposable {
   private readonly terminals = new Map<string, vscode.Terminal>();
@@ -114,7 +91,7 @@ export class OrchestratorTerminals implements vscode.Disposable {
       existing.show();
       return existing;
     }
-    const running = (await readRegistry(cwd)).find((r) => r.alive && path.resolve(cwd, r.plan) === planFile);
+    const running = runningRecordFor(await readRegistry(cwd), planFile);
     if (running) throw new PlanError('invalid-argument', `an orchestrator for this plan is already running (pid ${running.pid}); stop it first`);
     const config = vscode.workspace.getConfiguration('planOrchestrator');
     const args = ['orchestrate', '--plan', planFile, '--max-parallel', String(config.get<number>('maxParallel', 3))];
@@ -147,8 +124,9 @@ export class OrchestratorTerminals implements vscode.Disposable {
 
   /** Works for orchestrators started outside VS Code too: they are found through the registry. */
   async stopAt(cwd: string, planFile: string): Promise<number | undefined> {
-    const record = (await readRegistry(cwd)).find((r) => r.alive && path.resolve(cwd, r.plan) === planFile);
-    if (!record) return undefined;
+    const record = runningRecordFor(await readRegistry(cwd), planFile);
+    // A record from another machine names a pid that means nothing here.
+    if (!record || record.host !== os.hostname()) return undefined;
     process.kill(record.pid, 'SIGTERM');
     return record.pid;
   }

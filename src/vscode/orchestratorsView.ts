@@ -5,7 +5,8 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { openPlan, statusLookup } from '../core/session.js';
+import { AnalysisCache, openPlan } from '../core/session.js';
+import { runningRecordFor } from '../core/orchestrator.js';
 import { planProgress } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
 import type { Plan } from '../core/model.js';
@@ -92,6 +93,8 @@ export class ActivePlans implements vscode.Disposable {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** Things that show live data (the view while visible, the dashboard while open) hold a poll. */
   private readonly pollers = new Set<object>();
+  /** Worktree plans are re-read every 2 s while the view is visible; unchanged text is not re-analysed. */
+  private readonly analyses = new AnalysisCache();
 
   constructor(
     private readonly workspace: PlanWorkspace,
@@ -148,8 +151,8 @@ export class ActivePlans implements vscode.Disposable {
     const registry = root ? await readRegistry(root) : [];
     const out: ActivePlan[] = [];
     const feed: ActivityItem[] = [];
-    const live = (cwd: string, planFile: string): ActivePlan['orchestrator'] => {
-      const r = registry.find((x) => x.alive && path.resolve(cwd, x.plan) === planFile);
+    const live = (planFile: string): ActivePlan['orchestrator'] => {
+      const r = runningRecordFor(registry, planFile);
       return r ? { pid: r.pid, host: r.host, startedAt: r.startedAt } : undefined;
     };
     const worktrees = this.worktrees.worktrees().filter((w) => w.plan && !w.missing);
@@ -157,9 +160,9 @@ export class ActivePlans implements vscode.Disposable {
     for (const w of worktrees) {
       const planFile = path.join(w.path, w.plan!);
       try {
-        const s = await openPlan(planFile, w.path);
+        const s = await openPlan(planFile, w.path, this.analyses);
         const title = s.analysis.plan.title || planName(planFile);
-        const p = planProgress(s.analysis.plan, s.analysis.graph, statusLookup(s.status));
+        const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
         const status = s.status.version > 0 || Object.keys(s.status.tasks).length > 0 ? s.status : undefined;
         out.push({
           key: planFile,
@@ -176,7 +179,7 @@ export class ActivePlans implements vscode.Disposable {
           percent: p.percent,
           runningTasks: taskRows(s.analysis.plan, status, 'in_progress'),
           failedTasks: taskRows(s.analysis.plan, status, 'failed'),
-          orchestrator: live(w.path, planFile),
+          orchestrator: live(planFile),
           statusPath: s.statusPath,
           updatedAt: status?.updatedAt,
         });
@@ -186,7 +189,7 @@ export class ActivePlans implements vscode.Disposable {
         out.push({
           key: planFile, title: w.name, name: w.name, planFile, cwd: w.path, branch: w.branch, worktree: w,
           done: 0, total: 0, running: 0, failed: 0, percent: 0, runningTasks: [], failedTasks: [],
-          orchestrator: live(w.path, planFile), statusPath: '', error: e instanceof Error ? e.message : String(e),
+          orchestrator: live(planFile), statusPath: '', error: e instanceof Error ? e.message : String(e),
         });
       }
     }
@@ -211,7 +214,7 @@ export class ActivePlans implements vscode.Disposable {
         percent: p.percent,
         runningTasks: taskRows(plan, entry.status, 'in_progress'),
         failedTasks: taskRows(plan, entry.status, 'failed'),
-        orchestrator: live(entry.root, entry.uri.fsPath),
+        orchestrator: live(entry.uri.fsPath),
         statusPath: entry.statusPath,
         updatedAt: entry.status.updatedAt,
       });
