@@ -3,6 +3,7 @@
  * command wiring so the extension or other commands can print the same text.
  */
 import type { ConflictPairReport, ConflictReport } from '../git/conflicts.js';
+import { table } from './format.js';
 
 /** Clean overlaps are only context; a long list would bury the conflicts. */
 const MAX_OVERLAP_FILES_SHOWN = 5;
@@ -78,14 +79,3 @@ export function formatConflictReport(report: ConflictReport): string {
   return out.join('\n');
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(widths[c]! - [...cell].length)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}

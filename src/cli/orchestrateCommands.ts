@@ -18,6 +18,7 @@ import { resolvePlanPath } from '../core/planFile.js';
 import { PlanError } from '../core/source.js';
 import { findRepoRoot } from '../core/status.js';
 import { GitService } from '../git/gitService.js';
+import { wholeNumber } from './format.js';
 
 export interface OrchestrateCommandIo {
   out: (s: string) => void;
@@ -155,11 +156,6 @@ class LiveView {
   }
 }
 
-function wholeNumber(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new PlanError('invalid-argument', `${name} must be a whole number of at least ${min}, not "${value}"`);
-  return Number(value);
-}
 
 function seconds(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -222,12 +218,13 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .option('--max-plans <n>', 'with --all: plans at once (default worktrees.max_concurrent)')
     .option('--daemon', 'run in the background; output goes to <plan output dir>/orchestrator-<plan>.log')
     .action(async (opts: OrchestrateOpts) => {
-      const maxParallel = wholeNumber(opts.maxParallel, '--max-parallel', 1);
-      const retries = wholeNumber(opts.retries, '--retries', 0);
+      const optional = (value: string | undefined, name: string, min: number) => (value === undefined ? undefined : wholeNumber(value, name, min));
+      const maxParallel = optional(opts.maxParallel, '--max-parallel', 1);
+      const retries = optional(opts.retries, '--retries', 0);
       const timeoutMs = seconds(opts.timeout, '--timeout');
       const graceMs = seconds(opts.grace, '--grace');
       const agent = opts.agent !== undefined ? parseAgent(opts.agent) : undefined;
-      const maxPlans = wholeNumber(opts.maxPlans, '--max-plans', 1);
+      const maxPlans = optional(opts.maxPlans, '--max-plans', 1);
       const entry = io.entry ?? { execArgv: process.execArgv, script: process.argv[1]! };
 
       if (opts.all) {

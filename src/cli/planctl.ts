@@ -21,6 +21,8 @@ import { registerWorktreeCommands } from './worktreeCommands.js';
 import { registerConflictCommands } from './conflictCommands.js';
 import { registerOrchestrateCommands } from './orchestrateCommands.js';
 import { registerServeCommands } from './serveCommands.js';
+import { relativeToCwd, table, wholeNumber } from './format.js';
+import { formatMinutes } from '../core/scheduleData.js';
 
 interface Io {
   out: (s: string) => void;
@@ -133,7 +135,7 @@ export function buildProgram(io: Io): Command {
     .addOption(planOption())
     .option('--json', 'machine-readable output')
     .action(async (count: string | undefined, opts: { plan?: string; json?: boolean }) => {
-      const n = count === undefined ? 5 : positiveInt(count, 'count');
+      const n = count === undefined ? 5 : wholeNumber(count, 'count', 1);
       const s = await session(opts.plan);
       const tasks = readyTasks(s.analysis.plan, s.analysis.graph, s.statusOf, n);
       if (opts.json) return io.out(json({ tasks }));
@@ -209,7 +211,7 @@ export function buildProgram(io: Io): Command {
     .option('--remaining', 'leave out work already done')
     .option('--json', 'machine-readable output')
     .action(async (opts: { plan?: string; json?: boolean; workers: string; remaining?: boolean }) => {
-      const workers = positiveInt(opts.workers, '--workers');
+      const workers = wholeNumber(opts.workers, '--workers', 1);
       const s = await session(opts.plan);
       const { plan, graph } = s.analysis;
       const options = { workers, ...(opts.remaining ? { statusOf: s.statusOf } : {}) };
@@ -220,10 +222,10 @@ export function buildProgram(io: Io): Command {
         return io.out(json({ ...result, batchedMakespan: batched.makespan, serialMinutes: serial }));
       }
       io.out(`workers:        ${workers}`);
-      io.out(`makespan:       ${minutes(result.makespan)}  (lower bound ${minutes(result.lowerBound)})`);
-      io.out(`one worker:     ${minutes(serial)}  → speedup ×${(serial / Math.max(result.makespan, 1e-9)).toFixed(2)}`);
-      io.out(`batched (seeds' pattern): ${minutes(batched.makespan)}`);
-      io.out(`critical path:  ${result.criticalPath.join(' → ')}  (${minutes(result.criticalPathMinutes)})`);
+      io.out(`makespan:       ${formatMinutes(result.makespan)}  (lower bound ${formatMinutes(result.lowerBound)})`);
+      io.out(`one worker:     ${formatMinutes(serial)}  → speedup ×${(serial / Math.max(result.makespan, 1e-9)).toFixed(2)}`);
+      io.out(`batched (seeds' pattern): ${formatMinutes(batched.makespan)}`);
+      io.out(`critical path:  ${result.criticalPath.join(' → ')}  (${formatMinutes(result.criticalPathMinutes)})`);
     });
 
   program
@@ -288,26 +290,9 @@ function progressTable(p: PlanProgress): string {
   ]);
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
-}
 
-function minutes(m: number): string {
-  const h = Math.floor(m / 60);
-  const rest = Math.round(m - h * 60);
-  return h > 0 ? `${h}h${rest ? ` ${rest}m` : ''}` : `${rest}m`;
-}
 
-function positiveInt(value: string, name: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new PlanError('invalid-argument', `${name} must be a whole number of at least 1, not "${value}"`);
-  return Number(value);
-}
 
-function relativeToCwd(cwd: string, file: string): string {
-  const rel = path.relative(cwd, file);
-  return rel.startsWith('..') ? file : rel || '.';
-}
 
 /** Runs planctl; returns the exit code instead of exiting so tests can call it in-process. */
 export async function runPlanctl(argv: string[], io: Io): Promise<number> {

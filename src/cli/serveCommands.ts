@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { PlanError } from '../core/source.js';
 import { parseAgent } from './orchestrateCommands.js';
 import { isPidAlive } from '../core/orchestrator.js';
+import { wholeNumber } from './format.js';
 
 const PARENT_POLL_MS = 2_000;
 
@@ -24,10 +25,6 @@ interface ServeOptions {
   allowOrigin: string[];
 }
 
-function integer(value: string, name: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new PlanError('invalid-argument', `${name} must be a whole number from ${min} to ${max}, not "${value}"`);
-  return Number(value);
-}
 
 export function registerServeCommands(program: Command, io: ServeCommandIo): void {
   program
@@ -39,8 +36,8 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
     .option('--token-file <file>', 'where the bearer token is kept (default: PLAN_API_TOKEN_FILE, then $XDG_CONFIG_HOME/plan-orchestrator/api-token)')
     .option('--allow-origin <origin>', 'let browser pages from this origin call the API (repeatable; none by default)', (v: string, all: string[]) => [...all, v], [])
     .action(async (opts: ServeOptions) => {
-      const port = opts.port === undefined ? undefined : integer(opts.port, '--port', 0, 65535);
-      const maxParallel = opts.maxParallel === undefined ? undefined : integer(opts.maxParallel, '--max-parallel', 1, 32);
+      const port = opts.port === undefined ? undefined : wholeNumber(opts.port, '--port', 0, 65535);
+      const maxParallel = opts.maxParallel === undefined ? undefined : wholeNumber(opts.maxParallel, '--max-parallel', 1, 32);
       const agent = opts.agent === undefined ? undefined : parseAgent(opts.agent);
       // Loaded here, not at the top: the HTTP stack is only needed by this command, and every other
       // planctl run (agents call `planctl complete` many times) should not pay for loading it. The

@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import path from 'node:path';
 import { MERGE_STRATEGIES, type MergeStrategy } from '../core/workflowConfig.js';
+import { relativeToCwd, table } from './format.js';
 import {
   WorktreeError,
   WorktreeManager,
@@ -239,12 +240,4 @@ function formatCleanup(r: CleanupReport, shown: (p: string) => string, dryRun: b
   return lines.length ? lines.join('\n') : 'nothing to clean up';
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
-}
 
-function relativeToCwd(cwd: string, file: string): string {
-  const rel = path.relative(cwd, file);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel || '.';
-}
