@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzePlan } from '../src/core/analyzer.js';
-import { Orchestrator } from '../src/core/orchestrator.js';
+import { Orchestrator } from '../src/run/orchestrator.js';
 import { simulate } from '../src/core/schedule.js';
 import { readStatusFile } from '../src/core/status.js';
 import { generatePlan } from './generate.js';

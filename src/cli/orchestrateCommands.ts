@@ -11,9 +11,12 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Orchestrator, isPidAlive, listRegistry, registryDir, type OrchestratorEvent } from '../core/orchestrator.js';
-import { orchestrateAll } from '../core/multiOrchestrator.js';
-import { openPlan } from '../core/session.js';
+import { Orchestrator, type OrchestratorEvent } from '../run/orchestrator.js';
+import { isPidAlive, listRegistry, registryDir, runningRecordFor } from '../run/registry.js';
+import { isAgentKind, type AgentOverrides } from '../run/agents/index.js';
+import { agentFileFor, approveTask, checkToolRule } from '../run/approvals.js';
+import { orchestrateAll } from '../run/multiOrchestrator.js';
+import { openPlan, requireTask } from '../core/session.js';
 import { resolvePlanPath } from '../core/planFile.js';
 import { PlanError } from '../core/source.js';
 import { findRepoRoot } from '../core/status.js';
@@ -40,6 +43,13 @@ interface OrchestrateOpts {
   plan?: string;
   maxParallel?: string;
   agent?: string;
+  agentKind?: string;
+  model?: string;
+  allowedTools?: string[];
+  maxTurns?: string;
+  maxCost?: string;
+  idleTimeout?: string;
+  promptFile?: string;
   retries?: string;
   timeout?: string;
   commit: boolean;
@@ -55,6 +65,13 @@ function forwardedArgs(opts: OrchestrateOpts): string[] {
   const out: string[] = [];
   if (opts.maxParallel !== undefined) out.push('--max-parallel', opts.maxParallel);
   if (opts.agent !== undefined) out.push('--agent', opts.agent);
+  if (opts.agentKind !== undefined) out.push('--agent-kind', opts.agentKind);
+  if (opts.model !== undefined) out.push('--model', opts.model);
+  for (const rule of opts.allowedTools ?? []) out.push('--allowed-tool', rule);
+  if (opts.maxTurns !== undefined) out.push('--max-turns', opts.maxTurns);
+  if (opts.maxCost !== undefined) out.push('--max-cost', opts.maxCost);
+  if (opts.idleTimeout !== undefined) out.push('--idle-timeout', opts.idleTimeout);
+  if (opts.promptFile !== undefined) out.push('--prompt-file', opts.promptFile);
   if (opts.retries !== undefined) out.push('--retries', opts.retries);
   if (opts.timeout !== undefined) out.push('--timeout', opts.timeout);
   if (opts.grace !== undefined) out.push('--grace', opts.grace);
@@ -68,7 +85,7 @@ function forwardedArgs(opts: OrchestrateOpts): string[] {
  * redrawn at most every 250 ms, so that 8 agents do not scroll everything else away.
  */
 class LiveView {
-  private readonly running = new Map<string, { title: string; since: number }>();
+  private readonly running = new Map<string, { title: string; since: number; activity?: string; costUsd?: number }>();
   private readonly failed: string[] = [];
   private total = 0;
   private done = 0;
@@ -92,10 +109,21 @@ class LiveView {
       case 'started':
         this.running.set(e.id, { title: e.title, since: Date.now() });
         break;
+      case 'activity': {
+        const r = this.running.get(e.id);
+        if (r) {
+          r.activity = e.text;
+          if (e.costUsd !== undefined) r.costUsd = e.costUsd;
+        }
+        break;
+      }
       case 'completed':
       case 'unchecked':
         this.running.delete(e.id);
         this.done++;
+        break;
+      case 'needs-approval':
+        this.line(formatEvent(e));
         break;
       case 'failed':
         this.running.delete(e.id);
@@ -108,6 +136,7 @@ class LiveView {
         break;
       case 'stopping':
       case 'warning':
+      case 'budget':
         this.line(formatEvent(e));
         break;
     }
@@ -141,7 +170,10 @@ class LiveView {
     const width = Math.max(40, (process.stdout.columns || 100) - 1);
     const now = Date.now();
     const lines = [`${this.done}/${this.total} done, ${this.running.size} running, ${this.failed.length} failed${this.failed.length ? ` (${this.failed.join(', ')})` : ''}`];
-    for (const [id, r] of this.running) lines.push(`  ▶ ${id} ${((now - r.since) / 1000).toFixed(0).padStart(4)} s  ${r.title}`.slice(0, width));
+    for (const [id, r] of this.running) {
+      const cost = r.costUsd ? `  $${r.costUsd.toFixed(2)}` : '';
+      lines.push(`  ▶ ${id} ${((now - r.since) / 1000).toFixed(0).padStart(4)} s${cost}  ${r.activity ?? r.title}`.slice(0, width));
+    }
     this.write(`${lines.join('\n')}\n`);
     this.drawnLines = lines.length;
     this.lastDraw = now;
@@ -180,9 +212,15 @@ export function parseAgent(value: string): string[] {
 export function formatEvent(e: OrchestratorEvent): string {
   switch (e.type) {
     case 'started':
-      return `▶ ${e.id} started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+      return `▶ ${e.id} started${e.attempt > 1 ? ` (attempt ${e.attempt}${e.resume ? ', resuming the agent session' : ''})` : ''}`;
+    case 'activity':
+      return `  ${e.id} · ${e.text}`;
     case 'completed':
-      return `✓ ${e.id} done in ${(e.ms / 1000).toFixed(1)} s${e.commit ? ` (${e.commit.slice(0, 7)})` : ''}`;
+      return `✓ ${e.id} done in ${(e.ms / 1000).toFixed(1)} s${e.commit ? ` (${e.commit.slice(0, 7)})` : ''}${e.costUsd ? `, $${e.costUsd.toFixed(2)}` : ''}`;
+    case 'needs-approval':
+      return `? ${e.id} needs approval: ${e.denials.map((d) => d.rule).join(', ')}; allow it with: planctl approve ${e.id}`;
+    case 'budget':
+      return `$ the plan has cost $${e.spentUsd.toFixed(2)} of $${e.maxUsd.toFixed(2)}: no new tasks are started`;
     case 'failed':
       return `✗ ${e.id} failed: ${e.error}${e.retrying ? ' (retrying)' : ''}`;
     case 'unchecked':
@@ -198,6 +236,34 @@ export function formatEvent(e: OrchestratorEvent): string {
   }
 }
 
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function positiveNumber(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) throw new PlanError('invalid-argument', `${name} must be a positive number, not "${value}"`);
+  return n;
+}
+
+/** The agent options of orchestrate, as settings over git-workflow.json's `agent` section. */
+function agentOverrides(opts: OrchestrateOpts): AgentOverrides | readonly string[] | undefined {
+  const out: AgentOverrides = {};
+  if (opts.agentKind !== undefined) {
+    if (!isAgentKind(opts.agentKind)) throw new PlanError('invalid-argument', `--agent-kind must be claude, codex or command, not "${opts.agentKind}"`);
+    out.kind = opts.agentKind;
+  }
+  if (opts.agent !== undefined) out.command = parseAgent(opts.agent);
+  if (opts.agent !== undefined && opts.agentKind === undefined) out.kind = 'command';
+  if (opts.model !== undefined) out.model = opts.model;
+  if (opts.allowedTools?.length) out.allowedTools = opts.allowedTools.map(checkToolRule);
+  if (opts.maxTurns !== undefined) out.maxTurns = wholeNumber(opts.maxTurns, '--max-turns', 1);
+  if (opts.idleTimeout !== undefined) out.idleTimeoutMinutes = positiveNumber(opts.idleTimeout, '--idle-timeout')! / 60;
+  if (opts.promptFile !== undefined) out.promptFile = opts.promptFile;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 export function registerOrchestrateCommands(program: Command, io: OrchestrateCommandIo): void {
   const fail = (code: number, message: string): never => {
     if (io.exitWith) io.exitWith(code);
@@ -208,9 +274,16 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .description('run the plan: keep up to N agents busy with ready tasks, commit each finished task')
     .option('--plan <file>', "the plan (default: PLAN_FILE, then this worktree's .claude-context/current-plan.txt)")
     .option('--max-parallel <n>', 'agents at once (default 2)')
-    .option('--agent <json>', 'agent argv as a JSON array; placeholders {id} {title} {body} {plan} {worktree} {prompt} {estimate} (default ["claude","-p","{prompt}"])')
+    .option('--agent-kind <kind>', 'claude (default), codex, or command (an argv template: --agent)')
+    .option('--agent <json>', 'a command agent: argv as a JSON array; placeholders {id} {title} {body} {plan} {worktree} {prompt} {estimate}')
+    .option('--model <name>', "the agent's model")
+    .option('--allowed-tool <rule>', 'a tool the agent may use without asking, e.g. "Bash(npm test:*)" (repeatable)', collect)
+    .option('--max-turns <n>', "limit on the agent's turns per task")
+    .option('--max-cost <usd>', 'stop starting tasks once the plan has cost this much')
+    .option('--idle-timeout <seconds>', 'stop an agent that prints nothing for this long (default 15 min)')
+    .option('--prompt-file <file>', 'markdown prompt template (see docs/agents.md for its placeholders)')
     .option('--retries <n>', 'extra attempts for a failed task (default 1)')
-    .option('--timeout <seconds>', 'per-task time limit')
+    .option('--timeout <seconds>', 'per-task time limit (default 30 min)')
     .option('--no-commit', 'do not commit after each task')
     .option('--grace <seconds>', 'after Ctrl-C/SIGTERM, how long running tasks may finish (default 30)')
     .option('--batched', 'the old pattern, for comparison: start up to N ready tasks, wait for all of them, repeat')
@@ -223,7 +296,8 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
       const retries = optional(opts.retries, '--retries', 0);
       const timeoutMs = seconds(opts.timeout, '--timeout');
       const graceMs = seconds(opts.grace, '--grace');
-      const agent = opts.agent !== undefined ? parseAgent(opts.agent) : undefined;
+      const agent = agentOverrides(opts);
+      const maxCostUsd = positiveNumber(opts.maxCost, '--max-cost');
       const maxPlans = optional(opts.maxPlans, '--max-plans', 1);
       const entry = io.entry ?? { execArgv: process.execArgv, script: process.argv[1]! };
 
@@ -277,6 +351,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(graceMs !== undefined ? { graceMs } : {}),
         ...(agent ? { agent } : {}),
+        ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
       });
       let s;
       try {
@@ -284,11 +359,33 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
       } finally {
         live?.end();
       }
+      const failedOnly = s.failed.filter((id) => !s.needsApproval.includes(id));
       io.out(
-        `${s.completed.length} done, ${s.failed.length} failed${s.failed.length ? ` (${s.failed.join(', ')})` : ''}, ${s.blocked.length} not run${s.blocked.length ? ` (${s.blocked.join(', ')})` : ''} in ${(s.wallMs / 1000).toFixed(1)} s`,
+        `${s.completed.length} done, ${failedOnly.length} failed${failedOnly.length ? ` (${failedOnly.join(', ')})` : ''}, ${s.needsApproval.length ? `${s.needsApproval.length} need approval (${s.needsApproval.join(', ')}), ` : ''}${s.blocked.length} not run${s.blocked.length ? ` (${s.blocked.join(', ')})` : ''} in ${(s.wallMs / 1000).toFixed(1)} s${s.costUsd ? `, $${s.costUsd.toFixed(2)}` : ''}`,
       );
+      for (const id of s.needsApproval) io.out(`  ${id} waits for approval: planctl approve ${id}, then planctl orchestrate again`);
       const code = s.signal ? (s.signal === 'SIGINT' ? 130 : 143) : s.failed.length > 0 || s.blocked.length > 0 ? 1 : 0;
       if (code !== 0) fail(code, 'orchestrate did not finish every task');
+    });
+
+  program
+    .command('approve')
+    .description("allow the tool a task's agent was denied, and queue the task for a retry that resumes the agent's session")
+    .argument('<task-id>', 'the task waiting for approval')
+    .option('--plan <file>', "the plan (default: PLAN_FILE, then this worktree's .claude-context/current-plan.txt)")
+    .option('--tool <rule>', 'allow this rule instead of exactly the denied calls, e.g. "Bash(make:*)" (repeatable)', collect)
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts: { plan?: string; tool?: string[]; json?: boolean }) => {
+      const resolved = await resolvePlanPath({ explicit: opts.plan, cwd: io.cwd, env: io.env });
+      const session = await openPlan(resolved.path);
+      requireTask(session, id);
+      const result = await approveTask(session, id, opts.tool);
+      if (opts.json) return io.out(JSON.stringify(result, null, 2));
+      io.out(`${id}: allowed ${result.approved.join(', ')} for this plan (${path.relative(io.cwd, agentFileFor(session.statusPath)) || agentFileFor(session.statusPath)})`);
+      const git = await GitService.open(io.cwd).catch(() => undefined);
+      const running = git ? runningRecordFor(await listRegistry(await registryDir(git, session.statusPath)), session.path) : undefined;
+      if (running) io.out(`${id}: the running orchestrator (pid ${running.pid}) retries it${result.resume ? ', resuming the agent session' : ''}`);
+      else io.out(`${id}: pending again; run planctl orchestrate to retry it${result.resume ? ' (the agent session is resumed)' : ''}`);
     });
 
   const group = program.command('orchestrators').description('orchestrators recorded for this repository');

@@ -16,7 +16,7 @@ import { planProgress, type PlanProgress } from '../core/progress.js';
 import { tickCompletedTasks } from '../core/sync.js';
 import { analyzePlan } from '../core/analyzer.js';
 import type { Diagnostic } from '../core/diagnostics.js';
-import { collectAllPlans } from '../core/allPlans.js';
+import { collectAllPlans } from '../run/allPlans.js';
 import { registerWorktreeCommands } from './worktreeCommands.js';
 import { registerConflictCommands } from './conflictCommands.js';
 import { registerOrchestrateCommands } from './orchestrateCommands.js';

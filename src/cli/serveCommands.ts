@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { PlanError } from '../core/source.js';
 import { parseAgent } from './orchestrateCommands.js';
-import { isPidAlive } from '../core/orchestrator.js';
+import { isPidAlive } from '../run/registry.js';
 import { wholeNumber } from './format.js';
 
 const PARENT_POLL_MS = 2_000;

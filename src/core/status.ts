@@ -18,6 +18,38 @@ const HISTORY_LIMIT = 50;
 
 const taskStatusSchema = z.enum(TASK_STATUSES);
 
+const toolDenialSchema = z.object({ tool: z.string(), input: z.string(), rule: z.string() });
+
+/**
+ * What the task's agent did on its latest attempt (and, for cost, on all of them): written by the
+ * orchestrator while the agent runs (throttled) and when it ends, read by every view.
+ */
+const agentRunSchema = z.object({
+  kind: z.string().optional(),
+  sessionId: z.string().optional(),
+  model: z.string().optional(),
+  /** The latest action, e.g. `Edit src/cache/lru.ts`. */
+  activity: z.string().optional(),
+  activityAt: z.string().optional(),
+  turn: z.number().int().nonnegative().optional(),
+  /** This attempt's cost as the agent reported it. */
+  costUsd: z.number().nonnegative().optional(),
+  /** Every attempt's cost together. */
+  totalCostUsd: z.number().nonnegative().optional(),
+  inputTokens: z.number().int().nonnegative().optional(),
+  outputTokens: z.number().int().nonnegative().optional(),
+  /** Tool calls the agent was denied: the task waits for the user to approve them (`planctl approve`). */
+  needsApproval: z.array(toolDenialSchema).optional(),
+  /** Set by an approval: the next attempt continues the agent's session instead of starting afresh. */
+  resume: z.boolean().optional(),
+  /** The task's commit. */
+  commit: z.string().optional(),
+  /** The task's log, relative to the repository root. */
+  log: z.string().optional(),
+  /** The agent's own account of its duration (for the orchestrator's overhead benchmark). */
+  agentMs: z.number().nonnegative().optional(),
+});
+
 const taskRecordSchema = z.object({
   status: taskStatusSchema,
   startedAt: z.string().optional(),
@@ -29,6 +61,7 @@ const taskRecordSchema = z.object({
     .object({ pid: z.number().int(), host: z.string(), agent: z.string().optional() })
     .optional(),
   history: z.array(z.object({ status: taskStatusSchema, at: z.string(), note: z.string().optional() })),
+  run: agentRunSchema.optional(),
 });
 
 const statusFileSchema = z.object({
@@ -67,6 +100,10 @@ const legacyFileSchema = z.object({
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 export type TaskRecord = z.infer<typeof taskRecordSchema>;
 export type StatusFile = z.infer<typeof statusFileSchema>;
+export type AgentRun = z.infer<typeof agentRunSchema>;
+export type ToolDenialRecord = z.infer<typeof toolDenialSchema>;
+/** Fields to set on a task's `run`; `null` removes one. */
+export type RunPatch = { [K in keyof AgentRun]?: AgentRun[K] | null };
 
 export interface SetTaskStatusOptions {
   error?: string;
@@ -170,6 +207,26 @@ function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
 export interface StatusTransition extends SetTaskStatusOptions {
   taskId: string;
   status: TaskStatus;
+  /** Changes to the task's agent record, applied with the transition. */
+  run?: RunPatch;
+}
+
+/** A change to a task's agent record alone (live activity, cost), with no change of status. */
+export interface RunUpdate {
+  taskId: string;
+  run: RunPatch;
+}
+
+export function applyRunPatch(s: StatusFile, taskId: string, patch: RunPatch): void {
+  const now = new Date().toISOString();
+  const task = (s.tasks[taskId] ??= { status: 'pending', updatedAt: now, attempts: 0, history: [] });
+  const run: Record<string, unknown> = { ...(task.run ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete run[k];
+    else if (v !== undefined) run[k] = v;
+  }
+  task.run = run as AgentRun;
+  if (Object.keys(run).length === 0) delete task.run;
 }
 
 /** One task's transition applied to a status file in memory: timestamps, holder, attempts, history. */
@@ -204,6 +261,7 @@ export function applyTransition(s: StatusFile, t: StatusTransition): void {
   }
   task.history.push({ status: t.status, at: now, ...(t.note ? { note: t.note } : {}) });
   if (task.history.length > HISTORY_LIMIT) task.history.splice(0, task.history.length - HISTORY_LIMIT);
+  if (t.run) applyRunPatch(s, t.taskId, t.run);
 }
 
 export class StatusStore {
@@ -237,9 +295,10 @@ export class StatusStore {
    * Several transitions in one locked write, applied in order. The orchestrator records a finished
    * task and the tasks it unblocks together: one lock and one fsync instead of one per task.
    */
-  setTaskStatuses(transitions: readonly StatusTransition[]): Promise<StatusFile> {
+  setTaskStatuses(transitions: readonly StatusTransition[], runUpdates: readonly RunUpdate[] = []): Promise<StatusFile> {
     return this.update((s) => {
       for (const t of transitions) applyTransition(s, t);
+      for (const u of runUpdates) applyRunPatch(s, u.taskId, u.run);
     });
   }
 

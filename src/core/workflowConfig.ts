@@ -41,8 +41,31 @@ const worktreesSchema = z.looseObject({
   main_branch: z.string().min(1).optional(),
 });
 
+export const AGENT_KIND_NAMES = ['claude', 'codex', 'command'] as const;
+
+/**
+ * `agent`: which coding agent runs tasks and how. Every key is optional; planctl flags and the VS Code
+ * settings override it. Arrays are argv elements or permission rules, never shell strings.
+ */
+const agentSchema = z.strictObject({
+  kind: z.enum(AGENT_KIND_NAMES).optional(),
+  allowedTools: z.array(z.string().min(1, 'must not be empty')).optional(),
+  model: z.string().min(1).optional(),
+  extraArgs: z.array(z.string()).optional(),
+  maxTurns: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+  timeoutMinutes: z.number().min(0, 'must be 0 (no limit) or more').optional(),
+  idleTimeoutMinutes: z.number().min(0, 'must be 0 (no limit) or more').optional(),
+  promptFile: insidePattern.optional(),
+  command: z.array(z.string()).min(1, 'must name a program, e.g. ["node", "agent.mjs", "{prompt}"]').optional(),
+  executable: z.string().min(1).optional(),
+  allowNoChanges: z.boolean().optional(),
+  maxCostUsd: z.number().positive('must be more than 0').optional(),
+});
+export type AgentConfig = z.infer<typeof agentSchema>;
+
 const configSchema = z.looseObject({
   worktrees: worktreesSchema.prefault({}),
+  agent: agentSchema.optional(),
 });
 
 const KNOWN_WORKTREE_KEYS = new Set(Object.keys(worktreesSchema.shape));
@@ -63,6 +86,8 @@ export interface WorktreesConfig {
 
 export interface WorkflowConfig {
   worktrees: WorktreesConfig;
+  /** The `agent` section as written (absent keys: the agent layer's defaults). */
+  agent: AgentConfig;
   /** Where the file was read from; undefined when there is none and every default applies. */
   file: string | undefined;
   /** Unknown keys in `worktrees` (likely typos): reported, not fatal, so older planctl versions can read newer files. */
@@ -138,7 +163,7 @@ export function parseWorkflowConfig(json: unknown, file: string): WorkflowConfig
     ...(worktrees.post_create ? { post_create: worktrees.post_create } : {}),
     ...(worktrees.main_branch ? { main_branch: worktrees.main_branch } : {}),
   };
-  return { worktrees: config, file, warnings };
+  return { worktrees: config, agent: parsed.data.agent ?? {}, file, warnings };
 }
 
 function friendlyMessage(issue: z.core.$ZodIssue): string {

@@ -12,7 +12,8 @@
  * No `vscode` import here: the CLI and the extension share this service.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { realpath, stat } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { GitError as SimpleGitError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError, GitProcessError, isGitError, toGitError } from './errors.js';
@@ -685,6 +686,54 @@ export class GitService {
       // "merge-conflict" also matches refusals that changed nothing (an earlier unresolved merge).
       if (conflicts.length === 0) throw err;
       return { commit: undefined, conflicts };
+    }
+  }
+
+  /** Whether git has an identity to commit with here (a fresh machine with an empty HOME has none). */
+  async hasIdentity(): Promise<boolean> {
+    try {
+      await this.read(['var', 'GIT_AUTHOR_IDENT']);
+      await this.read(['var', 'GIT_COMMITTER_IDENT']);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Stages and commits exactly these paths (additions, changes and deletions), leaving whatever else
+   * is modified or staged in the working tree as it is. Paths are literal (no globs) and go to git
+   * through a file, never as arguments: a path starting with `-` stays a path, and ten thousand paths
+   * fit. Returns the new commit, or undefined when none of the paths had a change to commit.
+   */
+  async commitPaths(paths: readonly string[], message: string, opts: { identity?: { name: string; email: string }; allowEmpty?: boolean } = {}): Promise<string | undefined> {
+    if (typeof message !== 'string' || message.trim().length === 0) throw new GitError('invalid-name', 'the commit message is empty');
+    const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
+    const emptyCommit = async (git: SimpleGit) => {
+      // --only with no paths: an empty commit that leaves whatever the user staged where it is.
+      await git.raw([...identity, 'commit', '--allow-empty', '--only', '-m', message]);
+      return (await git.raw(['rev-parse', 'HEAD'])).trim();
+    };
+    if (paths.length === 0) return opts.allowEmpty ? this.run(emptyCommit) : undefined;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'plan-commit-'));
+    const specFile = path.join(dir, 'paths');
+    try {
+      await writeFile(specFile, paths.join('\0'));
+      const spec = [`--pathspec-from-file=${specFile}`, '--pathspec-file-nul'];
+      return await this.run(async (git) => {
+        // --verbose: every command prints something (simple-git waits 50 ms more for a silent one).
+        await git.raw(['--literal-pathspecs', 'add', '-A', '--verbose', ...spec]);
+        // `git diff` takes no pathspec file: list everything staged and look for ours.
+        const wanted = new Set(paths);
+        const staged = (await git.raw(['diff', '--cached', '--name-only', '--no-renames', '-z'])).split('\0');
+        // Someone committed them meanwhile (a parallel task's commit that took them along).
+        if (!staged.some((p) => wanted.has(p))) return opts.allowEmpty ? emptyCommit(git) : undefined;
+        // With paths, `git commit` commits only them (--only): what the user staged elsewhere stays staged.
+        await git.raw([...identity, '--literal-pathspecs', 'commit', '-m', message, ...spec]);
+        return (await git.raw(['rev-parse', 'HEAD'])).trim();
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   }
 

@@ -18,7 +18,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import * as z from 'zod';
 import spec from '../../openapi.json' with { type: 'json' };
-import { summarizePlan } from '../core/allPlans.js';
+import { summarizePlan } from '../run/allPlans.js';
 import { relativeToRoot } from '../core/planFile.js';
 import { planProgress } from '../core/progress.js';
 import { computeScheduleData, MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';

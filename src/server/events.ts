@@ -3,7 +3,7 @@
  * openapi.json describes the same shapes (components/schemas); the tests validate real responses and
  * messages against it, so a change here that is not made there fails a test.
  */
-import type { PlanLocation } from '../core/allPlans.js';
+import type { PlanLocation } from '../run/allPlans.js';
 import type { TaskStatus } from '../core/status.js';
 import type { TaskDisplayState } from '../core/taskStates.js';
 

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { stat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isPidAlive } from '../core/orchestrator.js';
+import { isPidAlive } from '../run/registry.js';
 import { ApiError } from './errors.js';
 import type { KnownPlan, OrchestratorInfo } from './events.js';
 import { sameFile } from './watch.js';

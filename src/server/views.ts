@@ -5,13 +5,13 @@
 import path from 'node:path';
 import type { Analysis } from '../core/analyzer.js';
 import { planName } from '../core/planFile.js';
-import type { PlanLocation } from '../core/allPlans.js';
+import type { PlanLocation } from '../run/allPlans.js';
 import { planProgress } from '../core/progress.js';
 import { nodeStates } from '../core/schedule.js';
 import { statusLookup } from '../core/session.js';
 import type { StatusFile } from '../core/status.js';
 import { displayState } from '../core/taskStates.js';
-import type { RegistryEntry } from '../core/orchestrator.js';
+import type { RegistryEntry } from '../run/registry.js';
 import type { KnownPlan, OrchestratorInfo, Progress, TaskRow } from './events.js';
 
 /** Unique API names: the file name, then `@<worktree folder>` for names that several worktrees share. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { PlanError } from '../core/source.js';
 import { GitService } from '../git/gitService.js';
-import { listRegistry, registryDir, runningRecordFor } from '../core/orchestrator.js';
+import { listRegistry, registryDir, runningRecordFor } from '../run/registry.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';

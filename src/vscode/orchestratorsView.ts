@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { AnalysisCache, openPlan } from '../core/session.js';
-import { runningRecordFor } from '../core/orchestrator.js';
+import { runningRecordFor } from '../run/registry.js';
 import { planProgress } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
 import type { Plan } from '../core/model.js';

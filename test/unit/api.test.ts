@@ -16,7 +16,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import WebSocket from 'ws';
 import { startApiServer, WS_PROTOCOL, type ApiServer, type ApiServerOptions } from '../../src/server/api.js';
 import type { OrchestratorMessage, PlanMessage, ServerMessage, TaskMessage } from '../../src/server/events.js';
-import { isPidAlive, listRegistry } from '../../src/core/orchestrator.js';
+import { isPidAlive, listRegistry } from '../../src/run/orchestrator.js';
 import { statusStoreFor } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
 import { CLI_ENTRY, SIM_AGENT_ARGV, simEnv, sleep, waitFor } from './helpers/simAgent.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Orchestrator, splitCommand, expandTemplate, type OrchestratorEvent } from '../../src/core/orchestrator.js';
+import { Orchestrator, splitCommand, expandTemplate, type OrchestratorEvent } from '../../src/run/orchestrator.js';
 import { analyzePlan } from '../../src/core/analyzer.js';
 import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, type TempRepo } from './helpers/tempRepo.js';
@@ -128,7 +128,7 @@ describe('orchestrator with the simulated agent', () => {
     const s = await status(statusPath);
     assert.equal(s.tasks['2.1']!.status, 'failed');
     assert.equal(s.tasks['2.1']!.attempts, 2);
-    assert.match(s.tasks['2.1']!.lastError ?? '', /exit code 1/);
+    assert.match(s.tasks['2.1']!.lastError ?? '', /^agent exited 1: sim-agent 2.1: failing on purpose$/);
     for (const id of ['1.1', '1.2', '1.3', '1.4', '2.3', '2.4']) assert.equal(s.tasks[id]!.status, 'completed', id);
     assert.equal(s.tasks['2.2'], undefined, '2.2 never started');
     const logText = await readFile(path.join(repo.dir, 'docs/plan-outputs/sim/logs/2.1.log'), 'utf8');

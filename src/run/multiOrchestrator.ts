@@ -13,10 +13,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { analyzePlan } from './analyzer.js';
-import { readPlanFile } from './planFile.js';
-import { planProgress } from './progress.js';
-import { AnalysisCache, openPlan } from './session.js';
+import { analyzePlan } from '../core/analyzer.js';
+import { readPlanFile } from '../core/planFile.js';
+import { planProgress } from '../core/progress.js';
+import { AnalysisCache, openPlan } from '../core/session.js';
 import { WorktreeManager } from '../git/worktreeManager.js';
 
 export interface PlanRun {

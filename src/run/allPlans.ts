@@ -6,10 +6,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GitService } from '../git/gitService.js';
-import { POINTER_FILES } from './planFile.js';
-import { openPlan, type AnalysisCache } from './session.js';
-import { planProgress } from './progress.js';
-import { findRepoRoot, readStatusFile } from './status.js';
+import { POINTER_FILES } from '../core/planFile.js';
+import { openPlan, type AnalysisCache } from '../core/session.js';
+import { planProgress } from '../core/progress.js';
+import { findRepoRoot, readStatusFile } from '../core/status.js';
 
 export interface PlanSummary {
   plan: string;

@@ -1,0 +1,103 @@
+/**
+ * Tool approvals: when an agent was denied a tool, the task waits with the denied calls on record
+ * (`run.needsApproval`). Approving saves the allow rules in the plan's agent file,
+ * `docs/plan-outputs/<plan>/agent.json` (`{"allowedTools": [...]}`, next to status.json and read by
+ * every run of the plan), and puts the task back to pending with `run.resume`, so that the next
+ * attempt continues the agent's session with the tool allowed.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
+import * as z from 'zod';
+import { PlanError } from '../core/source.js';
+import type { PlanSession } from '../core/session.js';
+import type { StatusFile } from '../core/status.js';
+import { lockOptions } from './registry.js';
+
+export const AGENT_FILE = 'agent.json';
+
+const agentFileSchema = z.looseObject({ allowedTools: z.array(z.string().min(1)).default([]) });
+
+export function agentFileFor(statusPath: string): string {
+  return path.join(path.dirname(statusPath), AGENT_FILE);
+}
+
+/** The plan's approved allow rules; none when the file does not exist. */
+export async function readApprovedTools(statusPath: string): Promise<string[]> {
+  const file = agentFileFor(statusPath);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new PlanError('status-unreadable', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new PlanError('status-corrupt', `${file} is not valid JSON (${(err as Error).message}); fix it or move it away`, file);
+  }
+  const parsed = agentFileSchema.safeParse(json);
+  if (!parsed.success) throw new PlanError('status-corrupt', `${file}: allowedTools must be a list of tool rules such as "Bash(npm test:*)"`, file);
+  return parsed.data.allowedTools;
+}
+
+async function addApprovedTools(statusPath: string, rules: readonly string[]): Promise<string[]> {
+  const file = agentFileFor(statusPath);
+  const release = await lockfile.lock(file, lockOptions(`${file}.lock`));
+  try {
+    let existing: Record<string, unknown> = {};
+    try {
+      existing = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PlanError('status-corrupt', `${file} cannot be read as JSON; fix it or move it away`, file);
+    }
+    const current = await readApprovedTools(statusPath).catch(() => []);
+    const all = [...new Set([...current, ...rules])];
+    await writeFileAtomic(file, `${JSON.stringify({ ...existing, allowedTools: all }, null, 2)}\n`);
+    return all;
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+/** A rule in Claude Code's syntax: `Tool` or `Tool(specifier)`, nothing else. */
+export function checkToolRule(rule: string): string {
+  if (!/^[A-Za-z][\w.-]*(?:\([^()\n]*\))?$/.test(rule) && !/^mcp__[\w-]+(?:__[\w-]+)?$/.test(rule)) {
+    throw new PlanError('invalid-argument', `"${rule}" is not a tool rule; write it as Claude Code does, e.g. Bash(make deploy-prod) or Bash(make:*) or WebFetch`);
+  }
+  return rule;
+}
+
+export interface ApproveResult {
+  taskId: string;
+  approved: string[];
+  resume: boolean;
+}
+
+/**
+ * Approves the task's denied calls (or exactly `rules` when given) and queues the task for a retry
+ * that resumes the agent's session. Refused when the task is not waiting for an approval and no rule
+ * was named.
+ */
+export async function approveTask(session: PlanSession, taskId: string, rules?: readonly string[]): Promise<ApproveResult> {
+  const record = session.status.tasks[taskId];
+  const waiting = record?.run?.needsApproval ?? [];
+  const chosen = rules && rules.length > 0 ? rules.map(checkToolRule) : waiting.map((d) => d.rule);
+  if (chosen.length === 0) {
+    throw new PlanError('invalid-argument', `task ${taskId} is not waiting for an approval${record?.status ? ` (it is ${record.status})` : ''}; name a tool with --tool to allow one anyway`);
+  }
+  if (record?.status === 'in_progress') throw new PlanError('status-locked', `task ${taskId} is running; approve it after it ends`);
+  await addApprovedTools(session.statusPath, chosen);
+  const resume = Boolean(record?.run?.sessionId);
+  let after: StatusFile | undefined;
+  if (record && (record.status === 'failed' || waiting.length > 0)) {
+    after = await session.store.setTaskStatuses([
+      { taskId, status: 'pending', note: `approved: ${chosen.join(', ')}`, run: { needsApproval: null, resume: resume || null } },
+    ]);
+  }
+  if (after) session.status = after;
+  return { taskId, approved: chosen, resume };
+}

@@ -1,0 +1,696 @@
+/**
+ * Runs one plan as a DAG: keeps up to `maxParallel` agents busy with the ready set, records every
+ * transition in status.json, commits each finished task's own files through a repository-wide serial
+ * queue, and registers itself so that a second orchestrator for the same plan is refused.
+ *
+ * What an agent did is decided by its adapter (agents/) from the agent's structured output, never
+ * from its exit code alone: `claude -p` exits 0 after being denied the tool it needed. A task is
+ * completed only when its agent succeeded, was denied nothing and (for real agents) changed a file.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import picomatch from 'picomatch';
+import { nodeStates, readyTasks, type ReadyTask } from '../core/schedule.js';
+import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
+import { PlanError } from '../core/source.js';
+import { loadWorkflowConfig } from '../core/workflowConfig.js';
+import type { Plan, Task } from '../core/model.js';
+import type { RunPatch, StatusFile, StatusTransition } from '../core/status.js';
+import { GitService } from '../git/gitService.js';
+import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.js';
+import { adapterFor, requiresChanges, resolveAgentSettings, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
+import { commandAdapter } from './agents/command.js';
+import { readApprovedTools } from './approvals.js';
+import { splitCommand } from './gates.js';
+import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
+import { RegistryRecord, isPidAlive, lockOptions, registryDir } from './registry.js';
+import { StatusBatch } from './statusBatch.js';
+import { DEFAULT_SECRET_PATTERNS, attributeChanges, changedSince, snapshotWorktree, worktreeRelative, type WorktreeSnapshot } from './taskChanges.js';
+
+export { isPidAlive, listRegistry, registryDir, runningRecordFor, type RegistryEntry } from './registry.js';
+export { splitCommand } from './gates.js';
+export { expandTemplate } from './agents/command.js';
+
+/** Who commits when git has no identity here (a fresh machine): the log says so. */
+export const FALLBACK_IDENTITY = { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' };
+
+export interface OrchestratorOptions {
+  planPath: string;
+  maxParallel?: number;
+  /**
+   * The agent: settings over git-workflow.json's `agent` section, or an argv template (the `command`
+   * kind, placeholders {id} {title} {body} {plan} {worktree} {prompt} {estimate}).
+   */
+  agent?: readonly string[] | AgentOverrides;
+  /** Extra attempts after a failure within this run (default 1). Denied tools are never retried on their own. */
+  retries?: number;
+  /** Per-task limit; overrides the agent settings' timeoutMinutes. */
+  timeoutMs?: number;
+  /** No output for this long stops the agent; overrides idleTimeoutMinutes. */
+  idleTimeoutMs?: number;
+  /** After SIGINT/SIGTERM, how long running tasks may finish before they are killed (default 30 s). */
+  graceMs?: number;
+  commit?: boolean;
+  /** Stop launching once the plan's agents have cost this much (USD, as the agents report it). */
+  maxCostUsd?: number;
+  /** Where agents run and what gets committed (default: the plan's repository root). */
+  worktree?: string;
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (event: OrchestratorEvent) => void;
+  /** Install SIGINT/SIGTERM handlers (the CLI does; tests call stop() instead). */
+  handleSignals?: boolean;
+  /**
+   * The pattern users ran by hand before: take up to `maxParallel` ready tasks, wait for all of them,
+   * repeat. Kept so that the DAG scheduling can be compared with it by the same code.
+   */
+  batched?: boolean;
+}
+
+export type OrchestratorEvent =
+  | { type: 'plan'; total: number; done: number }
+  | { type: 'started'; id: string; title: string; attempt: number; resume?: boolean }
+  | { type: 'activity'; id: string; text: string; turn: number; costUsd?: number }
+  | { type: 'completed'; id: string; ms: number; commit?: string; costUsd?: number }
+  | { type: 'failed'; id: string; error: string; retrying: boolean }
+  | { type: 'needs-approval'; id: string; denials: ToolDenial[] }
+  | { type: 'unchecked'; id: string }
+  | { type: 'reset'; id: string; reason: string }
+  | { type: 'stopping'; signal: NodeJS.Signals }
+  | { type: 'budget'; spentUsd: number; maxUsd: number }
+  | { type: 'warning'; message: string };
+
+export interface OrchestratorSummary {
+  completed: string[];
+  failed: string[];
+  /** Denied a tool: waiting for `planctl approve`. Also counted in `failed`. */
+  needsApproval: string[];
+  /** Not done at the end: waiting on a failed task, or put back to pending by a stop. */
+  blocked: string[];
+  costUsd: number;
+  wallMs: number;
+  signal?: NodeJS.Signals;
+}
+
+interface Running {
+  task: Task;
+  proc: AgentProcess | undefined;
+  startedAt: number;
+  attempt: number;
+  /** Paths the agent said it edited (absolute): its own, whoever ends first. */
+  files: Set<string>;
+  before: WorktreeSnapshot | undefined;
+  costUsd: number;
+  sessionId?: string;
+  stopped: boolean;
+}
+
+/** One commit at a time per repository: across plans, worktrees and processes (they share one index lock). */
+let commitChain: Promise<unknown> = Promise.resolve();
+
+export class Orchestrator {
+  private session!: PlanSession;
+  private git: GitService | undefined;
+  private settings!: AgentSettings;
+  private adapter!: AgentAdapter;
+  private promptTemplate = DEFAULT_PROMPT_TEMPLATE;
+  private identity: { name: string; email: string } | undefined;
+  private readonly agentName = `orchestrator:${process.pid}`;
+  private readonly running = new Map<string, Running>();
+  private readonly attempts = new Map<string, number>();
+  private readonly completed: string[] = [];
+  private readonly failedForGood = new Set<string>();
+  private readonly awaitingApproval = new Set<string>();
+  private stopping: NodeJS.Signals | undefined;
+  /** Why the run cannot go on (status.json cannot be read or written): no more launches, then thrown. */
+  private fatal: Error | undefined;
+  private overBudget = false;
+  private registry: RegistryRecord | undefined;
+  private logsDir = '';
+  private findingsDir = '';
+  private dirty = false;
+  private waiter: (() => void) | undefined;
+  private batch!: StatusBatch;
+  /** Files modified before the run began: the user's, never committed by a task. */
+  private preexisting = new Set<string>();
+  private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
+
+  constructor(options: OrchestratorOptions) {
+    this.opts = { maxParallel: 2, retries: 1, graceMs: 30_000, commit: true, batched: false, ...options };
+    if (!Number.isInteger(this.opts.maxParallel) || this.opts.maxParallel < 1) throw new PlanError('invalid-argument', 'maxParallel must be a whole number of at least 1');
+    if (!Number.isInteger(this.opts.retries) || this.opts.retries < 0) throw new PlanError('invalid-argument', 'retries must be a whole number of at least 0');
+    const agent = this.opts.agent;
+    if (Array.isArray(agent) && (agent.length === 0 || agent.some((a) => typeof a !== 'string') || !agent[0])) {
+      throw new PlanError('invalid-argument', 'the agent command must be a non-empty array of strings');
+    }
+  }
+
+  /** Asks the run to wind down as on SIGINT/SIGTERM. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.stopping) return;
+    this.stopping = signal;
+    this.emit({ type: 'stopping', signal });
+    const graceTimer = setTimeout(() => {
+      for (const r of this.running.values()) {
+        r.stopped = true;
+        r.proc?.stop('stopped');
+      }
+    }, this.opts.graceMs);
+    graceTimer.unref();
+    this.wake();
+  }
+
+  /** Ends the run at the first point where no agent of ours is left running. */
+  private fail(e: unknown): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    if (!this.fatal) {
+      this.fatal = error;
+      this.emit({ type: 'warning', message: `${error.message}; no more tasks are started` });
+    }
+    this.stop('SIGTERM');
+  }
+
+  /** A flag as well as a resolver: a wake-up that arrives while the loop is busy must not be lost. */
+  private wake(): void {
+    this.dirty = true;
+    this.waiter?.();
+  }
+
+  async run(): Promise<OrchestratorSummary> {
+    const t0 = Date.now();
+    this.session = await openPlan(this.opts.planPath);
+    const errors = this.session.analysis.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0) {
+      throw new PlanError('plan-has-errors', `${this.session.relPath} has ${errors.length} error(s) (first: line ${errors[0]!.line}: ${errors[0]!.message}); run planctl validate`);
+    }
+    const worktree = path.resolve(this.opts.worktree ?? this.session.root);
+    this.opts.worktree = worktree;
+    await this.configureAgent();
+    this.git = await GitService.open(worktree).catch(() => undefined);
+    const outDir = path.dirname(this.session.statusPath);
+    this.logsDir = path.join(outDir, 'logs');
+    this.findingsDir = path.join(outDir, 'findings');
+    await mkdir(this.logsDir, { recursive: true });
+    await mkdir(this.findingsDir, { recursive: true });
+    // Logs change while tasks run; committing them would put half-written files into task commits.
+    await writeFile(path.join(this.logsDir, '.gitignore'), '*\n');
+    if (this.git && this.opts.commit && !(await this.git.hasIdentity())) {
+      this.identity = FALLBACK_IDENTITY;
+      this.emit({ type: 'warning', message: `git has no user.name/user.email here; task commits are made as ${FALLBACK_IDENTITY.name} <${FALLBACK_IDENTITY.email}>` });
+    }
+    if (this.git) {
+      const base = await snapshotWorktree(this.git, worktree);
+      const out = worktreeRelative(worktree, outDir);
+      this.preexisting = new Set([...base.keys()].filter((p) => !out || !(p === out || p.startsWith(`${out}/`))));
+      if (this.preexisting.size > 0) {
+        this.emit({ type: 'warning', message: `${this.preexisting.size} file(s) were already modified before the run (${[...this.preexisting].slice(0, 3).join(', ')}${this.preexisting.size > 3 ? ', …' : ''}); task commits leave them out` });
+      }
+    }
+
+    this.registry = new RegistryRecord(this.session.path, worktree, () => this.registryChildren(), (m) => this.emit({ type: 'warning', message: m }));
+    await this.registry.acquire(await registryDir(this.git, this.session.statusPath), this.session.relPath);
+    const onSignal = (sig: NodeJS.Signals) => this.stop(sig);
+    if (this.opts.handleSignals) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    this.batch = new StatusBatch(this.session.store, this.session.status, (message) => this.emit({ type: 'warning', message }));
+    try {
+      this.batch.status = await this.resumeCrashed();
+      this.emitPlanSize(this.batch.status);
+      await this.loop();
+    } finally {
+      // Every transition decided must be on disk before the summary reads it back; one that still
+      // cannot be written is reported, not dropped.
+      const last = this.batch.flush();
+      await this.batch.idle();
+      await last.catch((e: unknown) => this.fail(e));
+      this.batch.dispose();
+      if (this.opts.handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      await this.registry.release();
+    }
+    if (this.fatal) throw this.fatal;
+
+    const status = await this.session.store.read();
+    const lookup = statusLookup(status);
+    const plan = this.session.analysis.plan;
+    const state = nodeStates(plan, this.session.analysis.graph, lookup);
+    const blocked = plan.tasks.filter((t) => t.childIds.length === 0 && state[t.index] !== 'done' && state[t.index] !== 'failed').map((t) => t.id);
+    return {
+      completed: [...this.completed],
+      failed: [...this.failedForGood],
+      needsApproval: [...this.awaitingApproval],
+      blocked,
+      costUsd: planCost(status),
+      wallMs: Date.now() - t0,
+      ...(this.stopping ? { signal: this.stopping } : {}),
+    };
+  }
+
+  /** Settings from git-workflow.json under the caller's; the prompt template the settings name. */
+  private async configureAgent(): Promise<void> {
+    const config = await loadWorkflowConfig(this.session.root);
+    for (const w of config.warnings) this.emit({ type: 'warning', message: w });
+    const given = this.opts.agent;
+    const overrides: AgentOverrides = Array.isArray(given) ? { kind: 'command', command: [...(given as readonly string[])] } : { ...((given ?? {}) as AgentOverrides) };
+    if (this.opts.timeoutMs !== undefined) overrides.timeoutMinutes = this.opts.timeoutMs / 60_000;
+    if (this.opts.idleTimeoutMs !== undefined) overrides.idleTimeoutMinutes = this.opts.idleTimeoutMs / 60_000;
+    this.settings = resolveAgentSettings(config.agent, overrides);
+    this.adapter = adapterFor(this.settings.kind);
+    if (this.opts.maxCostUsd === undefined && config.agent.maxCostUsd !== undefined) this.opts.maxCostUsd = config.agent.maxCostUsd;
+    if (this.settings.promptFile) {
+      const file = path.resolve(this.session.root, this.settings.promptFile);
+      try {
+        this.promptTemplate = await readFile(file, 'utf8');
+      } catch (err) {
+        throw new PlanError('invalid-argument', `agent.promptFile ${this.settings.promptFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
+      }
+    }
+  }
+
+  private registryChildren() {
+    return [...this.running.values()].flatMap((r) => (r.proc?.child.pid ? [{ id: r.task.id, pid: r.proc.child.pid, ...(r.proc.startTime ? { startTime: r.proc.startTime } : {}) }] : []));
+  }
+
+  private emitPlanSize(status: StatusFile): void {
+    const { plan, graph } = this.session.analysis;
+    const state = nodeStates(plan, graph, statusLookup(status));
+    const leaves = plan.tasks.filter((t) => t.childIds.length === 0);
+    const done = leaves.filter((t) => state[t.index] === 'done').length;
+    this.emit({ type: 'plan', total: leaves.length, done });
+  }
+
+  private emit(event: OrchestratorEvent): void {
+    this.opts.onEvent?.(event);
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      this.dirty = false;
+      if (!this.stopping) await this.fill().catch((e: unknown) => this.fail(e));
+      // Outcomes recorded while nothing could be launched (stopping, or no free slot) go out now;
+      // a batch that fails stays queued for the next flush.
+      this.batch.flush().catch(() => undefined);
+      if (this.running.size === 0) {
+        if (this.stopping) return;
+        // Something may have become ready through instant items (VERIFY without command).
+        const progressed = await this.fill().catch((e: unknown) => {
+          this.fail(e);
+          return undefined;
+        });
+        if (progressed === false) return;
+        // After a failure the loop goes round once more and ends as a stopped run.
+        if (progressed === undefined) continue;
+        if (this.running.size === 0) continue;
+      }
+      if (!this.dirty) {
+        await new Promise<void>((resolve) => {
+          this.waiter = resolve;
+        });
+      }
+      this.waiter = undefined;
+    }
+  }
+
+  /** Starts ready tasks into free slots; returns whether anything was started or completed instantly. */
+  private async fill(): Promise<boolean> {
+    await this.batch.refresh();
+    this.takeBackApproved();
+    let progressed = false;
+    // Batched: a new batch may only be formed once the previous one has drained completely.
+    const batchOpen = !this.opts.batched || this.running.size === 0;
+    const launches: Array<{ task: Task; attempt: number }> = [];
+    for (;;) {
+      const free = batchOpen && !this.overBudget ? this.opts.maxParallel - this.running.size - launches.length : 0;
+      const ready = this.ready(Math.max(free, 1) + this.failedForGood.size);
+      const instant = ready.find((r) => r.kind === 'verify' && !this.taskOf(r.id).command);
+      if (instant) {
+        void this.batch.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: 'not checked: the VERIFY item has no command' });
+        this.completed.push(instant.id);
+        this.emit({ type: 'unchecked', id: instant.id });
+        progressed = true;
+        continue;
+      }
+      if (free <= 0 || this.stopping || ready.length === 0) break;
+      if (this.checkBudget()) break;
+      // One at a time: recording it in_progress makes the next ready() call honour its files.
+      const task = this.taskOf(ready[0]!.id);
+      const attempt = (this.attempts.get(task.id) ?? 0) + 1;
+      this.attempts.set(task.id, attempt);
+      void this.batch.record({ taskId: task.id, status: 'in_progress', agent: this.agentName, note: `attempt ${attempt}` });
+      launches.push({ task, attempt });
+      progressed = true;
+    }
+    // One write for the whole round, with the outcomes recorded since the last one; a task is
+    // in_progress on disk before its agent starts.
+    const written = this.batch.flush();
+    if (progressed) {
+      try {
+        await written;
+      } catch (e) {
+        // Not on disk as in_progress: they must not start, and must not be written later either.
+        for (const { task } of launches) this.batch.unrecord(task.id);
+        throw e;
+      }
+    }
+    for (const { task, attempt } of launches) {
+      if (this.stopping) {
+        void this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `not started: stopped by ${this.stopping}` });
+        continue;
+      }
+      await this.launch(task, attempt);
+    }
+    if (launches.length > 0) void this.registry?.write();
+    return progressed;
+  }
+
+  /** A task approved (planctl approve) while this run waits on it is pending again on disk: it may run. */
+  private takeBackApproved(): void {
+    for (const id of [...this.failedForGood]) {
+      if (this.batch.hasLocal(id) || this.batch.status.tasks[id]?.status !== 'pending') continue;
+      this.failedForGood.delete(id);
+      this.awaitingApproval.delete(id);
+      this.attempts.delete(id);
+    }
+  }
+
+  /** Whether the plan has spent its budget; says so once. */
+  private checkBudget(): boolean {
+    const max = this.opts.maxCostUsd;
+    if (max === undefined || this.overBudget) return this.overBudget;
+    const spent = planCost(this.batch.status) + [...this.running.values()].reduce((n, r) => n + r.costUsd, 0);
+    if (spent < max) return false;
+    this.overBudget = true;
+    this.emit({ type: 'budget', spentUsd: spent, maxUsd: max });
+    this.emit({ type: 'warning', message: `the plan's agents have cost $${spent.toFixed(2)} of the $${max.toFixed(2)} allowed (--max-cost); no new tasks are started` });
+    return true;
+  }
+
+  private ready(limit: number): ReadyTask[] {
+    const { plan, graph } = this.session.analysis;
+    // A task that used up its retries stays failed; its files must not keep conflicting tasks waiting.
+    const view: Plan =
+      this.failedForGood.size === 0 ? plan : { ...plan, tasks: plan.tasks.map((t) => (this.failedForGood.has(t.id) ? { ...t, files: [] } : t)) };
+    return readyTasks(view, graph, (id) => this.batch.statusOf(id), limit).filter((r) => !this.running.has(r.id) && !this.failedForGood.has(r.id));
+  }
+
+  private taskOf(id: string): Task {
+    const { plan, graph } = this.session.analysis;
+    return plan.tasks[graph.indexById.get(id)!]!;
+  }
+
+  /** The plan's gate commands as Claude Code allow rules: the agent may run what will check its work. */
+  private gateRules(): string[] {
+    return this.session.analysis.plan.tasks.flatMap((t) => (t.kind === 'verify' && t.command ? [`Bash(${t.command})`] : []));
+  }
+
+  /** Starts the agent (or the gate command) of a task already recorded in_progress. */
+  private async launch(task: Task, attempt: number): Promise<void> {
+    const isGate = task.kind === 'verify' && Boolean(task.command);
+    const adapter = isGate ? commandAdapter : this.adapter;
+    const record = this.batch.status.tasks[task.id];
+    const resumeSession = !isGate && adapter.canResume && record?.run?.resume && record.run.sessionId ? record.run.sessionId : undefined;
+    const r: Running = { task, proc: undefined, startedAt: Date.now(), attempt, files: new Set(), before: undefined, costUsd: 0, stopped: false };
+    this.running.set(task.id, r);
+    let result: Promise<AgentProcessResult>;
+    try {
+      const worktree = this.opts.worktree!;
+      const launch = isGate
+        ? { argv: splitCommand(task.command!), env: {} }
+        : adapter.launch({
+            taskId: task.id,
+            title: task.title,
+            body: task.body,
+            estimateMinutes: task.estimateMinutes ?? 60,
+            planPath: this.session.path,
+            worktree,
+            prompt: this.prompt(task),
+            allowedTools: [...new Set([...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))])],
+            ...(resumeSession ? { resumeSession } : {}),
+            settings: this.settings,
+          });
+      if (launch.argv.length === 0 || !launch.argv[0]) throw new Error('empty command');
+      if (this.git && !isGate) r.before = await snapshotWorktree(this.git, worktree);
+      const logPath = path.join(this.logsDir, `${task.id}.log`);
+      const minutes = (m: number) => (m > 0 ? m * 60_000 : undefined);
+      const proc = new AgentProcess({
+        launch,
+        cwd: worktree,
+        env: agentEnv(this.opts.env ?? process.env, { ...launch.env, PLAN_TASK_ID: task.id, PLAN_FILE: this.session.path, PLAN_ORCHESTRATOR_PID: String(process.pid) }),
+        logPath,
+        logHeader: `=== ${task.id} attempt ${attempt} at ${new Date().toISOString()}: ${JSON.stringify(launch.argv)}${launch.stdin !== undefined ? ' (prompt on stdin)' : ''}`,
+        reader: adapter.reader(worktree),
+        onEvent: (e) => this.onAgentEvent(r, e),
+        ...(minutes(this.settings.timeoutMinutes) ? { timeoutMs: minutes(this.settings.timeoutMinutes)! } : {}),
+        ...(!isGate && minutes(this.settings.idleTimeoutMinutes) ? { idleMs: minutes(this.settings.idleTimeoutMinutes)! } : {}),
+      });
+      r.proc = proc;
+      result = proc.done;
+      this.batch.updateRun(task.id, {
+        kind: isGate ? 'gate' : adapter.kind,
+        log: path.relative(this.session.root, logPath).split(path.sep).join('/'),
+        activity: resumeSession ? 'resuming the agent session' : 'starting',
+        activityAt: new Date().toISOString(),
+        turn: 0,
+        costUsd: 0,
+        needsApproval: null,
+        resume: null,
+      });
+    } catch (err) {
+      this.running.delete(task.id);
+      const { written } = await this.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
+      this.wake();
+      await written.catch(() => undefined);
+      return;
+    }
+    this.emit({ type: 'started', id: task.id, title: task.title, attempt, ...(resumeSession ? { resume: true } : {}) });
+    void result.then((res) =>
+      this.onExit(r, res, isGate ? commandAdapter : adapter).catch((err) => {
+        this.emit({ type: 'warning', message: `${task.id}: ${(err as Error).message}` });
+        this.running.delete(task.id);
+        this.wake();
+      }),
+    );
+  }
+
+  private prompt(task: Task): string {
+    const { plan, graph } = this.session.analysis;
+    const values = promptValues({ plan, graph, task, planRelPath: this.session.relPath, status: this.batch.status, worktree: this.opts.worktree!, findingsDir: this.findingsDir });
+    return renderPrompt(this.promptTemplate, values);
+  }
+
+  private onAgentEvent(r: Running, e: AgentEvent): void {
+    const id = r.task.id;
+    switch (e.type) {
+      case 'session':
+        r.sessionId = e.sessionId;
+        this.batch.updateRun(id, { sessionId: e.sessionId, ...(e.model ? { model: e.model } : {}) });
+        break;
+      case 'activity':
+        for (const f of e.files ?? []) r.files.add(path.resolve(this.opts.worktree!, f));
+        this.batch.updateRun(id, { activity: e.text, activityAt: new Date().toISOString(), turn: e.turn });
+        this.emit({ type: 'activity', id, text: e.text, turn: e.turn, ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
+        break;
+      case 'cost':
+        r.costUsd = e.costUsd;
+        this.batch.updateRun(id, { costUsd: e.costUsd, ...(e.usage?.inputTokens !== undefined ? { inputTokens: e.usage.inputTokens } : {}), ...(e.usage?.outputTokens !== undefined ? { outputTokens: e.usage.outputTokens } : {}) });
+        break;
+      case 'denied':
+      case 'result':
+        break;
+    }
+  }
+
+  private async onExit(r: Running, res: AgentProcessResult, adapter: AgentAdapter): Promise<void> {
+    const { task } = r;
+    let written: Promise<void>;
+    const run: RunPatch = {};
+    const result = [...res.events].reverse().find((e) => e.type === 'result');
+    if (result?.type === 'result' && result.durationMs !== undefined) run.agentMs = result.durationMs;
+    if (r.stopped || res.stoppedFor === 'stopped') {
+      written = this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; killed after the grace period`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
+      this.emit({ type: 'reset', id: task.id, reason: 'killed after the grace period' });
+    } else {
+      let verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] };
+      if (res.stoppedFor === 'timeout') verdict = { ok: false, reason: `timed out after ${formatMinutes(this.settings.timeoutMinutes)}` };
+      else if (res.stoppedFor === 'idle') verdict = { ok: false, reason: `no output for ${formatMinutes(this.settings.idleTimeoutMinutes)}; the agent was stopped` };
+      else if (res.spawnError) verdict = { ok: false, reason: res.spawnError };
+      else verdict = adapter.verdict(res.exit, res.events);
+      ({ written } = await this.finish(r, verdict, run));
+    }
+    // The outcome is recorded (not necessarily written yet): dependents can be scheduled now, and
+    // their in_progress goes out in the same write as this task's result.
+    this.running.delete(task.id);
+    void this.registry?.write();
+    this.wake();
+    await written;
+  }
+
+  private costPatch(r: Running): RunPatch {
+    const before = this.batch.status.tasks[r.task.id]?.run?.totalCostUsd ?? 0;
+    return r.costUsd > 0 ? { costUsd: r.costUsd, totalCostUsd: Math.round((before + r.costUsd) * 1e6) / 1e6 } : {};
+  }
+
+  /** Checks the task's changes, commits them (when asked) and records the outcome; `written` resolves when on disk. */
+  private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch): Promise<{ written: Promise<void> }> {
+    const { task, attempt } = r;
+    Object.assign(run, this.costPatch(r));
+    let error = verdict.ok ? undefined : verdict.reason;
+    let commit: string | undefined;
+    let note: string | undefined;
+    if (error === undefined && task.kind === 'task' && this.git && r.before) {
+      try {
+        const changes = await this.taskChanges(r);
+        if (changes.leftOut.length > 0) {
+          this.emit({ type: 'warning', message: `${task.id}: left uncommitted: ${changes.leftOut.map((l) => `${l.path} (${LEFT_OUT_WORDS[l.why]})`).join(', ')}` });
+        }
+        if (changes.commit.length === 0 && requiresChanges(this.settings)) error = 'no changes made: the agent ended without changing a file or writing findings';
+        else if (this.opts.commit) {
+          // A task with no files of its own still gets its `task <id>` entry in the log.
+          const message = changes.commit.length > 0 ? commitMessage(task) : `${commitMessage(task)}\n\nNo changes of its own: the task changed no file, or its files went into a commit made at the same time.`;
+          commit = await this.commitWithRetry(changes.commit, message);
+          note = commit ? `commit ${commit.slice(0, 12)}` : 'nothing to commit';
+        }
+      } catch (err) {
+        error = `commit failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+    if (error === undefined) {
+      const written = this.batch.record({ taskId: task.id, status: 'completed', agent: this.agentName, ...(note ? { note } : {}), run: { ...run, activity: 'done', ...(commit ? { commit } : {}) } });
+      this.completed.push(task.id);
+      this.emit({ type: 'completed', id: task.id, ms: Date.now() - r.startedAt, ...(commit ? { commit } : {}), ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
+      return { written };
+    }
+    const denials = verdict.ok ? undefined : verdict.denials;
+    // A denied tool would be denied again: the task waits for the user instead of a blind retry.
+    const retrying = !denials?.length && attempt <= this.opts.retries && !this.stopping;
+    const written = this.batch.record({
+      taskId: task.id,
+      status: 'failed',
+      agent: this.agentName,
+      error,
+      note: `attempt ${attempt}`,
+      run: { ...run, activity: denials?.length ? 'needs approval' : 'failed', ...(denials?.length ? { needsApproval: denials } : {}) },
+    });
+    if (!retrying) this.failedForGood.add(task.id);
+    if (denials?.length) {
+      this.awaitingApproval.add(task.id);
+      this.emit({ type: 'needs-approval', id: task.id, denials });
+    }
+    this.emit({ type: 'failed', id: task.id, error, retrying });
+    return { written };
+  }
+
+  private async taskChanges(r: Running) {
+    const worktree = this.opts.worktree!;
+    const after = await snapshotWorktree(this.git!, worktree);
+    const claimedByOthers = new Set<string>();
+    const others = [...this.running.values()].filter((o) => o !== r);
+    for (const other of others) {
+      for (const f of other.files) {
+        const rel = worktreeRelative(worktree, f);
+        if (rel) claimedByOthers.add(rel);
+      }
+    }
+    const changed = changedSince(r.before!, after);
+    // The scheduler never runs two tasks naming the same file at once: a changed file that another
+    // running task names is that task's.
+    const declared = others.flatMap((o) => o.task.files.filter((f) => f.kind === 'path').map((f) => f.path));
+    if (declared.length > 0) {
+      const mine = picomatch(r.task.files.filter((f) => f.kind === 'path').map((f) => f.path), { dot: true });
+      const theirs = picomatch(declared, { dot: true });
+      for (const p of changed) if (theirs(p) && !(r.task.files.length > 0 && mine(p))) claimedByOthers.add(p);
+    }
+    const rel = (p: string) => worktreeRelative(worktree, p);
+    return attributeChanges(changed, {
+      preexisting: this.preexisting,
+      claimedByOthers,
+      orchestratorDirs: [rel(path.dirname(this.session.statusPath))].filter((x): x is string => Boolean(x)),
+      taskDirs: [rel(this.findingsDir)].filter((x): x is string => Boolean(x)),
+      secretPatterns: DEFAULT_SECRET_PATTERNS,
+    });
+  }
+
+  /**
+   * A commit that fails for a passing reason (a lock held a little too long on a loaded machine) is
+   * tried again here: failing the task instead would run the agent, and its work, a second time.
+   */
+  private async commitWithRetry(paths: string[], message: string): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.commit(paths, message);
+      } catch (err) {
+        if (attempt >= 3 || this.stopping) throw err;
+        await new Promise((r) => setTimeout(r, 250 * attempt * attempt));
+      }
+    }
+  }
+
+  /** Serial commit queue: one commit at a time across every orchestrator of the repository. */
+  private commit(paths: string[], message: string): Promise<string | undefined> {
+    const git = this.git!;
+    const next = commitChain.then(async () => {
+      const dir = path.join(await git.commonDir(), 'plan-orchestrator');
+      await mkdir(dir, { recursive: true });
+      const release = await lockfile.lock(path.join(dir, 'commit'), lockOptions(path.join(dir, 'commit.lock')));
+      try {
+        return await git.commitPaths(paths, message, { allowEmpty: true, ...(this.identity ? { identity: this.identity } : {}) });
+      } finally {
+        await release().catch(() => undefined);
+      }
+    });
+    commitChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay. */
+  private async resumeCrashed(): Promise<StatusFile> {
+    const host = os.hostname();
+    const resets: Array<StatusTransition & { reason: string }> = [];
+    for (const [id, rec] of Object.entries(this.session.status.tasks)) {
+      if (rec.status !== 'in_progress' || !rec.holder || rec.holder.host !== host) continue;
+      if (rec.holder.pid !== process.pid && isPidAlive(rec.holder.pid)) continue;
+      const reason = `holder pid ${rec.holder.pid} is gone`;
+      resets.push({ taskId: id, status: 'pending', agent: this.agentName, note: `${reason}; reset for resume`, reason });
+    }
+    if (resets.length === 0) return this.session.status;
+    const written = await this.session.store.setTaskStatuses(resets);
+    for (const r of resets) this.emit({ type: 'reset', id: r.taskId, reason: r.reason });
+    return written;
+  }
+}
+
+const LEFT_OUT_WORDS = { preexisting: 'modified before the run', 'other-task': "another running task's file", secret: 'looks like a secret' } as const;
+
+/** What every task's agents have cost so far, as recorded. */
+export function planCost(status: StatusFile): number {
+  let sum = 0;
+  for (const rec of Object.values(status.tasks)) sum += rec.run?.totalCostUsd ?? 0;
+  return Math.round(sum * 1e6) / 1e6;
+}
+
+/** `task 2.3: Add the LRU cache` cut at a word to fit a commit subject (72 columns). */
+export function commitSubject(task: Pick<Task, 'id' | 'title'>): string {
+  const head = `task ${task.id}: `;
+  const title = task.title.replace(/\s+/g, ' ').trim();
+  if (head.length + title.length <= 72) return head + title;
+  const room = 72 - head.length - 1;
+  const cut = title.slice(0, room);
+  const atWord = cut.lastIndexOf(' ') > room * 0.6 ? cut.slice(0, cut.lastIndexOf(' ')) : cut;
+  return `${head}${atWord.replace(/[\s,;:.-]+$/, '')}…`;
+}
+
+/** The subject, and the whole task text below it when the subject had to be cut. */
+function commitMessage(task: Pick<Task, 'id' | 'title'>): string {
+  const subject = commitSubject(task);
+  return subject.endsWith('…') ? `${subject}\n\n${task.id} ${task.title}` : subject;
+}
+
+function formatMinutes(m: number): string {
+  if (m >= 1) return `${Math.round(m * 10) / 10} min`;
+  return `${Math.round(m * 600) / 10} s`;
+}
