@@ -2,13 +2,15 @@
 // `npm test` after the build: unit tests, then the suite inside a real VS Code (code-server), then the
 // UI test. Every step's output is streamed; the last line sums them all as `N passed, N failed`.
 //
-//   PLAN_ORCHESTRATOR_SKIP_VSCODE=1  unit tests only (no install, no VS Code)
+//   PLAN_ORCHESTRATOR_SKIP_VSCODE=1  no VS Code install, no in-VS-Code suite, no UI test
+//   PLAN_ORCHESTRATOR_SKIP_AGENTS=1  no agent CLI install, no tests with the real Claude Code and Codex
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const skipVscode = process.env.PLAN_ORCHESTRATOR_SKIP_VSCODE === '1';
+const skipAgents = process.env.PLAN_ORCHESTRATOR_SKIP_AGENTS === '1';
 
 /** Runs a command with its output streamed through; resolves to its exit code and stdout. */
 function step(command, args) {
@@ -64,6 +66,17 @@ function banner(title) {
 banner('unit tests (node --test out/test/unit/)');
 const unit = await step(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', 'out/test/unit/']);
 record('unit', unit, nodeTestCounts(unit.stdout));
+
+if (skipAgents) {
+  console.log('\n(PLAN_ORCHESTRATOR_SKIP_AGENTS=1: the tests with the real agent CLIs are skipped)');
+} else {
+  banner('install the agent CLIs (scripts/install-agent-clis.sh)');
+  const install = await step('bash', ['scripts/install-agent-clis.sh']);
+  if (install.code !== 0) record('agent install', install, undefined);
+  banner('real agents: Claude Code and Codex against scripted model servers (node --test out/test/agents/)');
+  const agents = await step(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'out/test/agents/']);
+  record('agents', agents, nodeTestCounts(agents.stdout));
+}
 
 if (skipVscode) {
   console.log('\n(PLAN_ORCHESTRATOR_SKIP_VSCODE=1: the in-VS-Code suite and the UI test are skipped)');

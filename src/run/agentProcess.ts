@@ -84,8 +84,8 @@ export class AgentProcess {
         log.write(`${text}\n`);
         this.touch();
         if (text.trim()) lastLine = text.trim();
-        if (!parse) return;
-        for (const e of opts.reader.line(text)) {
+        const found = parse ? opts.reader.line(text) : (opts.reader.stderrLine?.(text) ?? []);
+        for (const e of found) {
           events.push(e);
           opts.onEvent(e);
         }

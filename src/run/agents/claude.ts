@@ -72,7 +72,7 @@ function usageOf(u: unknown): AgentUsage | undefined {
 }
 
 /** A tool result that says the user has not granted the call (the CLI's wording in 2.x). */
-const DENIED_RESULT = /requested permissions? to|haven't granted|has not been granted|permission to use .* (?:was|has been) denied|was blocked/i;
+const DENIED_RESULT = /requires approval|requested permissions? to|haven't granted|has not been granted|permission to use .* (?:was|has been) denied|was blocked/i;
 
 class ClaudeStreamReader implements AgentOutputReader {
   private turn = 0;
@@ -227,7 +227,8 @@ export const claudeAdapter: AgentAdapter = {
 
   verdict(exit: AgentExit, events: readonly AgentEvent[]): AgentVerdict {
     const result = [...events].reverse().find((e): e is Extract<AgentEvent, { type: 'result' }> => e.type === 'result');
-    const denials = [...events.flatMap((e) => (e.type === 'denied' ? [e.denial] : [])), ...(result?.denials ?? [])];
+    // The same call is reported twice: as an error tool_result when it happens, and in the result.
+    const denials = [...new Map([...events.flatMap((e) => (e.type === 'denied' ? [e.denial] : [])), ...(result?.denials ?? [])].map((d) => [d.rule, d])).values()];
     if (result?.isError) {
       const status = result.apiErrorStatus ?? apiStatusInText(result.message);
       if (status !== undefined) return { ok: false, reason: apiErrorText(status) };

@@ -1,19 +1,22 @@
 /**
- * OpenAI Codex, headless: `codex exec --json --sandbox workspace-write -` with the prompt on stdin.
+ * OpenAI Codex, headless: `codex exec --json -` with the prompt on stdin, sandbox workspace-write and
+ * approval policy never (set with `-c`: `exec resume` has no --sandbox flag).
  * Its stdout is JSONL: `thread.started` (the session), `turn.started`, `item.started`/`item.completed`
  * (command executions, file changes, messages: the live activity), `turn.completed` (token usage),
  * and `turn.failed` or `error` when the model or the API failed.
  *
  * Codex has no per-tool allow-list: what it may do is its sandbox (workspace-write: files in the
- * worktree, no network). A command the sandbox refused comes back as a failed or declined command
- * execution, which counts as a denial here.
+ * worktree, no network). Codex 0.171 tells the model, not us, when the sandbox refused a command: such
+ * a command leaves no item in the JSONL. A patch or an escalation it rejected shows as an
+ * `ERROR codex_core::tools::router` line on stderr, which counts as a denial here; anything else
+ * refused shows in the outcome as "no changes made" and in the model's last message.
  */
 import path from 'node:path';
 import { exitReason } from './claude.js';
 import { shorten, type AgentAdapter, type AgentEvent, type AgentExit, type AgentLaunch, type AgentOutputReader, type AgentVerdict, type TaskLaunchContext, type ToolDenial } from './types.js';
 
-/** What a refused command prints when the Linux sandbox blocked it. */
-const SANDBOX_DENIED = /operation not permitted|permission denied|read-only file system|sandbox/i;
+/** Codex's stderr line for a tool call its approval settings rejected. */
+const REJECTED = /codex_core::tools::router:\s*(.*(?:rejected|reject command|escalat).*)$/i;
 
 class CodexJsonReader implements AgentOutputReader {
   private turn = 0;
@@ -60,14 +63,21 @@ class CodexJsonReader implements AgentOutputReader {
     }
   }
 
+  stderrLine(text: string): AgentEvent[] {
+    const m = REJECTED.exec(text);
+    if (!m) return [];
+    const what = m[1]!.trim();
+    const tool = /patch/i.test(what) ? 'apply_patch' : 'exec_command';
+    return [{ type: 'denied', denial: { tool, input: shorten(what, 300), rule: tool } }];
+  }
+
   private item(phase: string, item: Record<string, unknown> | undefined): AgentEvent[] {
     if (!item) return [];
     switch (item.type) {
       case 'command_execution': {
         const command = String(item.command ?? '');
         if (phase === 'item.started') return [{ type: 'activity', text: shorten(`Run ${unwrapShell(command)}`, 160), turn: this.turn, tool: 'shell' }];
-        const output = String(item.aggregated_output ?? '');
-        if (item.status === 'declined' || (item.status === 'failed' && SANDBOX_DENIED.test(output))) {
+        if (item.status === 'declined') {
           const input = unwrapShell(command);
           const denial: ToolDenial = { tool: 'shell', input: shorten(input, 300), rule: `shell(${input})` };
           return [{ type: 'denied', denial }];
@@ -111,8 +121,9 @@ export const codexAdapter: AgentAdapter = {
   launch(ctx: TaskLaunchContext): AgentLaunch {
     const s = ctx.settings;
     const exe = s.executable ?? 'codex';
-    const common = ['--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-c', 'approval_policy="never"'];
+    const common = ['--json', '--skip-git-repo-check', '-c', 'sandbox_mode="workspace-write"', '-c', 'approval_policy="never"'];
     if (s.model) common.push('--model', s.model);
+    // `-`: the prompt is read from stdin (a prompt with the plan's context can outgrow one argument).
     const argv = ctx.resumeSession ? [exe, 'exec', 'resume', ...common, ...s.extraArgs, ctx.resumeSession, '-'] : [exe, 'exec', ...common, ...s.extraArgs, '-'];
     return { argv, env: {}, stdin: ctx.prompt };
   },

@@ -97,6 +97,8 @@ export interface AgentLaunch {
 /** Reads an agent's stdout, one line at a time, into events; kept per run. */
 export interface AgentOutputReader {
   line(text: string): AgentEvent[];
+  /** A line of stderr, for agents that report some things only there. */
+  stderrLine?(text: string): AgentEvent[];
 }
 
 export interface AgentExit {
