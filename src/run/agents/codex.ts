@@ -140,7 +140,8 @@ export const codexAdapter: AgentAdapter = {
       return { ok: false, reason: `agent error: ${shorten(failed.message ?? 'no message', 200)}` };
     }
     const denials = events.flatMap((e) => (e.type === 'denied' ? [e.denial] : []));
-    if (denials.length > 0) return { ok: false, reason: `permission denied: ${denials.map((d) => d.rule).join(', ')}`, denials };
+    // Not returned as approvable denials: Codex has no allow-list an approval could extend.
+    if (denials.length > 0) return { ok: false, reason: `permission denied: ${denials.map((d) => `${d.rule} (${d.input})`).join(', ')}` };
     if (exit.code !== 0) return { ok: false, reason: exitReason(exit) };
     if (results.length === 0) return { ok: false, reason: 'the agent ended without finishing a turn' };
     return { ok: true };
