@@ -48,6 +48,8 @@ const agentRunSchema = z.object({
   log: z.string().optional(),
   /** The agent's own account of its duration (for the orchestrator's overhead benchmark). */
   agentMs: z.number().nonnegative().optional(),
+  /** From the agent's spawn to its exit, as the orchestrator saw it. */
+  processMs: z.number().nonnegative().optional(),
 });
 
 const taskRecordSchema = z.object({

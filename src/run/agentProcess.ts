@@ -29,6 +29,8 @@ export interface AgentProcessOptions {
 
 export interface AgentProcessResult {
   exit: AgentExit;
+  /** From spawn to exit. */
+  processMs: number;
   events: AgentEvent[];
   stoppedFor?: StopReason;
   spawnError?: string;
@@ -65,6 +67,7 @@ export class AgentProcess {
       detached: true,
       env: opts.env,
     });
+    const spawnedAt = performance.now();
     this.startTime = this.child.pid ? processStartTime(this.child.pid) : undefined;
     const events: AgentEvent[] = [];
     let lastLine: string | undefined;
@@ -99,12 +102,14 @@ export class AgentProcess {
 
     this.done = new Promise((resolve) => {
       this.child.on('close', (code, signal) => {
+        const processMs = Math.round(performance.now() - spawnedAt);
         void Promise.all(streamsClosed).then(() => {
           for (const t of this.timers) clearTimeout(t);
           if (this.idleTimer) clearTimeout(this.idleTimer);
           log.end();
           resolve({
             exit: { code, signal, ...(lastLine ? { lastLine } : {}) },
+            processMs,
             events,
             ...(this.stoppedFor ? { stoppedFor: this.stoppedFor } : {}),
             ...(spawnError ? { spawnError } : {}),

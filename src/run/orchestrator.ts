@@ -134,6 +134,8 @@ export class Orchestrator {
   private batch!: StatusBatch;
   /** Files modified before the run began: the user's, never committed by a task. */
   private preexisting = new Set<string>();
+  /** Files a failed attempt left behind, by task: only that task's later success commits them. */
+  private readonly leftovers = new Map<string, string>();
   private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
 
   constructor(options: OrchestratorOptions) {
@@ -508,7 +510,7 @@ export class Orchestrator {
   private async onExit(r: Running, res: AgentProcessResult, adapter: AgentAdapter): Promise<void> {
     const { task } = r;
     let written: Promise<void>;
-    const run: RunPatch = {};
+    const run: RunPatch = { processMs: res.processMs };
     const result = [...res.events].reverse().find((e) => e.type === 'result');
     if (result?.type === 'result' && result.durationMs !== undefined) run.agentMs = result.durationMs;
     if (r.stopped || res.stoppedFor === 'stopped') {
@@ -565,6 +567,11 @@ export class Orchestrator {
       this.emit({ type: 'completed', id: task.id, ms: Date.now() - r.startedAt, ...(commit ? { commit } : {}), ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
       return { written };
     }
+    if (task.kind === 'task' && this.git && r.before) {
+      const left = await this.taskChanges(r).catch(() => undefined);
+      for (const p of left?.commit ?? []) this.leftovers.set(p, task.id);
+      if (left?.commit.length) this.emit({ type: 'warning', message: `${task.id}: its failed attempt left ${left.commit.join(', ')} uncommitted` });
+    }
     const denials = verdict.ok ? undefined : verdict.denials;
     // A denied tool would be denied again: the task waits for the user instead of a blind retry.
     const retrying = !denials?.length && attempt <= this.opts.retries && !this.stopping;
@@ -606,8 +613,10 @@ export class Orchestrator {
       for (const p of changed) if (theirs(p) && !(r.task.files.length > 0 && mine(p))) claimedByOthers.add(p);
     }
     const rel = (p: string) => worktreeRelative(worktree, p);
+    const notMine = new Set(this.preexisting);
+    for (const [p, owner] of this.leftovers) if (owner !== r.task.id) notMine.add(p);
     return attributeChanges(changed, {
-      preexisting: this.preexisting,
+      preexisting: notMine,
       claimedByOthers,
       orchestratorDirs: [rel(path.dirname(this.session.statusPath))].filter((x): x is string => Boolean(x)),
       taskDirs: [rel(this.findingsDir)].filter((x): x is string => Boolean(x)),
@@ -664,7 +673,7 @@ export class Orchestrator {
   }
 }
 
-const LEFT_OUT_WORDS = { preexisting: 'modified before the run', 'other-task': "another running task's file", secret: 'looks like a secret' } as const;
+const LEFT_OUT_WORDS = { preexisting: 'modified before the run, or left by a failed attempt', 'other-task': "another running task's file", secret: 'looks like a secret' } as const;
 
 /** What every task's agents have cost so far, as recorded. */
 export function planCost(status: StatusFile): number {

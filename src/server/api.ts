@@ -19,6 +19,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import * as z from 'zod';
 import spec from '../../openapi.json' with { type: 'json' };
 import { summarizePlan } from '../run/allPlans.js';
+import { approveTask } from '../run/approvals.js';
 import { relativeToRoot } from '../core/planFile.js';
 import { planProgress } from '../core/progress.js';
 import { computeScheduleData, MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';
@@ -86,6 +87,7 @@ const TRANSITIONS: Array<[action: string, status: TaskStatus]> = [
 const emptyBody = z.object({}).strict().optional();
 const startBody = z.object({ maxParallel: z.number().int().min(1).max(32).optional() }).strict().optional();
 const failBody = z.object({ error: z.string().trim().min(1).max(4000).optional() }).strict().optional();
+const approveBody = z.object({ tools: z.array(z.string().min(1).max(500)).max(50).optional() }).strict().optional();
 const logsQuery = z.object({ task: z.string().min(1).max(200).optional(), follow: z.enum(['0', '1', 'true', 'false']).optional() });
 const scheduleQuery = z.object({
   workers: z
@@ -358,6 +360,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return { plan: plan.name, task: req.params.id, status, version: updated.version };
     });
   }
+
+  app.post<{ Params: { name: string; id: string } }>('/api/plans/:name/tasks/:id/approve', async (req) => {
+    const body = parse(approveBody, req.body, 'request body') as { tools?: string[] } | undefined;
+    const { plan, session: s } = await sessionOf(req.params.name);
+    requireTask(s, req.params.id);
+    const result = await approveTask(s, req.params.id, body?.tools);
+    return { plan: plan.name, task: req.params.id, approved: result.approved, resume: result.resume, status: s.status.tasks[req.params.id]?.status ?? 'pending' };
+  });
 
   // Reached only without an Upgrade header (upgrades go to the 'upgrade' listener below).
   app.get('/api/events', async (_req, reply) =>

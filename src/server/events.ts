@@ -4,6 +4,7 @@
  * messages against it, so a change here that is not made there fails a test.
  */
 import type { PlanLocation } from '../run/allPlans.js';
+import type { AgentRun } from '../core/status.js';
 import type { TaskStatus } from '../core/status.js';
 import type { TaskDisplayState } from '../core/taskStates.js';
 
@@ -67,6 +68,8 @@ export interface TaskRow {
   startedAt?: string;
   completedAt?: string;
   updatedAt?: string;
+  /** The task's agent: kind, session, latest action, turn, cost, denied calls waiting for approval, commit. */
+  agent?: AgentRun;
 }
 
 export interface WorktreeInfo {
@@ -104,12 +107,21 @@ export type TaskMessage = Envelope<'task'> & {
   progress: Progress;
 };
 
+/** A running task's agent did something (throttled to about one a second per plan by the orchestrator's writes). */
+export type TaskActivityMessage = Envelope<'task.activity'> & {
+  plan: string;
+  task: string;
+  activity: string;
+  turn?: number;
+  costUsd?: number;
+};
+
 export type OrchestratorMessage = Envelope<'orchestrator.started' | 'orchestrator.stopped'> & { orchestrator: OrchestratorInfo };
 export type PlanMessage = Envelope<'plan.added' | 'plan.changed'> & { plan: PlanInfo };
 export type PlanRemovedMessage = Envelope<'plan.removed'> & { plan: string; file: string };
 export type WorktreeMessage = Envelope<'worktree.created' | 'worktree.removed'> & { worktree: WorktreeInfo };
 
-export type EventMessage = TaskMessage | OrchestratorMessage | PlanMessage | PlanRemovedMessage | WorktreeMessage;
+export type EventMessage = TaskMessage | TaskActivityMessage | OrchestratorMessage | PlanMessage | PlanRemovedMessage | WorktreeMessage;
 export type ServerMessage = SnapshotMessage | EventMessage;
 
 /** Distributes over the union, so each message type keeps its own fields. */

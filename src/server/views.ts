@@ -63,6 +63,7 @@ export function taskRows(analysis: Analysis, status: StatusFile): TaskRow[] {
       ...(rec?.startedAt ? { startedAt: rec.startedAt } : {}),
       ...(rec?.completedAt ? { completedAt: rec.completedAt } : {}),
       ...(rec?.updatedAt ? { updatedAt: rec.updatedAt } : {}),
+      ...(rec?.run ? { agent: rec.run } : {}),
     });
   }
   return rows;

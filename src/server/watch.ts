@@ -62,6 +62,8 @@ interface TaskMemo {
   status: TaskStatus;
   historyLength: number;
   last?: HistoryEntry;
+  /** The agent's latest action as last reported, to send each new one once. */
+  activity?: string;
 }
 
 interface Watched {
@@ -138,7 +140,8 @@ function newEntries(memo: TaskMemo | undefined, rec: StatusFile['tasks'][string]
 
 function memoOf(rec: StatusFile['tasks'][string]): TaskMemo {
   const last = rec.history[rec.history.length - 1];
-  return { status: rec.status, historyLength: rec.history.length, ...(last ? { last } : {}) };
+  const activity = rec.run?.activity ? `${rec.run.activity}|${rec.run.turn ?? ''}|${rec.run.costUsd ?? ''}` : undefined;
+  return { status: rec.status, historyLength: rec.history.length, ...(last ? { last } : {}), ...(activity ? { activity } : {}) };
 }
 
 export function sameFile(a: string, b: string): boolean {
@@ -409,9 +412,21 @@ export class PlanWatcher {
   private apply(w: Watched, status: StatusFile): EventBody[] {
     const titles = new Map((w.analysis?.plan.tasks ?? []).map((t) => [t.id, t.title]));
     const changes: Array<{ id: string; entry: HistoryEntry; previous: TaskStatus; last: boolean }> = [];
+    const activities: EventBody[] = [];
     const memo = new Map<string, TaskMemo>();
     for (const [id, rec] of Object.entries(status.tasks)) {
       const old = w.memo.get(id);
+      const now = memoOf(rec);
+      if (rec.status === 'in_progress' && rec.run?.activity && now.activity !== old?.activity) {
+        activities.push({
+          type: 'task.activity',
+          plan: w.loc.name,
+          task: id,
+          activity: rec.run.activity,
+          ...(rec.run.turn !== undefined ? { turn: rec.run.turn } : {}),
+          ...(rec.run.costUsd !== undefined ? { costUsd: rec.run.costUsd } : {}),
+        });
+      }
       let previous = old?.status ?? 'pending';
       const entries = newEntries(old, rec);
       entries.forEach((entry, i) => {
@@ -428,7 +443,7 @@ export class PlanWatcher {
     w.status = status;
     w.title = w.analysis?.plan.title ?? '';
     w.progress = w.analysis ? progressOf(w.analysis, status) : NO_PROGRESS;
-    return changes.map((c) => {
+    const taskEvents: EventBody[] = changes.map((c) => {
       const rec = status.tasks[c.id];
       return {
         type: 'task',
@@ -445,6 +460,7 @@ export class PlanWatcher {
         progress: w.progress,
       };
     });
+    return [...taskEvents, ...activities];
   }
 
   /** Runs inside the pipeline. A stopped orchestrator's plan is read first: its last task changes came before the stop. */

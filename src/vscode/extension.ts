@@ -11,6 +11,7 @@ import { PlanStatusBar } from './statusBar.js';
 import { commandTable, type CommandContext } from './commands.js';
 import { scheduleApi, type ScheduleApi } from './scheduleView.js';
 import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './worktreeView.js';
+import { ApprovalNotifier } from './approvals.js';
 import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTerminal.js';
 import { ActivePlans, OrchestratorsTreeProvider, orchestratorsViewCommands } from './orchestratorsView.js';
 import { Dashboard, dashboardCommands, type DashboardData } from './dashboard.js';
@@ -79,6 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
         }),
       );
     }
+    context.subscriptions.push(new ApprovalNotifier(workspace, terminals, log));
     context.subscriptions.push(...registerLanguageFeatures(workspace, log, worktrees));
     context.subscriptions.push(new TaskDecorations(workspace));
     const statusBar = new PlanStatusBar(workspace);

@@ -10,6 +10,8 @@ import { promises as fs } from 'node:fs';
 import { PlanError } from '../core/source.js';
 import { GitService } from '../git/gitService.js';
 import { listRegistry, registryDir, runningRecordFor } from '../run/registry.js';
+import { approveTask } from '../run/approvals.js';
+import { openPlan } from '../core/session.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
@@ -65,6 +67,10 @@ export class OrchestratorTerminals implements vscode.Disposable {
     return file;
   }
 
+  placeFor(entry: PlanEntry): { cwd: string; planFile: string } {
+    return this.placeOf(entry);
+  }
+
   /** Where the plan runs: its plan worktree when it has one, else the checkout the plan is in. */
   private placeOf(entry: PlanEntry): { cwd: string; planFile: string } {
     const name = path.basename(entry.uri.fsPath).replace(/\.md$/i, '');
@@ -95,8 +101,7 @@ export class OrchestratorTerminals implements vscode.Disposable {
     if (running) throw new PlanError('invalid-argument', `an orchestrator for this plan is already running (pid ${running.pid}); stop it first`);
     const config = vscode.workspace.getConfiguration('planOrchestrator');
     const args = ['orchestrate', '--plan', planFile, '--max-parallel', String(config.get<number>('maxParallel', 3))];
-    const agent = config.get<string[]>('agentCommand');
-    if (Array.isArray(agent) && agent.length > 0) args.push('--agent', JSON.stringify(agent));
+    args.push(...agentArgs(config));
     const shim = await this.planctlShim();
     const terminal = vscode.window.createTerminal({
       name: `Plan: ${title}`,
@@ -138,6 +143,37 @@ export class OrchestratorTerminals implements vscode.Disposable {
 
 type Handler = (...args: unknown[]) => Promise<unknown> | unknown;
 
+/**
+ * Allows exactly the calls the task's agent was denied (saved for the plan, shown in the action that
+ * led here) and retries the task: the running orchestrator picks it up, or a new one starts.
+ */
+export async function approveAndRetry(terminals: OrchestratorTerminals, entry: PlanEntry, taskId: string): Promise<string[]> {
+  if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: nothing is approved or run');
+  const { cwd, planFile } = terminals.placeFor(entry);
+  const session = await openPlan(planFile);
+  const denied = session.status.tasks[taskId]?.run?.needsApproval ?? [];
+  if (denied.length === 0) throw new PlanError('invalid-argument', `task ${taskId} is not waiting for an approval`);
+  const result = await approveTask(session, taskId);
+  const running = runningRecordFor(await readRegistry(cwd), planFile);
+  if (!running) await terminals.startAt(cwd, planFile, session.analysis.plan.title || path.basename(planFile));
+  return result.approved;
+}
+
+/** planctl orchestrate's agent flags from the settings; unset ones leave git-workflow.json's `agent` in charge. */
+export function agentArgs(config: vscode.WorkspaceConfiguration): string[] {
+  const args: string[] = [];
+  const kind = config.get<string>('agent.kind', '');
+  const command = config.get<string[]>('agentCommand', []);
+  if (kind) args.push('--agent-kind', kind);
+  if (Array.isArray(command) && command.length > 0 && (!kind || kind === 'command')) args.push('--agent', JSON.stringify(command));
+  const model = config.get<string>('agent.model', '');
+  if (model) args.push('--model', model);
+  for (const rule of config.get<string[]>('agent.allowedTools', [])) if (typeof rule === 'string' && rule) args.push('--allowed-tool', rule);
+  const maxCost = config.get<number>('agent.maxCostUsd', 0);
+  if (maxCost > 0) args.push('--max-cost', String(maxCost));
+  return args;
+}
+
 export function orchestratorCommands(terminals: OrchestratorTerminals, plans: PlanWorkspace): Record<string, Handler> {
   /** A plan entry, or a worktree row (its plan inside the worktree), from the command's argument. */
   const target = async (arg: unknown): Promise<{ cwd?: string; planFile?: string; title?: string; entry?: PlanEntry } | undefined> => {
@@ -161,6 +197,14 @@ export function orchestratorCommands(terminals: OrchestratorTerminals, plans: Pl
     return picked ? { entry: picked.e } : undefined;
   };
   return {
+    'planOrchestrator.approveTask': async (arg: unknown, taskArg?: unknown) => {
+      // From the tree (a task node) or from the approval notification (plan entry + task ID).
+      const node = arg as { kind?: string; entry?: PlanEntry; taskId?: string } | undefined;
+      const entry = node?.entry;
+      const taskId = node?.taskId ?? (typeof taskArg === 'string' ? taskArg : undefined);
+      if (!entry || !taskId) throw new PlanError('invalid-argument', 'choose a task that needs approval in the Plans view');
+      return approveAndRetry(terminals, entry, taskId);
+    },
     'planOrchestrator.startOrchestrator': async (arg) => {
       const t = await target(arg);
       if (!t) return undefined;

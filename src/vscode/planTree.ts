@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import type { Phase, Task } from '../core/model.js';
+import type { TaskRecord } from '../core/status.js';
 import { planProgress } from '../core/progress.js';
 import type { PlanChange, PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import { taskViews, type TaskDisplayState, type TaskView } from './taskState.js';
@@ -174,7 +175,9 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
         const v = taskViews(this.workspace, entry).get(n.taskId);
         if (!v) return 'missing';
         const deps = v.task.dependsOn.map((d) => d.target).join(',') || v.dependsOn.join(',');
-        return `${v.task.title}|${v.state}|${deps}|${v.task.childIds.length}|${v.task.estimateMinutes}|${v.task.files.length}|${v.task.range.start.line}|${trusted}`;
+        const rec = entry.status?.tasks[n.taskId];
+        const run = rec?.run;
+        return `${v.task.title}|${v.state}|${deps}|${v.task.childIds.length}|${v.task.estimateMinutes}|${v.task.files.length}|${v.task.range.start.line}|${trusted}|${rec?.lastError ?? ''}|${run?.activity ?? ''}|${run?.turn ?? ''}|${run?.costUsd ?? ''}|${run?.needsApproval?.length ?? 0}`;
       }
       case 'phase': {
         const plan = entry.analysis?.plan;
@@ -273,13 +276,19 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
       t.childIds.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
     );
     item.id = `task:${entry.uri}:${t.id}`;
-    item.contextValue = t.kind === 'verify' ? 'task.verify' : 'task';
-    item.iconPath = ICONS[view.state];
+    const record = entry.status?.tasks[t.id];
+    const needsApproval = view.state === 'failed' && (record?.run?.needsApproval?.length ?? 0) > 0;
+    item.contextValue = needsApproval ? 'task.needsApproval' : t.kind === 'verify' ? 'task.verify' : 'task';
+    item.iconPath = needsApproval ? new vscode.ThemeIcon('shield', new vscode.ThemeColor('problemsWarningIcon.foreground')) : ICONS[view.state];
     const explicit = t.dependsOn.map((d) => (d.kind === 'phase' ? `Phase ${d.target}` : d.target));
     const shown = explicit.length > 0 ? explicit : view.dependsOn;
-    item.description = [shown.length > 0 ? `⇠ ${shown.join(', ')}` : '', view.state === 'ready' || view.state === 'blocked' ? '' : view.state]
+    item.description = [
+      view.state === 'ready' || view.state === 'blocked' ? '' : needsApproval ? 'needs approval' : view.state,
+      agentLine(view.state, record),
+      shown.length > 0 ? `⇠ ${shown.join(', ')}` : '',
+    ]
       .filter(Boolean)
-      .join('  ');
+      .join(' · ');
     item.tooltip = this.taskTooltip(entry, view);
     item.command = { command: 'planOrchestrator.revealTask', title: 'Go to Task', arguments: [entry.uri, t.range.start.line] };
     if (vscode.workspace.isTrusted) {
@@ -306,6 +315,12 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
       for (const h of record.history.slice(-5)) md.appendMarkdown(`- ${h.at}: ${h.status}${h.note ? ` — ${escape(h.note)}` : ''}\n`);
     }
     if (record?.lastError) md.appendMarkdown(`\nLast error: ${escape(record.lastError)}\n`);
+    const run = record?.run;
+    if (run?.needsApproval?.length) md.appendMarkdown(`\nWaiting for approval: ${run.needsApproval.map((d) => `\`${d.rule}\``).join(', ')} (Approve and Retry)\n`);
+    if (run?.kind) {
+      const parts = [run.kind, run.model, run.turn ? `turn ${run.turn}` : '', run.totalCostUsd ?? run.costUsd ? `$${(run.totalCostUsd ?? run.costUsd)!.toFixed(2)}` : '', run.commit ? `commit ${run.commit.slice(0, 7)}` : ''];
+      md.appendMarkdown(`\nAgent: ${escape(parts.filter(Boolean).join(' · '))}${run.activity ? `\n\nLatest: ${escape(run.activity)}` : ''}\n`);
+    }
     return md;
   }
 
@@ -327,6 +342,16 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** What the agent is doing (running) or why it stopped (failed), short enough for a row. */
+function agentLine(state: string, record: TaskRecord | undefined): string {
+  const run = record?.run;
+  if (state === 'running' && run?.activity) {
+    return [run.activity.length > 48 ? `${run.activity.slice(0, 47)}…` : run.activity, run.turn ? `turn ${run.turn}` : '', run.costUsd ? `$${run.costUsd.toFixed(2)}` : ''].filter(Boolean).join(' · ');
+  }
+  if (state === 'failed' && record?.lastError) return record.lastError.length > 60 ? `${record.lastError.slice(0, 59)}…` : record.lastError;
+  return '';
 }
 
 function escape(text: string): string {

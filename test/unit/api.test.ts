@@ -475,6 +475,34 @@ describe('changing task states', () => {
   });
 });
 
+describe('approving a denied tool', () => {
+  test('approve saves the rule for the plan, puts the task back to pending to resume its session, and shows the agent in the task row', async () => {
+    const store = statusStoreFor(path.join(repo.dir, 'docs/plans/manual.md'), { root: repo.dir });
+    await store.setTaskStatuses([
+      { taskId: '1.2', status: 'in_progress' },
+      { taskId: '1.2', status: 'failed', error: 'permission denied: Bash(make deploy-prod)', run: { kind: 'claude', sessionId: 'abc-123', needsApproval: [{ tool: 'Bash', input: 'make deploy-prod', rule: 'Bash(make deploy-prod)' }] } },
+    ]);
+    const before = await api('GET', '/api/plans/manual/status');
+    const row = before.json.tasks.find((t: { id: string }) => t.id === '1.2');
+    assertSchema('PlanStatus', before.json);
+    assert.deepEqual(row.agent.needsApproval, [{ tool: 'Bash', input: 'make deploy-prod', rule: 'Bash(make deploy-prod)' }]);
+
+    assertError(await api('POST', '/api/plans/manual/tasks/1.1/approve', {}), 400, 'invalid-argument');
+    assertError(await api('POST', '/api/plans/manual/tasks/1.2/approve', { tools: ['rm -rf /'] }), 400, 'invalid-argument');
+    const r = await api('POST', '/api/plans/manual/tasks/1.2/approve', {});
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assertSchema('ApproveResult', r.json);
+    assert.deepEqual(r.json, { plan: 'manual', task: '1.2', approved: ['Bash(make deploy-prod)'], resume: true, status: 'pending' });
+    const agentFile = JSON.parse(await readFile(path.join(repo.dir, 'docs/plan-outputs/manual/agent.json'), 'utf8'));
+    assert.deepEqual(agentFile.allowedTools, ['Bash(make deploy-prod)']);
+    const rec = (await store.read()).tasks['1.2']!;
+    assert.equal(rec.status, 'pending');
+    assert.equal(rec.run?.resume, true);
+    assert.equal(rec.run?.needsApproval, undefined);
+    await store.setTaskStatus('1.2', 'pending', { note: 'test cleanup' });
+  });
+});
+
 describe('orchestrators through the API', () => {
   test('start runs the simulated agents; the WebSocket delivers started before completed for each task', async () => {
     const c = await Client.open(server);
