@@ -7,26 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from '../unit/helpers/tempRepo.js';
 import { startScriptedAnthropic, taskIdOf, type Reply, type ScriptContext, type ScriptedAnthropic } from './scriptedAnthropic.js';
-import { agentBinDir, claudeEnv, missing, planctl } from './realAgents.js';
+import { agentBinDir, claudeEnv, missing, NOTES_FILES, NOTES_PLAN, notesStatus, orchestrateNotes, planctl } from './realAgents.js';
 
 const skip = missing('claude');
 if (skip) console.log(`# skipping the Claude Code tests: ${skip}`);
 
-const PLAN = `# Implementation Plan: Notes cache
-
-## Overview
-- **Objective:** Keep recently read notes in memory
-
-## Phase 1: Build
-- [ ] 1.1 Write the cache in \`src/cache.ts\`
-- [ ] 1.2 Write the store in \`src/store.ts\`
-- [ ] 1.3 Wire them together in \`src/index.ts\` (depends: 1.1, 1.2)
-`;
-
-const FILES: Record<string, string> = { '1.1': 'src/cache.ts', '1.2': 'src/store.ts', '1.3': 'src/index.ts' };
+const PLAN = NOTES_PLAN;
+const FILES = NOTES_FILES;
 
 /** The worktree our prompt names: Claude Code's Write tool takes absolute paths. */
 const worktreeOf = (prompt: string): string => /Work only inside (\S+) and only/.exec(prompt)![1]!;
@@ -45,22 +34,17 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function setUp(script: (ctx: ScriptContext) => Reply | Promise<Reply>): Promise<{ repo: TempRepo; env: NodeJS.ProcessEnv; status: () => Promise<StatusFile> }> {
+async function setUp(script: (ctx: ScriptContext) => Reply | Promise<Reply>): Promise<{ repo: TempRepo; env: NodeJS.ProcessEnv; status: () => ReturnType<typeof notesStatus> }> {
   await server?.close();
   server = await startScriptedAnthropic(script);
   const repo = await makeTempRepo({ 'README.md': '# notes\n', 'docs/plans/notes.md': PLAN });
   const home = path.join(await tempDir('planctl-claude-home-'), 'home');
   const env = await claudeEnv(server.url, home, binDir);
-  const status = async () => {
-    const s = await readStatusFile(path.join(repo.dir, 'docs/plan-outputs/notes/status.json'));
-    assert.ok(s, 'status.json exists');
-    return s;
-  };
+  const status = () => notesStatus(repo.dir);
   return { repo, env, status };
 }
 
-const orchestrate = (repo: TempRepo, env: NodeJS.ProcessEnv, extra: string[] = []) =>
-  planctl(['orchestrate', '--plan', 'docs/plans/notes.md', '--max-parallel', '2', ...extra], repo.dir, env);
+const orchestrate = (repo: TempRepo, env: NodeJS.ProcessEnv, extra: string[] = []) => orchestrateNotes(repo.dir, env, extra);
 
 describe('planctl orchestrate with the real Claude Code CLI', { skip }, () => {
   test('two parallel tasks and one that depends on both each write a file, each in its own commit', async () => {

@@ -7,26 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from '../unit/helpers/tempRepo.js';
 import { codexConfig, startScriptedResponses, type ResponsesContext, type ResponsesReply, type ScriptedResponses } from './scriptedResponses.js';
-import { agentBinDir, missing, planctl } from './realAgents.js';
+import { agentBinDir, missing, NOTES_FILES, NOTES_PLAN, notesStatus, orchestrateNotes } from './realAgents.js';
 
 const skip = missing('codex');
 if (skip) console.log(`# skipping the Codex tests: ${skip}`);
 
-const PLAN = `# Implementation Plan: Notes cache
-
-## Overview
-- **Objective:** Keep recently read notes in memory
-
-## Phase 1: Build
-- [ ] 1.1 Write the cache in \`src/cache.ts\`
-- [ ] 1.2 Write the store in \`src/store.ts\`
-- [ ] 1.3 Wire them together in \`src/index.ts\` (depends: 1.1, 1.2)
-`;
-
-const FILES: Record<string, string> = { '1.1': 'src/cache.ts', '1.2': 'src/store.ts', '1.3': 'src/index.ts' };
+const PLAN = NOTES_PLAN;
+const FILES = NOTES_FILES;
 const taskIdOf = (prompt: string) => /^# Task (\S+):/m.exec(prompt)?.[1];
 const addFile = (file: string, line: string) => `*** Begin Patch\n*** Add File: ${file}\n+${line}\n*** End Patch\n`;
 
@@ -52,16 +41,11 @@ async function setUp(script: (ctx: ResponsesContext) => ResponsesReply) {
   await writeFile(path.join(codexHome, 'config.toml'), codexConfig(server.url));
   const env: NodeJS.ProcessEnv = { PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`, HOME: path.join(base, 'home'), CODEX_HOME: codexHome, SCRIPTED_API_KEY: 'sk-test', LANG: 'C.UTF-8' };
   await mkdir(env.HOME!, { recursive: true });
-  const status = async (): Promise<StatusFile> => {
-    const s = await readStatusFile(path.join(repo.dir, 'docs/plan-outputs/notes/status.json'));
-    assert.ok(s, 'status.json exists');
-    return s;
-  };
+  const status = () => notesStatus(repo.dir);
   return { repo, env, status };
 }
 
-const orchestrate = (repo: TempRepo, env: NodeJS.ProcessEnv, extra: string[] = []) =>
-  planctl(['orchestrate', '--plan', 'docs/plans/notes.md', '--max-parallel', '2', ...extra], repo.dir, env);
+const orchestrate = (repo: TempRepo, env: NodeJS.ProcessEnv, extra: string[] = []) => orchestrateNotes(repo.dir, env, extra);
 
 describe('planctl orchestrate with the real Codex CLI', { skip }, () => {
   test('two parallel tasks and one that depends on both each write a file, each in its own commit', async () => {

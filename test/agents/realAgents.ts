@@ -3,12 +3,14 @@
  * Codex CLIs, a PATH on which `claude` and `codex` are those CLIs (so that planctl runs with its
  * default agent settings), and running the bundled planctl as a user would.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readStatusFile, type StatusFile } from '../../src/core/status.js';
 
 export const CLAUDE_VERSION = '2.1.197';
 export const CODEX_VERSION = '0.171.0';
@@ -95,3 +97,29 @@ export function planctl(args: string[], cwd: string, env: NodeJS.ProcessEnv, tim
     });
   });
 }
+
+/** The plan both agents' tests run: two independent tasks and one that depends on both. */
+export const NOTES_PLAN = `# Implementation Plan: Notes cache
+
+## Overview
+- **Objective:** Keep recently read notes in memory
+
+## Phase 1: Build
+- [ ] 1.1 Write the cache in \`src/cache.ts\`
+- [ ] 1.2 Write the store in \`src/store.ts\`
+- [ ] 1.3 Wire them together in \`src/index.ts\` (depends: 1.1, 1.2)
+`;
+
+/** The file each task of NOTES_PLAN writes. */
+export const NOTES_FILES: Record<string, string> = { '1.1': 'src/cache.ts', '1.2': 'src/store.ts', '1.3': 'src/index.ts' };
+
+/** The notes plan's status.json in a test repository (asserted to exist). */
+export async function notesStatus(repoDir: string): Promise<StatusFile> {
+  const s = await readStatusFile(path.join(repoDir, 'docs/plan-outputs/notes/status.json'));
+  assert.ok(s, 'status.json exists');
+  return s;
+}
+
+/** `planctl orchestrate` on the notes plan, two agents at once. */
+export const orchestrateNotes = (repoDir: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<PlanctlResult> =>
+  planctl(['orchestrate', '--plan', 'docs/plans/notes.md', '--max-parallel', '2', ...extra], repoDir, env);

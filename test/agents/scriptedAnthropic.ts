@@ -8,7 +8,7 @@
  * Requests that carry no tools are the CLI's side requests (titles, summaries): they get short text.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export type Block = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string };
 
@@ -58,7 +58,6 @@ export interface ScriptedAnthropic {
 
 export async function startScriptedAnthropic(script: (ctx: ScriptContext) => Reply | Promise<Reply>): Promise<ScriptedAnthropic> {
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -138,21 +137,8 @@ export async function startScriptedAnthropic(script: (ctx: ScriptContext) => Rep
     sse('message_stop', { type: 'message_stop' });
     res.end();
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}`, requests, close };
 }
 
 /** The task ID our default prompt starts with (`# Task 2.1: …`). */

@@ -5,7 +5,7 @@
  * response.output_item.done per item, and response.completed with usage.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export type ResponsesReply =
   | { text: string }
@@ -43,7 +43,6 @@ export interface ScriptedResponses {
 
 export async function startScriptedResponses(script: (ctx: ResponsesContext) => ResponsesReply): Promise<ScriptedResponses> {
   const requests: ResponsesContext[] = [];
-  const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -86,21 +85,8 @@ export async function startScriptedResponses(script: (ctx: ResponsesContext) => 
     sse('response.completed', { response: { ...base, status: 'completed', output: [item], usage } });
     res.end();
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}/v1`, requests, close };
 }
 
 /**

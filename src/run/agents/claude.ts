@@ -9,7 +9,7 @@
  * task was not done.
  */
 import path from 'node:path';
-import { shorten, type AgentAdapter, type AgentEvent, type AgentExit, type AgentLaunch, type AgentOutputReader, type AgentUsage, type AgentVerdict, type TaskLaunchContext, type ToolDenial } from './types.js';
+import { jsonLine, shorten, type AgentAdapter, type AgentEvent, type AgentExit, type AgentLaunch, type AgentOutputReader, type AgentUsage, type AgentVerdict, type TaskLaunchContext, type ToolDenial } from './types.js';
 
 /** HTTP statuses the Anthropic API answers with, in the words a user would search for. */
 const API_STATUS_WORDS: Record<number, string> = {
@@ -83,15 +83,8 @@ class ClaudeStreamReader implements AgentOutputReader {
   constructor(private readonly worktree: string) {}
 
   line(text: string): AgentEvent[] {
-    let msg: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null) return [];
-      msg = parsed as Record<string, unknown>;
-    } catch {
-      // Not every line is an event (a warning printed by a hook, say); it is in the log all the same.
-      return [];
-    }
+    const msg = jsonLine(text);
+    if (!msg) return [];
     switch (msg.type) {
       case 'system':
         return this.system(msg);

@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { exitReason } from './claude.js';
-import { shorten, type AgentAdapter, type AgentEvent, type AgentExit, type AgentLaunch, type AgentOutputReader, type AgentVerdict, type TaskLaunchContext, type ToolDenial } from './types.js';
+import { jsonLine, shorten, type AgentAdapter, type AgentEvent, type AgentExit, type AgentLaunch, type AgentOutputReader, type AgentVerdict, type TaskLaunchContext, type ToolDenial } from './types.js';
 
 /** Codex's stderr line for a tool call its approval settings rejected. */
 const REJECTED = /codex_core::tools::router:\s*(.*(?:rejected|reject command|escalat).*)$/i;
@@ -24,14 +24,8 @@ class CodexJsonReader implements AgentOutputReader {
   constructor(private readonly worktree: string) {}
 
   line(text: string): AgentEvent[] {
-    let msg: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null) return [];
-      msg = parsed as Record<string, unknown>;
-    } catch {
-      return [];
-    }
+    const msg = jsonLine(text);
+    if (!msg) return [];
     switch (msg.type) {
       case 'thread.started':
         return typeof msg.thread_id === 'string' ? [{ type: 'session', sessionId: msg.thread_id }] : [];

@@ -130,3 +130,16 @@ export function shorten(text: string, max = 120): string {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
+
+/**
+ * One line of an agent's JSONL output as an object, or undefined for anything else: not every line
+ * is an event (a warning printed by a hook, say); it is in the log all the same.
+ */
+export function jsonLine(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
