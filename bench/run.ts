@@ -20,6 +20,7 @@ import { benchConflicts } from './conflicts.js';
 import { benchWorktrees } from './worktrees.js';
 import { benchOrchestrate } from './orchestrate.js';
 import { benchApi } from './api.js';
+import { benchAgentOverhead } from './agentOverhead.js';
 import type { BenchRow } from './row.js';
 
 type Row = BenchRow;
@@ -209,6 +210,7 @@ async function main(): Promise<void> {
   rows.push(...(await benchWorktrees()));
   rows.push(...(await benchApi()));
   if (!quick) rows.push(...(await benchOrchestrate({ withCommits: false })));
+  if (!quick) rows.push(...(await benchAgentOverhead()));
   const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
   process.stdout.write(report);
   if (process.argv.includes('--write')) {
