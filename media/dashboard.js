@@ -130,6 +130,8 @@
         el('span', { class: 'id' }, li, task.id);
         el('span', { class: 'name' }, li, task.title);
         if (task.startedAt) el('span', { class: 'elapsed', 'data-started': task.startedAt }, li, elapsed(nowMs() - Date.parse(task.startedAt)));
+        if (task.activity) el('span', { class: 'activity', title: task.activity }, li, task.activity);
+        if (task.costUsd) el('span', { class: 'cost' }, li, `$${task.costUsd.toFixed(2)}`);
       }
     }
     if (p.failedTasks.length) {

@@ -23,7 +23,7 @@ export interface DashboardPlan {
   running: number;
   failed: number;
   percent: number;
-  runningTasks: Array<{ id: string; title: string; startedAt?: string }>;
+  runningTasks: Array<{ id: string; title: string; startedAt?: string; activity?: string; costUsd?: number }>;
   failedTasks: Array<{ id: string; title: string; error?: string }>;
   orchestrator?: { pid: number; startedAt?: string };
   error?: string;
@@ -53,7 +53,7 @@ export function dashboardData(model: ActivePlans): DashboardData {
       running: p.running,
       failed: p.failed,
       percent: p.percent,
-      runningTasks: p.runningTasks.map(({ id, title, startedAt }) => ({ id, title, startedAt })),
+      runningTasks: p.runningTasks.map(({ id, title, startedAt, activity, costUsd }) => ({ id, title, startedAt, activity, costUsd })),
       failedTasks: p.failedTasks.map(({ id, title, error }) => ({ id, title, error })),
       orchestrator: p.orchestrator && { pid: p.orchestrator.pid, startedAt: p.orchestrator.startedAt },
       error: p.error,

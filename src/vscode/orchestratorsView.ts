@@ -21,6 +21,11 @@ export interface TaskRow {
   title: string;
   startedAt?: string;
   error?: string;
+  /** The agent's latest action, turn and cost, while it runs. */
+  activity?: string;
+  turn?: number;
+  costUsd?: number;
+  needsApproval?: boolean;
 }
 
 export interface ActivityItem {
@@ -66,7 +71,17 @@ function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progre
   for (const t of plan.tasks) {
     const r = status.tasks[t.id];
     if (r?.status !== wanted) continue;
-    out.push({ id: t.id, title: t.title, startedAt: r.startedAt, error: r.lastError });
+    const run = r.run;
+    out.push({
+      id: t.id,
+      title: t.title,
+      startedAt: r.startedAt,
+      error: r.lastError,
+      ...(run?.activity && wanted === 'in_progress' ? { activity: run.activity } : {}),
+      ...(run?.turn && wanted === 'in_progress' ? { turn: run.turn } : {}),
+      ...(run?.costUsd && wanted === 'in_progress' ? { costUsd: run.costUsd } : {}),
+      ...(run?.needsApproval?.length ? { needsApproval: true } : {}),
+    });
   }
   return out;
 }
@@ -318,10 +333,19 @@ export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<Orches
       item.contextValue = `orchestrator.task.${state}`;
       if (state === 'running') {
         item.iconPath = new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue'));
-        item.description = task.startedAt ? `running ${formatElapsed(Date.now() - Date.parse(task.startedAt))}` : 'running';
+        item.description = [
+          task.startedAt ? `running ${formatElapsed(Date.now() - Date.parse(task.startedAt))}` : 'running',
+          task.activity,
+          task.turn ? `turn ${task.turn}` : '',
+          task.costUsd ? `$${task.costUsd.toFixed(2)}` : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
       } else {
-        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-        item.description = task.error ? `failed: ${task.error}` : 'failed';
+        item.iconPath = task.needsApproval
+          ? new vscode.ThemeIcon('shield', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+          : new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+        item.description = task.needsApproval ? `needs approval: ${task.error ?? ''}` : task.error ? `failed: ${task.error}` : 'failed';
       }
       item.tooltip = `${task.id} ${task.title}\n${item.description}`;
       return item;
