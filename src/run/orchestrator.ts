@@ -126,6 +126,8 @@ export class Orchestrator {
   /** Why the run cannot go on (status.json cannot be read or written): no more launches, then thrown. */
   private fatal: Error | undefined;
   private overBudget = false;
+  /** What finished attempts have cost, this run and before (from status.json at the start). */
+  private spentUsd = 0;
   private registry: RegistryRecord | undefined;
   private logsDir = '';
   private findingsDir = '';
@@ -220,6 +222,7 @@ export class Orchestrator {
     this.batch = new StatusBatch(this.session.store, this.session.status, (message) => this.emit({ type: 'warning', message }));
     try {
       this.batch.status = await this.resumeCrashed();
+      this.spentUsd = planCost(this.batch.status);
       this.emitPlanSize(this.batch.status);
       await this.loop();
     } finally {
@@ -384,7 +387,7 @@ export class Orchestrator {
   private checkBudget(): boolean {
     const max = this.opts.maxCostUsd;
     if (max === undefined || this.overBudget) return this.overBudget;
-    const spent = planCost(this.batch.status) + [...this.running.values()].reduce((n, r) => n + r.costUsd, 0);
+    const spent = this.spentUsd + [...this.running.values()].reduce((n, r) => n + r.costUsd, 0);
     if (spent < max) return false;
     this.overBudget = true;
     this.emit({ type: 'budget', spentUsd: spent, maxUsd: max });
@@ -541,6 +544,7 @@ export class Orchestrator {
   private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch): Promise<{ written: Promise<void> }> {
     const { task, attempt } = r;
     Object.assign(run, this.costPatch(r));
+    this.spentUsd += r.costUsd;
     let error = verdict.ok ? undefined : verdict.reason;
     let commit: string | undefined;
     let note: string | undefined;

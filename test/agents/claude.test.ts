@@ -158,4 +158,52 @@ describe('planctl orchestrate with the real Claude Code CLI', { skip }, () => {
     assert.equal(s.tasks['1.2']!.status, 'failed');
     assert.equal(s.tasks['1.2']!.lastError, 'no changes made: the agent ended without changing a file or writing findings');
   });
+
+  test('--max-cost stops starting tasks once the plan has spent that much', async () => {
+    const { repo, env, status } = await setUp((ctx) => {
+      const id = taskIdOf(ctx.prompt)!;
+      const file = path.join(worktreeOf(ctx.prompt), FILES[id]!);
+      // Many tokens: Claude Code prices them at its model's rates, well above the limit.
+      return ctx.turn === 0
+        ? { content: [{ type: 'tool_use', name: 'Write', input: { file_path: file, content: `// ${id}\n` } }], usage: { input_tokens: 200_000, output_tokens: 20_000 } }
+        : { content: [{ type: 'text', text: 'done' }], usage: { input_tokens: 200_000, output_tokens: 20_000 } };
+    });
+    const res = await orchestrate(repo, env, ['--max-parallel', '1', '--max-cost', '0.5']);
+    assert.equal(res.code, 1, `${res.out}\n${res.err}`);
+    assert.match(res.out, /\$ the plan has cost \$\d+\.\d\d of \$0\.50: no new tasks are started/);
+    const s = await status();
+    const ran = Object.entries(s.tasks).filter(([, r]) => r.status === 'completed').map(([id]) => id);
+    assert.equal(ran.length, 1, `one task ran before the limit: ${ran.join(', ')}`);
+    assert.ok((s.tasks[ran[0]!]!.run?.totalCostUsd ?? 0) >= 0.5);
+    assert.match(res.out, /2 not run/);
+  });
+
+  test('an agent that prints nothing for the idle timeout is stopped', async () => {
+    const { repo, env, status } = await setUp(() => ({ hang: true }));
+    const res = await orchestrate(repo, env, ['--retries', '0', '--idle-timeout', '2']);
+    assert.equal(res.code, 1, `${res.out}\n${res.err}`);
+    const s = await status();
+    assert.equal(s.tasks['1.1']!.lastError, 'no output for 2 s; the agent was stopped');
+  });
+
+  test("the prompt template of git-workflow.json's agent.promptFile is used, with its placeholders filled", async () => {
+    const prompts = new Map<string, string>();
+    const { repo, env } = await setUp((ctx) => {
+      const id = /^Task (\S+) of/m.exec(ctx.prompt)![1]!;
+      // Claude Code puts a <system-reminder> block before the prompt it was given.
+      prompts.set(id, ctx.prompt.slice(ctx.prompt.indexOf('Task ')));
+      const file = path.join(/in (\/\S+)\.$/m.exec(ctx.prompt)![1]!, FILES[id]!);
+      return ctx.turn === 0 ? { content: [{ type: 'tool_use', name: 'Write', input: { file_path: file, content: `// ${id}\n` } }] } : { content: [{ type: 'text', text: 'done' }] };
+    });
+    await repo.write('docs/prompts/task.md', 'Task {{task.id}} of {{plan.title}}: {{task.title}}\nFiles:\n{{files}}\nAfter:\n{{dependencies}}\nNotes go to {{findings}}; {{unknown}} stays.\nWork in {{worktree}}.\n');
+    await repo.write('git-workflow.json', '{ "agent": { "promptFile": "docs/prompts/task.md" } }\n');
+    repo.commitAll('prompt template');
+    const res = await orchestrate(repo, env);
+    assert.equal(res.code, 0, `${res.out}\n${res.err}`);
+    assert.equal(
+      prompts.get('1.3'),
+      `Task 1.3 of Notes cache: Wire them together in src/index.ts\nFiles:\n- \`src/index.ts\`\nAfter:\n- 1.1 Write the cache in src/cache.ts (completed, commit ${repo.git(['log', '--format=%H', '--grep', '^task 1.1:']).slice(0, 12)})\n- 1.2 Write the store in src/store.ts (completed, commit ${repo.git(['log', '--format=%H', '--grep', '^task 1.2:']).slice(0, 12)})\nNotes go to docs/plan-outputs/notes/findings; {{unknown}} stays.\nWork in ${repo.dir}.\n`,
+    );
+  });
 });
+
