@@ -53,7 +53,7 @@ interface Overheads {
 }
 
 async function measure(planPath: string, agent: ConstructorParameters<typeof Orchestrator>[0]['agent'], env: NodeJS.ProcessEnv): Promise<Overheads> {
-  const summary = await new Orchestrator({ planPath, agent, maxParallel: WORKERS, retries: 0, env }).run();
+  const summary = await new Orchestrator({ inPlace: true, planPath, agent, maxParallel: WORKERS, retries: 0, env }).run();
   if (summary.failed.length || summary.blocked.length) throw new Error(`overhead bench: ${summary.failed.length} failed, ${summary.blocked.length} not run`);
   const status = await readStatusFile(path.join(path.dirname(planPath), '..', 'plan-outputs', 'overhead', 'status.json'));
   const out: Overheads = { beyondProcess: [], beyondReported: [] };

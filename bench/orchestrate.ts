@@ -58,6 +58,7 @@ function freshRepo(root: string, name: string, planText: string): string {
 
 async function run(planPath: string, opts: { batched: boolean; commit: boolean; agent: AgentKind }): Promise<number> {
   const s = await new Orchestrator({
+    inPlace: true,
     planPath,
     agent: agentArgv(opts.agent),
     maxParallel: WORKERS,

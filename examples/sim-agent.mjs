@@ -8,7 +8,7 @@
  * start (a real agent's run time includes its start-up too), then appends one line to
  * sim-output/<id>.txt in the current directory (so the orchestrator has something to commit).
  * Fails when the title contains [FAIL] or PLAN_SIM_FAIL lists the id (comma-separated); never ends
- * when the title contains [HANG].
+ * when the title contains [HANG]; also writes a `.env` when PLAN_SIM_SECRET lists the id.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -56,6 +56,8 @@ if (title.includes('[HANG]')) {
     }
     mkdirSync('sim-output', { recursive: true });
     appendFileSync(path.join('sim-output', `${id}.txt`), `${id} done at ${new Date().toISOString()} by ${process.pid}\n`);
+    // An agent that drops a credentials file, as real ones sometimes do: it must never be committed.
+    if ((process.env.PLAN_SIM_SECRET ?? '').split(',').map((s) => s.trim()).includes(id)) appendFileSync('.env', 'AWS_SECRET=not-a-real-secret\n');
     console.log(`sim-agent ${id}: done`);
   }, Math.max(0, estimate * msPerMinute - performance.now())); // performance.now() counts from the process start
 }

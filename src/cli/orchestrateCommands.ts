@@ -14,7 +14,9 @@ import path from 'node:path';
 import { Orchestrator, type OrchestratorEvent } from '../run/orchestrator.js';
 import { isPidAlive, listRegistry, registryDir, runningRecordFor } from '../run/registry.js';
 import { isAgentKind, type AgentOverrides } from '../run/agents/index.js';
-import { agentFileFor, approveTask, checkToolRule } from '../run/approvals.js';
+import { agentFileFor, approveTask, checkToolRule, readApprovedCommands } from '../run/approvals.js';
+import { gateCommands, unapprovedCommands } from '../run/gates.js';
+import { createInterface } from 'node:readline';
 import { orchestrateAll } from '../run/multiOrchestrator.js';
 import { openPlan, requireTask } from '../core/session.js';
 import { resolvePlanPath } from '../core/planFile.js';
@@ -35,6 +37,8 @@ export interface OrchestrateCommandIo {
   exitWith?: (code: number) => never;
   /** Redraw a live block instead of printing lines (default: process.stdout.isTTY). */
   tty?: boolean;
+  /** May ask the user questions on the terminal (default: stdin and stdout are terminals). */
+  interactive?: boolean;
   /** How to start planctl again for --all and --daemon (default: this node, its flags, process.argv[1]). */
   entry?: { execArgv: readonly string[]; script: string };
 }
@@ -50,6 +54,9 @@ interface OrchestrateOpts {
   maxCost?: string;
   idleTimeout?: string;
   promptFile?: string;
+  approveCommands?: boolean;
+  inPlace?: boolean;
+  allowDirty?: boolean;
   retries?: string;
   timeout?: string;
   commit: boolean;
@@ -72,6 +79,9 @@ function forwardedArgs(opts: OrchestrateOpts): string[] {
   if (opts.maxCost !== undefined) out.push('--max-cost', opts.maxCost);
   if (opts.idleTimeout !== undefined) out.push('--idle-timeout', opts.idleTimeout);
   if (opts.promptFile !== undefined) out.push('--prompt-file', opts.promptFile);
+  if (opts.approveCommands) out.push('--approve-commands');
+  if (opts.inPlace) out.push('--in-place');
+  if (opts.allowDirty) out.push('--allow-dirty');
   if (opts.retries !== undefined) out.push('--retries', opts.retries);
   if (opts.timeout !== undefined) out.push('--timeout', opts.timeout);
   if (opts.grace !== undefined) out.push('--grace', opts.grace);
@@ -236,6 +246,26 @@ export function formatEvent(e: OrchestratorEvent): string {
   }
 }
 
+/**
+ * The plan's gate commands that were never approved: listed, and on a terminal the user is asked once
+ * (yes approves them for the plan). Elsewhere the orchestrator refuses with the list.
+ */
+async function confirmCommands(planPath: string, io: OrchestrateCommandIo): Promise<boolean> {
+  if (!(io.interactive ?? (process.stdin.isTTY === true && process.stdout.isTTY === true))) return false;
+  const session = await openPlan(planPath);
+  const missing = unapprovedCommands(gateCommands(session.analysis.plan), await readApprovedCommands(session.statusPath));
+  if (missing.length === 0) return false;
+  io.out(`${session.relPath} runs these commands as VERIFY gates (no shell unless the command names one):`);
+  for (const c of missing) io.out(`  $ ${c}`);
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question('Run them? [y/N] ', resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -287,6 +317,9 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .option('--no-commit', 'do not commit after each task')
     .option('--grace <seconds>', 'after Ctrl-C/SIGTERM, how long running tasks may finish (default 30)')
     .option('--batched', 'the old pattern, for comparison: start up to N ready tasks, wait for all of them, repeat')
+    .option('--approve-commands', "run the plan's VERIFY gate commands (`$ …`) that were not approved yet; they are listed first")
+    .option('--in-place', "commit to the main checkout's branch instead of refusing (the plan's worktree is the usual place)")
+    .option('--allow-dirty', 'run although the checkout has uncommitted changes (they stay out of every task commit)')
     .option('--all', "every plan worktree's plan, each in its own orchestrator, upstream plans first")
     .option('--max-plans <n>', 'with --all: plans at once (default worktrees.max_concurrent)')
     .option('--daemon', 'run in the background; output goes to <plan output dir>/orchestrator-<plan>.log')
@@ -338,6 +371,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         return;
       }
 
+      const approveCommands = opts.approveCommands === true || (await confirmCommands(resolved.path, io));
       const live = (io.tty ?? process.stdout.isTTY === true) ? new LiveView((text) => process.stdout.write(text)) : undefined;
       const orchestrator = new Orchestrator({
         planPath: resolved.path,
@@ -352,6 +386,9 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         ...(graceMs !== undefined ? { graceMs } : {}),
         ...(agent ? { agent } : {}),
         ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
+        approveCommands,
+        inPlace: opts.inPlace === true,
+        allowDirty: opts.allowDirty === true,
       });
       let s;
       try {

@@ -10,7 +10,10 @@ import { promises as fs } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
 import { PlanError } from '../core/source.js';
 import { openPlan, requireTask, type PlanSession } from '../core/session.js';
-import { resolvePlanPath, worktreeRoot, writePlanPointer, readPlanFile, relativeToRoot } from '../core/planFile.js';
+import { resolvePlanPath, worktreeRoot, writePlanPointer, readPlanFile, relativeToRoot, statusFileFor } from '../core/planFile.js';
+import { findRepoRoot } from '../core/status.js';
+import { readApprovedCommands } from '../run/approvals.js';
+import { gateCommands } from '../run/gates.js';
 import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
 import { planProgress, type PlanProgress } from '../core/progress.js';
 import { tickCompletedTasks } from '../core/sync.js';
@@ -63,13 +66,17 @@ export function buildProgram(io: Io): Command {
     .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
       const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
       const text = await readPlanFile(resolved.path);
-      const { diagnostics } = analyzePlan(text);
+      const { diagnostics, plan } = analyzePlan(text);
       const shown = relativeToCwd(io.cwd, resolved.path);
+      // Everything a run would execute besides the agents: the explicit gate commands, nothing else.
+      const approved = new Set(await readApprovedCommands(statusFileFor(resolved.path, plan, findRepoRoot(path.dirname(resolved.path)))).catch(() => []));
+      const commands = gateCommands(plan).map((g) => ({ ...g, approved: approved.has(g.command) }));
       if (opts.json) {
-        io.out(json({ plan: shown, diagnostics: diagnostics.map(publicDiagnostic) }));
+        io.out(json({ plan: shown, diagnostics: diagnostics.map(publicDiagnostic), commands }));
       } else {
         for (const d of diagnostics) io.out(`${shown}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
         io.out(summaryLine(diagnostics));
+        for (const c of commands) io.out(`${shown}:${c.line}: ${c.taskId} runs: $ ${c.command}${c.approved ? '' : '  (not approved yet)'}`);
       }
       if (diagnostics.some((d) => d.severity === 'error')) throw new UsageExit(1);
     });

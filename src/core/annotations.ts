@@ -218,3 +218,15 @@ export function parseSequentialNote(text: string): Array<{ from: string; to?: st
   const ids = spec.split(/[\s,]+(?:and\s+)?/).filter((s) => TASK_ID.test(s));
   return ids.length > 1 ? [{ from: ids[0]!, ids }] : undefined;
 }
+
+/**
+ * The first code span written as a command (`` `$ npm test` ``), without its `$ `: the one way a plan
+ * asks for something to be run. Plan text is data; a backticked phrase in prose never runs.
+ */
+export function gateCommandOf(codes: ReadonlyArray<{ value: string }>): string | undefined {
+  for (const c of codes) {
+    const m = /^\$\s+(\S[\s\S]*)$/.exec(c.value.trim());
+    if (m) return m[1]!.trim();
+  }
+  return undefined;
+}

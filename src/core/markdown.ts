@@ -12,6 +12,7 @@ import type { Heading, List, ListItem, Nodes, Paragraph, Root, RootContent } fro
 import type { CheckboxState } from './model.js';
 import {
   emptyAnnotations,
+  gateCommandOf,
   parseEstimate,
   scanDependencies,
   scanFiles,
@@ -220,7 +221,9 @@ function visitItem(item: ListItem, text: string, parent: number, blocks: Block[]
     scanFiles(raw, s, codes, ann);
     scanMarkers(raw, ann);
     if (ann.estimateMinutes === undefined) ann.estimateMinutes = parseEstimate(raw);
-    if (ann.command === undefined) ann.command = codes.find((c) => /\s/.test(c.value.trim()))?.value.trim();
+    // Only a code span that starts with `$ ` is a command: plan text is data, and prose with a
+    // backticked phrase in it (`make sure nobody runs \`touch x\``) must never run.
+    if (ann.command === undefined) ann.command = gateCommandOf(codes);
     if (first && child.type === 'paragraph') {
       titleRaw = raw;
       title = titleText(child as Paragraph, id !== undefined);

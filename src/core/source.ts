@@ -13,7 +13,13 @@ export type PlanErrorCode =
   | 'status-locked'
   | 'unknown-task'
   | 'invalid-argument'
-  | 'plan-has-errors';
+  | 'plan-has-errors'
+  /** The plan's gate commands have not been approved to run. */
+  | 'commands-not-approved'
+  /** The checkout has uncommitted changes the run would mix with its own. */
+  | 'checkout-dirty'
+  /** The run would commit to the main checkout's branch and was not told it may. */
+  | 'in-place-required';
 
 export class PlanError extends Error {
   constructor(

@@ -303,6 +303,13 @@ export class GitService {
     return this.commonGitDir;
   }
 
+  /** Whether this working tree is the repository's main checkout (not a linked worktree). */
+  async isMainWorktree(): Promise<boolean> {
+    const gitDir = path.resolve(this.topLevel, (await this.read(['rev-parse', '--git-dir'])).trim());
+    const [a, b] = await Promise.all([realpath(gitDir).catch(() => gitDir), realpath(this.commonGitDir).catch(() => this.commonGitDir)]);
+    return a === b;
+  }
+
   /**
    * Runs a mutating operation: serialised with every other run() on the same repository in this
    * process, and retried from the start while git reports a lock file. `op` must therefore be safe

@@ -1,11 +1,14 @@
 /**
+ * The plan's agent file, `docs/plan-outputs/<plan>/agent.json`: what the user approved for the plan's
+ * runs. Two lists: tool rules (`allowedTools`) and gate commands (`approvedCommands`, see gates.ts).
+ *
  * Tool approvals: when an agent was denied a tool, the task waits with the denied calls on record
  * (`run.needsApproval`). Approving saves the allow rules in the plan's agent file,
  * `docs/plan-outputs/<plan>/agent.json` (`{"allowedTools": [...]}`, next to status.json and read by
  * every run of the plan), and puts the task back to pending with `run.resume`, so that the next
  * attempt continues the agent's session with the tool allowed.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
@@ -17,7 +20,12 @@ import { lockOptions } from './registry.js';
 
 export const AGENT_FILE = 'agent.json';
 
-const agentFileSchema = z.looseObject({ allowedTools: z.array(z.string().min(1)).default([]) });
+const agentFileSchema = z.looseObject({
+  allowedTools: z.array(z.string().min(1)).default([]),
+  /** Gate commands (VERIFY `$ …`) the user agreed to run, as written in the plan. */
+  approvedCommands: z.array(z.string().min(1)).default([]),
+});
+type AgentFile = z.infer<typeof agentFileSchema>;
 
 export function agentFileFor(statusPath: string): string {
   return path.join(path.dirname(statusPath), AGENT_FILE);
@@ -25,12 +33,21 @@ export function agentFileFor(statusPath: string): string {
 
 /** The plan's approved allow rules; none when the file does not exist. */
 export async function readApprovedTools(statusPath: string): Promise<string[]> {
+  return (await readAgentFile(statusPath)).allowedTools;
+}
+
+/** The gate commands the user approved for this plan. */
+export async function readApprovedCommands(statusPath: string): Promise<string[]> {
+  return (await readAgentFile(statusPath)).approvedCommands;
+}
+
+async function readAgentFile(statusPath: string): Promise<AgentFile> {
   const file = agentFileFor(statusPath);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { allowedTools: [], approvedCommands: [] };
     throw new PlanError('status-unreadable', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
   }
   let json: unknown;
@@ -40,12 +57,14 @@ export async function readApprovedTools(statusPath: string): Promise<string[]> {
     throw new PlanError('status-corrupt', `${file} is not valid JSON (${(err as Error).message}); fix it or move it away`, file);
   }
   const parsed = agentFileSchema.safeParse(json);
-  if (!parsed.success) throw new PlanError('status-corrupt', `${file}: allowedTools must be a list of tool rules such as "Bash(npm test:*)"`, file);
-  return parsed.data.allowedTools;
+  if (!parsed.success) throw new PlanError('status-corrupt', `${file}: allowedTools and approvedCommands must be lists of strings; fix it or move it away`, file);
+  return parsed.data;
 }
 
-async function addApprovedTools(statusPath: string, rules: readonly string[]): Promise<string[]> {
+/** Adds to one list of the plan's agent file under its lock, keeping whatever else it holds. */
+async function addToAgentFile(statusPath: string, key: 'allowedTools' | 'approvedCommands', values: readonly string[]): Promise<string[]> {
   const file = agentFileFor(statusPath);
+  await mkdir(path.dirname(file), { recursive: true });
   const release = await lockfile.lock(file, lockOptions(`${file}.lock`));
   try {
     let existing: Record<string, unknown> = {};
@@ -54,13 +73,18 @@ async function addApprovedTools(statusPath: string, rules: readonly string[]): P
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PlanError('status-corrupt', `${file} cannot be read as JSON; fix it or move it away`, file);
     }
-    const current = await readApprovedTools(statusPath).catch(() => []);
-    const all = [...new Set([...current, ...rules])];
-    await writeFileAtomic(file, `${JSON.stringify({ ...existing, allowedTools: all }, null, 2)}\n`);
+    const current = (await readAgentFile(statusPath))[key];
+    const all = [...new Set([...current, ...values])];
+    await writeFileAtomic(file, `${JSON.stringify({ ...existing, [key]: all }, null, 2)}\n`);
     return all;
   } finally {
     await release().catch(() => undefined);
   }
+}
+
+/** Records that the user agreed to run these gate commands of the plan. */
+export function approveCommands(statusPath: string, commands: readonly string[]): Promise<string[]> {
+  return addToAgentFile(statusPath, 'approvedCommands', commands);
 }
 
 /** A rule in Claude Code's syntax: `Tool` or `Tool(specifier)`, nothing else. */
@@ -90,7 +114,7 @@ export async function approveTask(session: PlanSession, taskId: string, rules?: 
     throw new PlanError('invalid-argument', `task ${taskId} is not waiting for an approval${record?.status ? ` (it is ${record.status})` : ''}; name a tool with --tool to allow one anyway`);
   }
   if (record?.status === 'in_progress') throw new PlanError('status-locked', `task ${taskId} is running; approve it after it ends`);
-  await addApprovedTools(session.statusPath, chosen);
+  await addToAgentFile(session.statusPath, 'allowedTools', chosen);
   const resume = Boolean(record?.run?.sessionId);
   let after: StatusFile | undefined;
   if (record && (record.status === 'failed' || waiting.length > 0)) {

@@ -23,6 +23,7 @@ import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.
 import { adapterFor, requiresChanges, resolveAgentSettings, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
 import { readApprovedTools } from './approvals.js';
+import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
 import { RegistryRecord, isPidAlive, lockOptions, registryDir } from './registry.js';
@@ -55,6 +56,12 @@ export interface OrchestratorOptions {
   commit?: boolean;
   /** Stop launching once the plan's agents have cost this much (USD, as the agents report it). */
   maxCostUsd?: number;
+  /** Approve the plan's gate commands that are not approved yet (the user saw them). */
+  approveCommands?: boolean;
+  /** Commit to the branch of the repository's main checkout (default: refused; use the plan's worktree). */
+  inPlace?: boolean;
+  /** Run although the checkout has uncommitted changes (they are left out of every task commit). */
+  allowDirty?: boolean;
   /** Where agents run and what gets committed (default: the plan's repository root). */
   worktree?: string;
   env?: NodeJS.ProcessEnv;
@@ -190,6 +197,8 @@ export class Orchestrator {
     }
     const worktree = path.resolve(this.opts.worktree ?? this.session.root);
     this.opts.worktree = worktree;
+    const approved = await checkCommands(this.session, this.opts.approveCommands === true);
+    if (approved.length > 0) this.emit({ type: 'warning', message: `approved for this plan: ${approved.map((c) => `"${c}"`).join(', ')}` });
     await this.configureAgent();
     this.git = await GitService.open(worktree).catch(() => undefined);
     const outDir = path.dirname(this.session.statusPath);
@@ -203,17 +212,21 @@ export class Orchestrator {
       this.identity = FALLBACK_IDENTITY;
       this.emit({ type: 'warning', message: `git has no user.name/user.email here; task commits are made as ${FALLBACK_IDENTITY.name} <${FALLBACK_IDENTITY.email}>` });
     }
-    if (this.git) {
-      const base = await snapshotWorktree(this.git, worktree);
-      const out = worktreeRelative(worktree, outDir);
-      this.preexisting = new Set([...base.keys()].filter((p) => !out || !(p === out || p.startsWith(`${out}/`))));
+    this.registry = new RegistryRecord(this.session.path, worktree, () => this.registryChildren(), (m) => this.emit({ type: 'warning', message: m }));
+    await this.registry.acquire(await registryDir(this.git, this.session.statusPath), this.session.relPath);
+    // After the registry: while another orchestrator runs the plan, that is what the user must hear,
+    // not that its files make the checkout look dirty.
+    if (this.git && this.opts.commit) {
+      try {
+        this.preexisting = await checkPlace(this.git, worktree, this.session.statusPath, this.session.relPath, this.opts);
+      } catch (e) {
+        await this.registry.release();
+        throw e;
+      }
       if (this.preexisting.size > 0) {
         this.emit({ type: 'warning', message: `${this.preexisting.size} file(s) were already modified before the run (${[...this.preexisting].slice(0, 3).join(', ')}${this.preexisting.size > 3 ? ', …' : ''}); task commits leave them out` });
       }
     }
-
-    this.registry = new RegistryRecord(this.session.path, worktree, () => this.registryChildren(), (m) => this.emit({ type: 'warning', message: m }));
-    await this.registry.acquire(await registryDir(this.git, this.session.statusPath), this.session.relPath);
     const onSignal = (sig: NodeJS.Signals) => this.stop(sig);
     if (this.opts.handleSignals) {
       process.on('SIGINT', onSignal);

@@ -70,12 +70,23 @@ export interface TaskChanges {
 
 const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
 
+/**
+ * Every plan's orchestrator files in the conventional output folders: another plan running in the
+ * same checkout rewrites its status.json while this plan's task runs, and it is not that task's work.
+ */
+export const ORCHESTRATOR_FILES = ['**/plan-outputs/**/status.json', '**/plan-outputs/**/agent.json', '**/plan-outputs/**/*.lock', '**/plan-outputs/**/orchestrator-*.log'];
+const isOrchestratorFile = picomatch(ORCHESTRATOR_FILES, { dot: true });
+
+export function isOrchestratorPath(p: string, orchestratorDirs: readonly string[]): boolean {
+  return isOrchestratorFile(p) || orchestratorDirs.some((d) => under(p, d));
+}
+
 export function attributeChanges(changed: readonly string[], filter: TaskChangeFilter): TaskChanges {
   const secret = picomatch(filter.secretPatterns as string[], { dot: true, basename: true });
   const commit: string[] = [];
   const leftOut: TaskChanges['leftOut'] = [];
   for (const p of changed) {
-    if (filter.orchestratorDirs.some((d) => under(p, d)) && !filter.taskDirs.some((d) => under(p, d))) continue;
+    if (isOrchestratorPath(p, filter.orchestratorDirs) && !filter.taskDirs.some((d) => under(p, d))) continue;
     if (filter.preexisting.has(p)) leftOut.push({ path: p, why: 'preexisting' });
     else if (filter.claimedByOthers.has(p)) leftOut.push({ path: p, why: 'other-task' });
     else if (secret(p)) leftOut.push({ path: p, why: 'secret' });

@@ -19,7 +19,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import * as z from 'zod';
 import spec from '../../openapi.json' with { type: 'json' };
 import { summarizePlan } from '../run/allPlans.js';
-import { approveTask } from '../run/approvals.js';
+import { approveTask, readApprovedCommands } from '../run/approvals.js';
+import { checkCommands, checkPlace } from '../run/preflight.js';
+import { GitService } from '../git/gitService.js';
+import { commandsNotApproved, gateCommands, unapprovedCommands } from '../run/gates.js';
 import { relativeToRoot } from '../core/planFile.js';
 import { planProgress } from '../core/progress.js';
 import { computeScheduleData, MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';
@@ -85,7 +88,18 @@ const TRANSITIONS: Array<[action: string, status: TaskStatus]> = [
 ];
 
 const emptyBody = z.object({}).strict().optional();
-const startBody = z.object({ maxParallel: z.number().int().min(1).max(32).optional() }).strict().optional();
+const startBody = z
+  .object({
+    maxParallel: z.number().int().min(1).max(32).optional(),
+    /** The gate commands the client saw (in a 409's `commands`) and approves. */
+    approveCommands: z.array(z.string().min(1).max(4000)).max(200).optional(),
+    /** Commit to the main checkout's branch (a plan without a worktree). */
+    inPlace: z.boolean().optional(),
+    /** Run although the checkout has uncommitted changes. */
+    allowDirty: z.boolean().optional(),
+  })
+  .strict()
+  .optional();
 const failBody = z.object({ error: z.string().trim().min(1).max(4000).optional() }).strict().optional();
 const approveBody = z.object({ tools: z.array(z.string().min(1).max(500)).max(50).optional() }).strict().optional();
 const logsQuery = z.object({ task: z.string().min(1).max(200).optional(), follow: z.enum(['0', '1', 'true', 'false']).optional() });
@@ -237,7 +251,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.setErrorHandler((err, _req, reply) => {
     const e = toApiError(err);
     if (e.status >= 500) log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return reply.code(e.status).send(errorBody(e.code, e.message));
+    return reply.code(e.status).send(errorBody(e.code, e.message, e.commands));
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not-found', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`)));
 
@@ -289,7 +303,25 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const { plan, session: s } = await sessionOf(req.params.name);
     const errors = s.analysis.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length > 0) throw new ApiError(422, 'plan-has-errors', `${plan.plan} has ${errors.length} error(s) (first: line ${errors[0]!.line}: ${errors[0]!.message})`);
-    const started = await startOrchestrator({ plan, statusPath: s.statusPath, launch, registry: () => watcher.listOrchestrators(true), ...(body?.maxParallel ? { maxParallel: body.maxParallel } : {}) });
+    // Gate commands run only once a person approved them: the 409 lists them for the client to show.
+    const missing = unapprovedCommands(gateCommands(s.analysis.plan), await readApprovedCommands(s.statusPath));
+    const unseen = missing.filter((c) => !(body?.approveCommands ?? []).includes(c));
+    if (unseen.length > 0) throw new ApiError(409, 'commands-not-approved', commandsNotApproved(plan.plan, unseen).message.replace('--approve-commands', 'approveCommands in the request'), unseen);
+    const preflight = async () => {
+      const git = await GitService.open(plan.worktree).catch(() => undefined);
+      if (git) await checkPlace(git, plan.worktree, s.statusPath, plan.plan, { inPlace: body?.inPlace === true, allowDirty: body?.allowDirty === true });
+      await checkCommands(s, true);
+    };
+    const started = await startOrchestrator({
+      preflight,
+      plan,
+      statusPath: s.statusPath,
+      launch,
+      registry: () => watcher.listOrchestrators(true),
+      ...(body?.maxParallel ? { maxParallel: body.maxParallel } : {}),
+      ...(body?.inPlace ? { inPlace: true } : {}),
+      ...(body?.allowDirty ? { allowDirty: true } : {}),
+    });
     return reply.code(202).send({
       plan: plan.name,
       pid: started.pid,

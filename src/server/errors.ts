@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For `commands-not-approved`: what the client must approve (repeat the start with approveCommands). */
+    readonly commands?: string[],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -17,11 +19,11 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; commands?: string[] };
 }
 
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
+export function errorBody(code: string, message: string, commands?: string[]): ErrorBody {
+  return { error: { code, message, ...(commands ? { commands } : {}) } };
 }
 
 const PLAN_ERROR_STATUS: Record<PlanErrorCode, number> = {
@@ -37,6 +39,9 @@ const PLAN_ERROR_STATUS: Record<PlanErrorCode, number> = {
   'unknown-task': 404,
   'invalid-argument': 400,
   'plan-has-errors': 422,
+  'commands-not-approved': 409,
+  'checkout-dirty': 409,
+  'in-place-required': 409,
 };
 
 /** Fastify's own errors that a client causes, with the code we report instead of FST_ERR_…. */

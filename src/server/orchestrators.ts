@@ -96,6 +96,10 @@ export interface StartRequest {
   registry: () => Promise<OrchestratorInfo[]>;
   /** From the request; the server's default otherwise. */
   maxParallel?: number;
+  inPlace?: boolean;
+  allowDirty?: boolean;
+  /** Checks that must pass before anything starts, run after the "already running" check. */
+  preflight?: () => Promise<void>;
 }
 
 const starting = new Map<string, Promise<unknown>>();
@@ -116,15 +120,18 @@ export function startOrchestrator(req: StartRequest): Promise<Started> {
   return next;
 }
 
-async function launchOne({ plan, statusPath, launch, registry, maxParallel }: StartRequest): Promise<Started> {
+async function launchOne({ plan, statusPath, launch, registry, maxParallel, inPlace, allowDirty, preflight }: StartRequest): Promise<Started> {
   const running = runningFor(plan, await registry());
   if (running) throw new ApiError(409, 'orchestrator-running', `an orchestrator is already running ${running.name} (pid ${running.pid} on ${running.host}, since ${running.startedAt})`);
+  await preflight?.();
   const log = orchestratorLogPath(statusPath, plan.file);
   const logStart = await sizeOf(log);
   const args = [...launch.entry.execArgv, launch.entry.script, 'orchestrate', '--plan', plan.file, '--daemon'];
   const parallel = maxParallel ?? launch.maxParallel;
   if (parallel !== undefined) args.push('--max-parallel', String(parallel));
   if (launch.agent) args.push('--agent', JSON.stringify(launch.agent));
+  if (inPlace) args.push('--in-place');
+  if (allowDirty) args.push('--allow-dirty');
   const r = await run(args, plan.worktree, launch.env, 30_000);
   if (r.code !== 0) throw new ApiError(422, 'start-failed', lastPlanctlError(r.err) ?? `planctl orchestrate --daemon exited with code ${r.code}`);
   const pid = Number(/\bpid (\d+)/.exec(r.out)?.[1]);

@@ -122,4 +122,4 @@ export async function notesStatus(repoDir: string): Promise<StatusFile> {
 
 /** `planctl orchestrate` on the notes plan, two agents at once. */
 export const orchestrateNotes = (repoDir: string, env: NodeJS.ProcessEnv, extra: string[] = []): Promise<PlanctlResult> =>
-  planctl(['orchestrate', '--plan', 'docs/plans/notes.md', '--max-parallel', '2', ...extra], repoDir, env);
+  planctl(['orchestrate', '--in-place', '--plan', 'docs/plans/notes.md', '--max-parallel', '2', ...extra], repoDir, env);

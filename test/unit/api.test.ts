@@ -51,7 +51,7 @@ const SIM = `# Implementation Plan: Sim
 
 ## Phase 1: Setup
 - [ ] 1.1 Create config in \`src/config.ts\` (est: 10m)
-- [ ] 1.2 Create models in \`src/models.ts\` (est: 15m)
+- [ ] 1.2 Create models in \`src/models.ts\` (est: 60m)
 
 ## Phase 2: Build
 - [ ] 2.1 Service (depends: 1.1, 1.2) (est: 10m)
@@ -508,7 +508,7 @@ describe('orchestrators through the API', () => {
     const c = await Client.open(server);
     await c.next('snapshot', (m) => m.type === 'snapshot');
     // Two starts at once: one runs, the other sees it in the registry.
-    const both = await Promise.all([api('POST', '/api/plans/sim/start', { maxParallel: 2 }), api('POST', '/api/plans/sim/start')]);
+    const both = await Promise.all([api('POST', '/api/plans/sim/start', { maxParallel: 2, inPlace: true }), api('POST', '/api/plans/sim/start', { inPlace: true })]);
     const [first, second] = both.sort((a, b) => a.status - b.status);
     assert.equal(first.status, 202, JSON.stringify(first.json));
     assertSchema('StartResult', first.json);
@@ -547,7 +547,7 @@ describe('orchestrators through the API', () => {
   test('stop sends SIGTERM through the registry: running tasks finish, nothing new starts', async () => {
     const c = await Client.open(server);
     await c.next('snapshot', (m) => m.type === 'snapshot');
-    const r = await api('POST', '/api/plans/slow/start');
+    const r = await api('POST', '/api/plans/slow/start', { inPlace: true });
     assert.equal(r.status, 202, JSON.stringify(r.json));
     assert.equal(r.json.registered, true);
     await c.next('1.1 in_progress', (m) => m.type === 'task' && m.plan === 'slow' && m.task === '1.1');

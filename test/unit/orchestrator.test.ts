@@ -23,7 +23,7 @@ const PLAN = `# Implementation Plan: Sim
 - [ ] 1.4 Extend the shared registry in \`src/shared.ts\` (est: 10m)
 
 **VERIFY Phase 1:**
-- [ ] \`node -e "process.exit(0)"\` passes
+- [ ] \`$ node -e "process.exit(0)"\` passes
 
 ## Phase 2: Build
 - [ ] 2.1 Service (depends: 1.1, 1.2) (est: 20m)
@@ -84,7 +84,7 @@ describe('orchestrator with the simulated agent', () => {
   test('runs the plan in dependency order, never overlaps conflicting tasks, one commit per task', async () => {
     const { repo, planPath, statusPath } = await repoWith(PLAN);
     const events: OrchestratorEvent[] = [];
-    const summary = await new Orchestrator({ planPath, agent: AGENT, maxParallel: 3, env: simEnv(), onEvent: (e) => events.push(e) }).run();
+    const summary = await new Orchestrator({ inPlace: true, approveCommands: true, planPath, agent: AGENT, maxParallel: 3, env: simEnv(), onEvent: (e) => events.push(e) }).run();
     assert.deepEqual(summary.failed, []);
     assert.deepEqual(summary.blocked, []);
     assert.deepEqual([...summary.completed].sort(), [...TASK_IDS, 'V1.1', 'V2.1'].sort());
@@ -122,7 +122,7 @@ describe('orchestrator with the simulated agent', () => {
 
   test('a failing task is retried once, then fails and blocks only its dependents', async () => {
     const { statusPath, planPath, repo } = await repoWith(PLAN);
-    const summary = await new Orchestrator({ planPath, agent: AGENT, maxParallel: 3, env: simEnv({ PLAN_SIM_FAIL: '2.1' }) }).run();
+    const summary = await new Orchestrator({ inPlace: true, approveCommands: true, planPath, agent: AGENT, maxParallel: 3, env: simEnv({ PLAN_SIM_FAIL: '2.1' }) }).run();
     assert.deepEqual(summary.failed, ['2.1']);
     assert.deepEqual([...summary.blocked].sort(), ['2.2', 'V2.1']);
     const s = await status(statusPath);
@@ -138,7 +138,7 @@ describe('orchestrator with the simulated agent', () => {
   test('a VERIFY command that fails is a failed gate', async () => {
     const plan = PLAN.replace('process.exit(0)', 'process.exit(3)');
     const { planPath, statusPath } = await repoWith(plan);
-    const summary = await new Orchestrator({ planPath, agent: AGENT, maxParallel: 3, retries: 0, env: simEnv(), commit: false }).run();
+    const summary = await new Orchestrator({ inPlace: true, approveCommands: true, planPath, agent: AGENT, maxParallel: 3, retries: 0, env: simEnv(), commit: false }).run();
     assert.deepEqual(summary.failed, ['V1.1']);
     const s = await status(statusPath);
     // Tasks that wait for the phase barrier do not start; 2.1 and 2.4 name their own dependencies.
@@ -150,7 +150,7 @@ describe('orchestrator with the simulated agent', () => {
     const plan = '# Plan: Hang\n\n## Phase 1: Only\n- [ ] 1.1 Wait forever [HANG] (est: 1m)\n- [ ] 1.2 Normal work (est: 5m)\n';
     const { planPath, statusPath } = await repoWith(plan);
     const t0 = Date.now();
-    const summary = await new Orchestrator({ planPath, agent: AGENT, maxParallel: 2, retries: 0, timeoutMs: 400, env: simEnv() }).run();
+    const summary = await new Orchestrator({ inPlace: true, approveCommands: true, planPath, agent: AGENT, maxParallel: 2, retries: 0, timeoutMs: 400, env: simEnv() }).run();
     assert.ok(Date.now() - t0 < 5_000);
     assert.deepEqual(summary.failed, ['1.1']);
     assert.deepEqual(summary.completed, ['1.2']);
@@ -162,18 +162,18 @@ describe('orchestrator with the simulated agent', () => {
     const { planPath, repo } = await repoWith(PLAN);
     // Slow enough that the first run is still going while the second CLI process boots on a loaded machine.
     const env = simEnv({ PLAN_SIM_MS_PER_MINUTE: '100' });
-    const first = runCli(['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--no-commit'], repo.dir, env);
+    const first = runCli(['orchestrate', '--in-place', '--approve-commands', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--no-commit'], repo.dir, env);
     const registry = path.join(repo.dir, '.git', 'plan-orchestrator', 'orchestrators', 'sim.json');
     await waitFor('the registry record', async () => existsSync(registry));
-    await assert.rejects(new Orchestrator({ planPath, agent: AGENT, env }).run(), /already running/);
+    await assert.rejects(new Orchestrator({ inPlace: true, approveCommands: true, planPath, agent: AGENT, env }).run(), /already running/);
     const listed = runCli(['orchestrators', 'list', '--json'], repo.dir, env);
     const listedOut = await listed.done;
     const entries = JSON.parse(listedOut.out).orchestrators as Array<{ name: string; alive: boolean; pid: number }>;
     assert.deepEqual(entries.map((e) => [e.name, e.alive, e.pid]), [['sim', true, first.child.pid]]);
-    const second = await runCli(['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT)], repo.dir, env).done;
+    const second = await runCli(['orchestrate', '--in-place', '--approve-commands', '--plan', planPath, '--agent', JSON.stringify(AGENT)], repo.dir, env).done;
     assert.equal(second.code, 2);
     assert.match(second.err, /already running/);
-    const bad = await runCli(['orchestrate', '--plan', planPath, '--agent', 'claude -p'], repo.dir, env).done;
+    const bad = await runCli(['orchestrate', '--in-place', '--approve-commands', '--plan', planPath, '--agent', 'claude -p'], repo.dir, env).done;
     assert.equal(bad.code, 2);
     assert.match(bad.err, /JSON array/);
     const res = await first.done;
@@ -188,6 +188,8 @@ describe('orchestrator with the simulated agent', () => {
     const events: OrchestratorEvent[] = [];
     let spoiled = false;
     const run = new Orchestrator({
+      inPlace: true,
+      approveCommands: true,
       planPath,
       agent: AGENT,
       maxParallel: 2,
@@ -212,7 +214,7 @@ describe('orchestrator with the simulated agent', () => {
 
   test('on a terminal the output is one live block redrawn in place, not a line per event', async () => {
     const { planPath, repo } = await repoWith(PLAN);
-    const res = await runCliInTerminal(['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--no-commit', '--max-parallel', '3'], repo.dir, simEnv()).done;
+    const res = await runCliInTerminal(['orchestrate', '--in-place', '--approve-commands', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--no-commit', '--max-parallel', '3'], repo.dir, simEnv()).done;
     assert.equal(res.code, 0, res.err + res.out);
     const text = res.out.replace(/\r/g, '');
     // Cursor up N lines and clear to the end of the screen: the block is redrawn, not appended.
@@ -227,7 +229,7 @@ describe('orchestrator with the simulated agent', () => {
   test('SIGTERM stops launching, kills running tasks after the grace period and resets them (exit 143)', async () => {
     const plan = '# Plan: Stop\n\n## Phase 1: Only\n- [ ] 1.1 Wait forever [HANG] (est: 1m)\n\n## Phase 2: Later\n- [ ] 2.1 Never reached (est: 1m)\n';
     const { planPath, statusPath, repo } = await repoWith(plan);
-    const run = runCli(['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--grace', '0.3'], repo.dir, simEnv());
+    const run = runCli(['orchestrate', '--in-place', '--approve-commands', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--grace', '0.3'], repo.dir, simEnv());
     await waitFor('1.1 running', async () => (await status(statusPath)).tasks['1.1']?.status === 'in_progress');
     run.child.kill('SIGTERM');
     const res = await run.done;
@@ -242,7 +244,7 @@ describe('orchestrator with the simulated agent', () => {
     const env = simEnv({ PLAN_SIM_MS_PER_MINUTE: '15' });
     // One at a time, killed just after a start: the agent is then surely mid-work. Killed between an
     // agent's exit and the status write, a task would run again on resume (the known window).
-    const args = ['orchestrate', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--max-parallel', '1'];
+    const args = ['orchestrate', '--in-place', '--approve-commands', '--plan', planPath, '--agent', JSON.stringify(AGENT), '--max-parallel', '1'];
     const first = runCli(args, repo.dir, env);
     const states = async () => Object.values((await status(statusPath)).tasks).map((t) => t.status);
     await waitFor('two tasks done and a third started', async () => {
