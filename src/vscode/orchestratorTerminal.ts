@@ -12,6 +12,9 @@ import { GitService } from '../git/gitService.js';
 import { listRegistry, registryDir, runningRecordFor } from '../run/registry.js';
 import { approveTask } from '../run/approvals.js';
 import { openPlan } from '../core/session.js';
+import { readApprovedCommands } from '../run/approvals.js';
+import { gateCommands, unapprovedCommands } from '../run/gates.js';
+import { checkPlace } from '../run/preflight.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
@@ -82,14 +85,70 @@ export class OrchestratorTerminals implements vscode.Disposable {
     return { cwd: entry.root, planFile: entry.uri.fsPath };
   }
 
-  async start(entry: PlanEntry): Promise<vscode.Terminal> {
+  /**
+   * The one run flow, wherever Start is pressed: a plan without a worktree is offered one (the
+   * default) or a run here that commits to the current branch; gate commands are shown and approved
+   * first; uncommitted changes are named before they are left out of the commits. Undefined when the
+   * user cancelled.
+   */
+  async start(entry: PlanEntry, choices: StartChoices = {}): Promise<vscode.Terminal | undefined> {
+    if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: orchestrators are not started');
     await this.worktrees.refresh();
+    const args: string[] = [];
+    const name = path.basename(entry.uri.fsPath).replace(/\.md$/i, '');
+    if (!this.worktrees.worktrees().some((x) => x.name === name && !x.missing)) {
+      let runHere = choices.runHere;
+      if (runHere === undefined) {
+        const git = await GitService.open(entry.root).catch(() => undefined);
+        const branch = (await git?.currentBranch()) ?? 'the current branch';
+        const pick = await vscode.window.showQuickPick(
+          [
+            { label: '$(git-branch) Create a Worktree and Start', detail: `The plan runs on its own branch plan/${name}; merge it back with Complete Plan.`, here: false },
+            { label: '$(run) Run Here', detail: `Each task is committed to ${branch} in this checkout.`, here: true },
+          ],
+          { title: `Start "${entry.analysis?.plan.title || name}"`, placeHolder: 'This plan has no worktree yet' },
+        );
+        if (!pick) return undefined;
+        runHere = pick.here;
+      }
+      if (runHere) args.push('--in-place');
+      else {
+        const created = await vscode.commands.executeCommand('planOrchestrator.worktree.create', entry.uri);
+        if (!created) return undefined;
+        await this.worktrees.refresh();
+      }
+    }
     const { cwd, planFile } = this.placeOf(entry);
-    return this.startAt(cwd, planFile, entry.analysis?.plan.title || path.basename(planFile));
+    const session = await openPlan(planFile);
+    const missing = unapprovedCommands(gateCommands(session.analysis.plan), await readApprovedCommands(session.statusPath));
+    if (missing.length > 0 && !choices.approveCommands) {
+      const run = await vscode.window.showWarningMessage(
+        `"${session.analysis.plan.title || name}" runs ${missing.length === 1 ? 'this command' : 'these commands'} to check its phases. Run ${missing.length === 1 ? 'it' : 'them'}?`,
+        { modal: true, detail: `${missing.map((c) => `$ ${c}`).join('\n')}\n\nNo shell is used unless a command names one. Your answer is remembered for these commands of this plan.` },
+        'Run Them',
+      );
+      if (run !== 'Run Them') return undefined;
+    }
+    if (missing.length > 0) args.push('--approve-commands');
+    const git = await GitService.open(cwd).catch(() => undefined);
+    if (git) {
+      const changed = await checkPlace(git, cwd, session.statusPath, session.relPath, { inPlace: true, allowDirty: true });
+      if (changed.size > 0 && !choices.allowDirty) {
+        const shown = [...changed].slice(0, 5).join(', ');
+        const answer = await vscode.window.showWarningMessage(
+          `${changed.size} file${changed.size === 1 ? ' has' : 's have'} uncommitted changes where the plan runs.`,
+          { modal: true, detail: `${shown}${changed.size > 5 ? ', …' : ''}\n\nThey are left out of every task's commit and stay as they are.` },
+          'Run Anyway',
+        );
+        if (answer !== 'Run Anyway') return undefined;
+      }
+      if (changed.size > 0) args.push('--allow-dirty');
+    }
+    return this.startAt(cwd, planFile, entry.analysis?.plan.title || path.basename(planFile), args);
   }
 
   /** One terminal per plan: a second start focuses the running one. */
-  async startAt(cwd: string, planFile: string, title: string): Promise<vscode.Terminal> {
+  async startAt(cwd: string, planFile: string, title: string, extraArgs: string[] = []): Promise<vscode.Terminal> {
     if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: orchestrators are not started');
     const key = planFile;
     const existing = this.terminals.get(key);
@@ -101,7 +160,7 @@ export class OrchestratorTerminals implements vscode.Disposable {
     if (running) throw new PlanError('invalid-argument', `an orchestrator for this plan is already running (pid ${running.pid}); stop it first`);
     const config = vscode.workspace.getConfiguration('planOrchestrator');
     const args = ['orchestrate', '--plan', planFile, '--max-parallel', String(config.get<number>('maxParallel', 3))];
-    args.push(...agentArgs(config));
+    args.push(...agentArgs(config), ...extraArgs);
     const shim = await this.planctlShim();
     const terminal = vscode.window.createTerminal({
       name: `Plan: ${title}`,
@@ -143,6 +202,13 @@ export class OrchestratorTerminals implements vscode.Disposable {
 
 type Handler = (...args: unknown[]) => Promise<unknown> | unknown;
 
+/** Answers to the run flow's questions given in advance (a caller that already asked, or a test). */
+export interface StartChoices {
+  runHere?: boolean;
+  approveCommands?: boolean;
+  allowDirty?: boolean;
+}
+
 /**
  * Allows exactly the calls the task's agent was denied (saved for the plan, shown in the action that
  * led here) and retries the task: the running orchestrator picks it up, or a new one starts.
@@ -155,7 +221,7 @@ export async function approveAndRetry(terminals: OrchestratorTerminals, entry: P
   if (denied.length === 0) throw new PlanError('invalid-argument', `task ${taskId} is not waiting for an approval`);
   const result = await approveTask(session, taskId);
   const running = runningRecordFor(await readRegistry(cwd), planFile);
-  if (!running) await terminals.startAt(cwd, planFile, session.analysis.plan.title || path.basename(planFile));
+  if (!running) await terminals.start(entry);
   return result.approved;
 }
 
@@ -179,6 +245,9 @@ export function orchestratorCommands(terminals: OrchestratorTerminals, plans: Pl
   const target = async (arg: unknown): Promise<{ cwd?: string; planFile?: string; title?: string; entry?: PlanEntry } | undefined> => {
     const node = arg as { kind?: string; entry?: PlanEntry; worktree?: PlanWorktree } | undefined;
     if (node?.kind === 'worktree' && node.worktree?.plan) {
+      // The same run flow as from the plan (gate commands, uncommitted changes) when the plan is known here.
+      const entry = plans.plans().find((e) => path.basename(e.uri.fsPath) === path.basename(node.worktree!.plan!));
+      if (entry) return { entry };
       return { cwd: node.worktree.path, planFile: path.join(node.worktree.path, node.worktree.plan), title: node.worktree.name };
     }
     if (node?.entry) return { entry: node.entry };
@@ -205,10 +274,11 @@ export function orchestratorCommands(terminals: OrchestratorTerminals, plans: Pl
       if (!entry || !taskId) throw new PlanError('invalid-argument', 'choose a task that needs approval in the Plans view');
       return approveAndRetry(terminals, entry, taskId);
     },
-    'planOrchestrator.startOrchestrator': async (arg) => {
+    'planOrchestrator.startOrchestrator': async (arg, choices) => {
       const t = await target(arg);
       if (!t) return undefined;
-      return t.entry ? terminals.start(t.entry) : terminals.startAt(t.cwd!, t.planFile!, t.title!);
+      const given = typeof choices === 'object' && choices !== null ? (choices as StartChoices) : {};
+      return t.entry ? terminals.start(t.entry, given) : terminals.startAt(t.cwd!, t.planFile!, t.title!);
     },
     'planOrchestrator.stopOrchestrator': async (arg) => {
       const t = await target(arg);

@@ -460,15 +460,12 @@ describe('changing task states', () => {
     const c = await Client.open(server);
     await c.next('snapshot', (m) => m.type === 'snapshot');
     const store = statusStoreFor(path.join(repo.dir, 'docs/plans/manual.md'), { root: repo.dir });
-    const t0 = Date.now();
     await store.setTaskStatus('1.3', 'in_progress', { agent: 'someone' });
-    const written = Date.now();
+    // How quickly is measured in npm run bench (API event latency), not here.
     const ev = await c.next<TaskMessage>('1.3 in_progress', (m) => m.type === 'task' && m.task === '1.3' && m.plan === 'manual');
-    const latency = Date.now() - written;
     assert.equal(ev.status, 'in_progress');
     assert.equal(ev.previous, 'pending');
     assert.equal(ev.progress.running, 1);
-    assert.ok(latency < 1000, `event after ${latency} ms (write took ${written - t0} ms)`);
     await store.setTaskStatus('1.3', 'pending');
     await c.next('1.3 pending', (m) => m.type === 'task' && m.task === '1.3' && (m as TaskMessage).status === 'pending');
     await c.close();

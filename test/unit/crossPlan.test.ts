@@ -124,15 +124,12 @@ describe('crossPlanFileOverlaps', () => {
       tasks.push(['1.1001', [ref('src/shared/*.ts', true)]]);
       return { name: `plan${p}`, plan: syntheticPlan(tasks) };
     });
-    const t = performance.now();
     const result = crossPlanFileOverlaps(plans);
-    const elapsed = performance.now() - t;
     // Per plan: 20 tasks on shared files (4 per file) + the glob task.
     // Shared-file pairs across plans: 5 files × C(10,2) plan pairs × 4×4 tasks × 2 directions = 7,200.
     // Glob vs shared-file tasks of other plans: 10 globs × 9 plans × 20 tasks × 2 = 3,600.
     // Glob vs glob: C(10,2) × 2 = 90.
     assert.equal(result.length, 7200 + 3600 + 90);
-    assert.ok(elapsed < 500, `took ${elapsed.toFixed(0)} ms`);
     const anchored = crossPlanFileOverlaps(plans, { anchor: 'plan3' });
     assert.equal(anchored.length, result.filter((r) => r.planB === 'plan3').length);
   });

@@ -126,9 +126,7 @@ describe('recommendMergeOrder', () => {
     const branches = Array.from({ length: 50 }, (_, i) => cand(`plan/p${String(i).padStart(2, '0')}`, i % 7, i > 0 && i % 5 === 0 ? [`plan/p${String(i - 1).padStart(2, '0')}`] : []));
     const conflicts: PairConflict[] = [];
     for (let i = 0; i < 50; i++) for (let j = i + 1; j < 50; j++) if ((i * 7 + j * 3) % 4 === 0) conflicts.push({ a: branches[i]!.branch, b: branches[j]!.branch, files: 1 });
-    const t = performance.now();
     const steps = recommendMergeOrder({ branches, conflicts });
-    assert.ok(performance.now() - t < 200);
     assert.equal(new Set(steps.map((s) => s.branch)).size, 50);
     const position = new Map(steps.map((s, i) => [s.branch, i]));
     for (const b of branches) for (const d of b.dependsOn) assert.ok(position.get(d)! < position.get(b.branch)!, `${d} before ${b.branch}`);

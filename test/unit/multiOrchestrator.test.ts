@@ -130,7 +130,6 @@ describe('stop, daemon, batched', () => {
   test('--daemon returns at once and the plan completes in the background', async () => {
     const { wts, repo } = await repoWithWorktrees({ bg: plan('Background', TWO) });
     const wt = wts.bg!;
-    const t0 = Date.now();
     const res = await runCli(['orchestrate', '--daemon', '--agent', AGENT, '--no-commit'], wt.dir, env({ PLAN_SIM_MS_PER_MINUTE: '15' })).done;
     assert.equal(res.code, 0, res.err);
     const pid = Number(/pid (\d+)/.exec(res.out)?.[1]);
@@ -138,7 +137,6 @@ describe('stop, daemon, batched', () => {
     assert.ok(pid > 0 && log);
     assert.equal(log, path.join(wt.dir, 'docs/plan-outputs/bg/orchestrator-bg.log'));
     const s0 = await readStatusFile(wt.statusPath);
-    assert.ok(Date.now() - t0 < 5_000);
     assert.ok(!s0 || Object.values(s0.tasks).some((t) => t.status !== 'completed') || Object.keys(s0.tasks).length < 3, 'returned before the work was done');
     await waitFor('every task completed', async () => {
       const s = await status(wt.statusPath);

@@ -86,7 +86,8 @@ suite('Orchestrator with the real Claude Code CLI', () => {
       git(root(), 'commit', '-q', '-m', 'zeta plan');
       await until('the zeta plan in the tree', () => taskRow(a, 'Zeta', '1.1'), 10_000);
 
-      const terminal = (await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan))) as vscode.Terminal | undefined;
+      // "Run Here", as picked in the run flow's question (the plan has no worktree).
+      const terminal = (await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan), { runHere: true })) as vscode.Terminal | undefined;
       assert.ok(terminal, 'a terminal was started');
 
       const running = await until(
