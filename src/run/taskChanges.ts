@@ -71,10 +71,11 @@ export interface TaskChanges {
 const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
 
 /**
- * Every plan's orchestrator files in the conventional output folders: another plan running in the
- * same checkout rewrites its status.json while this plan's task runs, and it is not that task's work.
+ * Every plan's orchestrator files in the conventional output folders (another plan running in the
+ * same checkout rewrites its status.json while this plan's task runs, and it is not that task's work),
+ * and the worktree context (`.claude-context/`: the active-plan pointer, the worktree marker).
  */
-export const ORCHESTRATOR_FILES = ['**/plan-outputs/**/status.json', '**/plan-outputs/**/agent.json', '**/plan-outputs/**/*.lock', '**/plan-outputs/**/orchestrator-*.log'];
+export const ORCHESTRATOR_FILES = ['**/plan-outputs/**/status.json', '**/plan-outputs/**/agent.json', '**/plan-outputs/**/*.lock', '**/plan-outputs/**/orchestrator-*.log', '.claude-context/**'];
 const isOrchestratorFile = picomatch(ORCHESTRATOR_FILES, { dot: true });
 
 export function isOrchestratorPath(p: string, orchestratorDirs: readonly string[]): boolean {
