@@ -10,8 +10,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
-import picomatch from 'picomatch';
 import { nodeStates, readyTasks, type ReadyTask } from '../core/schedule.js';
 import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
 import { PlanError } from '../core/source.js';
@@ -26,13 +24,15 @@ import { readApprovedTools } from './approvals.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
-import { RegistryRecord, isPidAlive, lockOptions, registryDir } from './registry.js';
+import { RegistryRecord, isPidAlive, registryDir } from './registry.js';
+import { commitMessage, commitTask } from './taskCommit.js';
 import { StatusBatch } from './statusBatch.js';
-import { DEFAULT_SECRET_PATTERNS, attributeChanges, changedSince, snapshotWorktree, worktreeRelative, type WorktreeSnapshot } from './taskChanges.js';
+import { changesOfTask, snapshotWorktree, type WorktreeSnapshot } from './taskChanges.js';
 
 export { isPidAlive, listRegistry, registryDir, runningRecordFor, type RegistryEntry } from './registry.js';
 export { splitCommand } from './gates.js';
 export { expandTemplate } from './agents/command.js';
+export { commitSubject } from './taskCommit.js';
 
 /** Who commits when git has no identity here (a fresh machine): the log says so. */
 export const FALLBACK_IDENTITY = { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' };
@@ -112,9 +112,6 @@ interface Running {
   sessionId?: string;
   stopped: boolean;
 }
-
-/** One commit at a time per repository: across plans, worktrees and processes (they share one index lock). */
-let commitChain: Promise<unknown> = Promise.resolve();
 
 export class Orchestrator {
   private session!: PlanSession;
@@ -571,7 +568,7 @@ export class Orchestrator {
         else if (this.opts.commit) {
           // A task with no files of its own still gets its `task <id>` entry in the log.
           const message = changes.commit.length > 0 ? commitMessage(task) : `${commitMessage(task)}\n\nNo changes of its own: the task changed no file, or its files went into a commit made at the same time.`;
-          commit = await this.commitWithRetry(changes.commit, message);
+          commit = await commitTask(this.git, changes.commit, message, { ...(this.identity ? { identity: this.identity } : {}), stopping: () => this.stopping !== undefined });
           note = commit ? `commit ${commit.slice(0, 12)}` : 'nothing to commit';
         }
       } catch (err) {
@@ -609,68 +606,21 @@ export class Orchestrator {
     return { written };
   }
 
+  /** The task's own changes since it started; the other running tasks' and the user's files left out. */
   private async taskChanges(r: Running) {
     const worktree = this.opts.worktree!;
-    const after = await snapshotWorktree(this.git!, worktree);
-    const claimedByOthers = new Set<string>();
-    const others = [...this.running.values()].filter((o) => o !== r);
-    for (const other of others) {
-      for (const f of other.files) {
-        const rel = worktreeRelative(worktree, f);
-        if (rel) claimedByOthers.add(rel);
-      }
-    }
-    const changed = changedSince(r.before!, after);
-    // The scheduler never runs two tasks naming the same file at once: a changed file that another
-    // running task names is that task's.
-    const declared = others.flatMap((o) => o.task.files.filter((f) => f.kind === 'path').map((f) => f.path));
-    if (declared.length > 0) {
-      const mine = picomatch(r.task.files.filter((f) => f.kind === 'path').map((f) => f.path), { dot: true });
-      const theirs = picomatch(declared, { dot: true });
-      for (const p of changed) if (theirs(p) && !(r.task.files.length > 0 && mine(p))) claimedByOthers.add(p);
-    }
-    const rel = (p: string) => worktreeRelative(worktree, p);
     const notMine = new Set(this.preexisting);
     for (const [p, owner] of this.leftovers) if (owner !== r.task.id) notMine.add(p);
-    return attributeChanges(changed, {
-      preexisting: notMine,
-      claimedByOthers,
-      orchestratorDirs: [rel(path.dirname(this.session.statusPath))].filter((x): x is string => Boolean(x)),
-      taskDirs: [rel(this.findingsDir)].filter((x): x is string => Boolean(x)),
-      secretPatterns: DEFAULT_SECRET_PATTERNS,
+    return changesOfTask({
+      git: this.git!,
+      worktree,
+      before: r.before!,
+      task: r.task,
+      others: [...this.running.values()].filter((o) => o !== r),
+      notMine,
+      outputDir: path.dirname(this.session.statusPath),
+      findingsDir: this.findingsDir,
     });
-  }
-
-  /**
-   * A commit that fails for a passing reason (a lock held a little too long on a loaded machine) is
-   * tried again here: failing the task instead would run the agent, and its work, a second time.
-   */
-  private async commitWithRetry(paths: string[], message: string): Promise<string | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.commit(paths, message);
-      } catch (err) {
-        if (attempt >= 3 || this.stopping) throw err;
-        await new Promise((r) => setTimeout(r, 250 * attempt * attempt));
-      }
-    }
-  }
-
-  /** Serial commit queue: one commit at a time across every orchestrator of the repository. */
-  private commit(paths: string[], message: string): Promise<string | undefined> {
-    const git = this.git!;
-    const next = commitChain.then(async () => {
-      const dir = path.join(await git.commonDir(), 'plan-orchestrator');
-      await mkdir(dir, { recursive: true });
-      const release = await lockfile.lock(path.join(dir, 'commit'), lockOptions(path.join(dir, 'commit.lock')));
-      try {
-        return await git.commitPaths(paths, message, { allowEmpty: true, ...(this.identity ? { identity: this.identity } : {}) });
-      } finally {
-        await release().catch(() => undefined);
-      }
-    });
-    commitChain = next.catch(() => undefined);
-    return next;
   }
 
   /** Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay. */
@@ -697,23 +647,6 @@ export function planCost(status: StatusFile): number {
   let sum = 0;
   for (const rec of Object.values(status.tasks)) sum += rec.run?.totalCostUsd ?? 0;
   return Math.round(sum * 1e6) / 1e6;
-}
-
-/** `task 2.3: Add the LRU cache` cut at a word to fit a commit subject (72 columns). */
-export function commitSubject(task: Pick<Task, 'id' | 'title'>): string {
-  const head = `task ${task.id}: `;
-  const title = task.title.replace(/\s+/g, ' ').trim();
-  if (head.length + title.length <= 72) return head + title;
-  const room = 72 - head.length - 1;
-  const cut = title.slice(0, room);
-  const atWord = cut.lastIndexOf(' ') > room * 0.6 ? cut.slice(0, cut.lastIndexOf(' ')) : cut;
-  return `${head}${atWord.replace(/[\s,;:.-]+$/, '')}…`;
-}
-
-/** The subject, and the whole task text below it when the subject had to be cut. */
-function commitMessage(task: Pick<Task, 'id' | 'title'>): string {
-  const subject = commitSubject(task);
-  return subject.endsWith('…') ? `${subject}\n\n${task.id} ${task.title}` : subject;
 }
 
 function formatMinutes(m: number): string {

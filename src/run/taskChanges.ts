@@ -17,6 +17,7 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import type { Task } from '../core/model.js';
 import type { GitService } from '../git/gitService.js';
 
 export type WorktreeSnapshot = Map<string, string>;
@@ -101,4 +102,49 @@ export function worktreeRelative(worktree: string, file: string): string | undef
   const rel = path.relative(worktree, path.resolve(worktree, file));
   if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
   return rel.split(path.sep).join('/');
+}
+
+export interface TaskChangeContext {
+  git: GitService;
+  worktree: string;
+  before: WorktreeSnapshot;
+  task: Pick<Task, 'id' | 'files'>;
+  /** The other tasks running now: the files their agents reported (absolute) and the files they name. */
+  others: ReadonlyArray<{ task: Pick<Task, 'files'>; files: ReadonlySet<string> }>;
+  /** Files that are not this task's to commit: the user's, or left by another task's failed attempt. */
+  notMine: ReadonlySet<string>;
+  outputDir: string;
+  findingsDir: string;
+  secretPatterns?: readonly string[];
+}
+
+/** What the task changed since `before`, split into what its commit holds and what stays out (and why). */
+export async function changesOfTask(ctx: TaskChangeContext): Promise<TaskChanges> {
+  const { worktree } = ctx;
+  const after = await snapshotWorktree(ctx.git, worktree);
+  const claimedByOthers = new Set<string>();
+  for (const other of ctx.others) {
+    for (const f of other.files) {
+      const rel = worktreeRelative(worktree, f);
+      if (rel) claimedByOthers.add(rel);
+    }
+  }
+  const changed = changedSince(ctx.before, after);
+  // The scheduler never runs two tasks naming the same file at once: a changed file that another
+  // running task names is that task's.
+  const declared = ctx.others.flatMap((o) => o.task.files.filter((f) => f.kind === 'path').map((f) => f.path));
+  if (declared.length > 0) {
+    const own = ctx.task.files.filter((f) => f.kind === 'path').map((f) => f.path);
+    const mine = own.length > 0 ? picomatch(own, { dot: true }) : () => false;
+    const theirs = picomatch(declared, { dot: true });
+    for (const p of changed) if (theirs(p) && !mine(p)) claimedByOthers.add(p);
+  }
+  const rel = (p: string) => worktreeRelative(worktree, p);
+  return attributeChanges(changed, {
+    preexisting: ctx.notMine,
+    claimedByOthers,
+    orchestratorDirs: [rel(ctx.outputDir)].filter((x): x is string => Boolean(x)),
+    taskDirs: [rel(ctx.findingsDir)].filter((x): x is string => Boolean(x)),
+    secretPatterns: ctx.secretPatterns ?? DEFAULT_SECRET_PATTERNS,
+  });
 }
