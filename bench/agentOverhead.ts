@@ -7,8 +7,7 @@
  * simulated agent on the same plan beside it. Also printed: wall time minus the agent's own reported
  * duration (`duration_ms`), which includes the CLI's start-up.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { readStatusFile } from '../src/core/status.js';
 import { startScriptedAnthropic, taskIdOf } from '../test/agents/scriptedAnthropic.js';
 import { claudeBinary } from '../test/agents/realAgents.js';
 import type { BenchRow } from './row.js';
+import { freshRepo } from './orchestrate.js';
 
 const TASKS = 16;
 const WORKERS = 2;
@@ -27,19 +27,6 @@ function planText(): string {
   const lines = ['# Implementation Plan: Overhead', '', '## Phase 1: Work', ''];
   for (let i = 1; i <= TASKS; i++) lines.push(`- [ ] 1.${i} Write file ${i} in \`out/f${i}.txt\` (est: 5m)`);
   return `${lines.join('\n')}\n`;
-}
-
-function freshRepo(root: string, name: string): string {
-  const repo = path.join(root, name);
-  mkdirSync(path.join(repo, 'docs', 'plans'), { recursive: true });
-  const git = (args: string[]) => execFileSync('git', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  git(['init', '-q', '-b', 'main']);
-  git(['config', 'user.name', 'Bench']);
-  git(['config', 'user.email', 'bench@example.com']);
-  writeFileSync(path.join(repo, 'docs', 'plans', 'overhead.md'), planText());
-  git(['add', '-A']);
-  git(['commit', '-q', '-m', 'initial']);
-  return path.join(repo, 'docs', 'plans', 'overhead.md');
 }
 
 const percentile = (xs: number[], p: number): number => {
@@ -70,7 +57,7 @@ const fmt = (xs: number[]) => `median ${percentile(xs, 50).toFixed(0)} ms, p95 $
 export async function benchAgentOverhead(): Promise<BenchRow[]> {
   const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'planctl-bench-overhead-')));
   try {
-    const sim = await measure(freshRepo(root, 'sim'), ['/bin/sh', example('sim-agent.sh'), '{id}', '{estimate}'], { ...process.env, PLAN_SIM_MS_PER_MINUTE: '10' });
+    const sim = await measure(freshRepo(root, 'sim', planText(), 'overhead'), ['/bin/sh', example('sim-agent.sh'), '{id}', '{estimate}'], { ...process.env, PLAN_SIM_MS_PER_MINUTE: '10' });
     const claude = claudeBinary();
     if (!claude) {
       return [{ name: `orchestrator overhead per task, sh sim agent (${TASKS} tasks, ${WORKERS} at once, commits on)`, value: fmt(sim.beyondProcess), baseline: '—', ratio: '— (Claude Code not installed: bash scripts/install-agent-clis.sh)', goal: '≤ 50 ms' }];
@@ -89,7 +76,7 @@ export async function benchAgentOverhead(): Promise<BenchRow[]> {
     });
     let real: Overheads;
     try {
-      real = await measure(freshRepo(root, 'claude'), { kind: 'claude' }, {
+      real = await measure(freshRepo(root, 'claude', planText(), 'overhead'), { kind: 'claude' }, {
         ...process.env,
         PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
         HOME: home,

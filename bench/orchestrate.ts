@@ -42,7 +42,7 @@ function agentArgv(kind: AgentKind): string[] {
 }
 
 /** A fresh repository per run: status.json and commits of one run must not leak into the next. */
-function freshRepo(root: string, name: string, planText: string): string {
+export function freshRepo(root: string, name: string, planText: string, planName = 'bench'): string {
   const repo = path.join(root, name);
   mkdirSync(path.join(repo, 'docs', 'plans'), { recursive: true });
   const git = (args: string[]) => execFileSync('git', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,10 +50,10 @@ function freshRepo(root: string, name: string, planText: string): string {
   git(['config', 'user.name', 'Bench']);
   git(['config', 'user.email', 'bench@example.com']);
   git(['config', 'commit.gpgsign', 'false']);
-  writeFileSync(path.join(repo, 'docs', 'plans', 'bench.md'), planText);
+  writeFileSync(path.join(repo, 'docs', 'plans', `${planName}.md`), planText);
   git(['add', '-A']);
   git(['commit', '-q', '-m', 'initial']);
-  return path.join(repo, 'docs', 'plans', 'bench.md');
+  return path.join(repo, 'docs', 'plans', `${planName}.md`);
 }
 
 async function run(planPath: string, opts: { batched: boolean; commit: boolean; agent: AgentKind }): Promise<number> {
