@@ -13,7 +13,7 @@ import { openPlan, requireTask, type PlanSession } from '../core/session.js';
 import { resolvePlanPath, worktreeRoot, writePlanPointer, readPlanFile, relativeToRoot } from '../core/planFile.js';
 import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
 import { planProgress, type PlanProgress } from '../core/progress.js';
-import { tickCompletedTasks } from '../core/sync.js';
+import { tickCompletedTasks, withOriginalBom } from '../core/sync.js';
 import { analyzePlan } from '../core/analyzer.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { collectAllPlans } from '../run/allPlans.js';
@@ -251,7 +251,8 @@ export function buildProgram(io: Io): Command {
       // Refuse to overwrite edits made since we read the plan.
       if ((await readPlanFile(s.path)) !== s.text) throw new PlanError('plan-unreadable', `${s.relPath} changed while syncing; run sync again`);
       const mode = (await fs.stat(s.path)).mode;
-      await writeFileAtomic(s.path, text, { encoding: 'utf8', mode });
+      // The reader dropped a byte order mark; the file keeps it.
+      await writeFileAtomic(s.path, withOriginalBom(text, await fs.readFile(s.path)), { encoding: 'utf8', mode });
       io.out(`ticked ${ticked.length} checkbox${ticked.length === 1 ? '' : 'es'}: ${ticked.join(', ')}`);
     });
 

@@ -124,6 +124,20 @@ test('sync ticks completed tasks and changes no other byte (CRLF kept)', async (
   assert.match((await planctl(['sync', '--plan', 'crlf.md'])).out, /nothing to tick/);
 });
 
+test('sync keeps a UTF-8 byte order mark and CRLF, and ticks only the task\'s own box, not a sub-bullet repeating its ID', async () => {
+  const plan = '\uFEFF# Plan: BOM\r\n\r\n## Phase 1: One\r\n\r\n- [ ] 1.1 First\r\n- [ ] 1.2 Second\r\n  - [ ] 1.2 also check X\r\n  - [ ] a note\r\n';
+  const file = path.join(repo, 'bom.md');
+  await fs.writeFile(file, plan, 'utf8');
+  const shown = JSON.parse((await planctl(['show', '--json', '--plan', 'bom.md'])).out);
+  assert.deepEqual(shown.phases[0].tasks.map((t: { id: string }) => t.id), ['1.1', '1.2'], 'the sub-bullet is body, not a second 1.2');
+  assert.equal((await planctl(['complete', '1.2', '--plan', 'bom.md'])).code, 0);
+  const r = await planctl(['sync', '--plan', 'bom.md']);
+  assert.match(r.out, /ticked 1 checkbox: 1\.2$/m);
+  const expected = Buffer.from(plan.replace('- [ ] 1.2 Second', '- [x] 1.2 Second'), 'utf8');
+  assert.deepEqual(await fs.readFile(file), expected);
+  assert.deepEqual([...(await fs.readFile(file)).subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+});
+
 test('bad input: one clear line on stderr, exit 2, nothing written', async () => {
   await fs.writeFile(path.join(repo, 'binary.md'), Buffer.from([0x23, 0x20, 0x00, 0x01, 0x02]));
   await fs.writeFile(path.join(repo, 'latin1.md'), Buffer.from('# Caf\xe9\n', 'latin1'));
