@@ -3,8 +3,8 @@
  * one plan. Each write happens under a cross-process lock and replaces the file atomically, so concurrent
  * agents lose no update and a reader never sees half a file.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile, { type LockOptions } from 'proper-lockfile';
@@ -152,14 +152,32 @@ export function emptyStatus(plan: string): StatusFile {
 
 /** Parses and validates the file; `undefined` when there is none yet. */
 export async function readStatusFile(statusPath: string): Promise<StatusFile | undefined> {
+  if (!(await refuseSymlink(statusPath))) return undefined;
   let text: string;
   try {
-    text = await readFile(statusPath, 'utf8');
+    // O_NOFOLLOW: a link put in place after the check above is refused too (ELOOP), not followed.
+    text = await readFile(statusPath, { encoding: 'utf8', flag: fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) });
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return undefined;
+    if (errorCode(err) === 'ELOOP') throw symlinkRefused(statusPath);
     throw new PlanError('status-unreadable', `${statusPath} cannot be read (${errorCode(err) ?? String(err)})`, statusPath);
   }
   return parseStatusText(text, statusPath);
+}
+
+/**
+ * A status file that is a symbolic link is refused: writing it (write-file-atomic resolves links) would
+ * replace whatever file the link points to. Returns whether the path exists.
+ */
+async function refuseSymlink(statusPath: string): Promise<boolean> {
+  try {
+    if ((await lstat(statusPath)).isSymbolicLink()) throw symlinkRefused(statusPath);
+    return true;
+  } catch (err) {
+    if (err instanceof PlanError) throw err;
+    if (errorCode(err) === 'ENOENT') return false;
+    throw new PlanError('status-unreadable', `${statusPath} cannot be read (${errorCode(err) ?? String(err)})`, statusPath);
+  }
 }
 
 export function parseStatusText(text: string, statusPath: string): StatusFile {
@@ -169,11 +187,18 @@ export function parseStatusText(text: string, statusPath: string): StatusFile {
   } catch (err) {
     throw corrupt(statusPath, (err as Error).message);
   }
-  const isLegacy = typeof json === 'object' && json !== null && Array.isArray((json as { tasks?: unknown }).tasks);
-  if (isLegacy) {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw corrupt(statusPath, 'not a JSON object');
+  const fields = json as { schemaVersion?: unknown; tasks?: unknown };
+  // Only a file without a schemaVersion can be the old tool's: anything else with a tasks array (a
+  // newer or foreign format) would lose its content if it were converted and written back.
+  if (fields.schemaVersion === undefined) {
+    if (!Array.isArray(fields.tasks)) throw corrupt(statusPath, 'no schemaVersion and no tasks list: not a status file this tool knows');
     const legacy = legacyFileSchema.safeParse(json);
     if (!legacy.success) throw corrupt(statusPath, firstIssue(legacy.error));
     return fromLegacy(legacy.data);
+  }
+  if (fields.schemaVersion !== 1) {
+    throw corrupt(statusPath, `schemaVersion ${JSON.stringify(fields.schemaVersion)} is not one this version of Plan Orchestrator reads (1)`);
   }
   const parsed = statusFileSchema.safeParse(json);
   if (!parsed.success) throw corrupt(statusPath, firstIssue(parsed.error));
@@ -338,6 +363,8 @@ export class StatusStore {
       const checked = statusFileSchema.safeParse(status);
       if (!checked.success) throw new Error(`refusing to write an invalid status file: ${firstIssue(checked.error)}`);
       if (compromised) throw locked(this.path);
+      // Checked again just before writing: a link put in place since the read would be written through.
+      await refuseSymlink(this.path);
       try {
         await writeFileAtomic(this.path, `${JSON.stringify(checked.data, null, 2)}\n`);
       } catch (err) {
@@ -387,7 +414,15 @@ function firstIssue(error: z.ZodError): string {
 function corrupt(statusPath: string, reason: string): PlanError {
   return new PlanError(
     'status-corrupt',
-    `${statusPath} is not a valid status file (${reason}); fix it or move it away`,
+    `${statusPath} is not a valid status file (${reason}); it is kept as it is and not written: fix it or move it away`,
+    statusPath,
+  );
+}
+
+function symlinkRefused(statusPath: string): PlanError {
+  return new PlanError(
+    'status-unreadable',
+    `${statusPath} is a symbolic link; status files are never read or written through a link: replace it with a regular file`,
     statusPath,
   );
 }

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -229,6 +229,62 @@ describe('StatusStore', () => {
     assert.equal(written.summary, undefined);
     assert.equal(written.tasks['1.1'].status, 'completed');
     assert.equal(written.tasks['1.3'].status, 'in_progress');
+  });
+
+  test('a file of an unknown shape or schema version is refused, named, and never rewritten', async () => {
+    const shapes = [
+      '{"schemaVersion":2,"tasks":[]}',
+      '{"schemaVersion":"1","plan":"x","version":1,"updatedAt":"","tasks":{}}',
+      '{"tasks":{"1.1":{"status":"completed"}}}',
+      '{"plan":"docs/plans/demo.md"}',
+      '[]',
+      '42',
+    ];
+    for (const bytes of shapes) {
+      const p = freshStatusPath();
+      await mkdir(path.dirname(p), { recursive: true });
+      await writeFile(p, bytes);
+      const store = new StatusStore(p, 'docs/plans/demo.md');
+      await assert.rejects(store.read(), (err: unknown) => {
+        isPlanError('status-corrupt', p)(err);
+        assert.match((err as Error).message, /is kept as it is/);
+        return true;
+      }, bytes);
+      await assert.rejects(store.setTaskStatus('1.1', 'completed'), isPlanError('status-corrupt', p), bytes);
+      assert.equal(await readFile(p, 'utf8'), bytes, `${bytes} is kept byte for byte`);
+    }
+    const p = freshStatusPath();
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFile(p, '{"schemaVersion":2,"tasks":[]}');
+    await assert.rejects(new StatusStore(p, 'x.md').read(), /schemaVersion 2 is not one this version/);
+  });
+
+  test('a status.json that is a symbolic link is refused and its target never written', async () => {
+    const p = freshStatusPath();
+    await mkdir(path.dirname(p), { recursive: true });
+    const target = path.join(path.dirname(p), 'elsewhere.json');
+    const bytes = JSON.stringify({ schemaVersion: 1, plan: 'x.md', version: 1, updatedAt: '', tasks: {} });
+    await writeFile(target, bytes);
+    await symlink(target, p);
+    const store = new StatusStore(p, 'docs/plans/demo.md');
+    const refused = (err: unknown): boolean => {
+      isPlanError('status-unreadable', p)(err);
+      assert.match((err as Error).message, /symbolic link/);
+      return true;
+    };
+    await assert.rejects(store.read(), refused);
+    await assert.rejects(readStatusFile(p), refused);
+    await assert.rejects(store.setTaskStatus('1.1', 'completed'), refused);
+    assert.equal(await readFile(target, 'utf8'), bytes);
+    assert.ok((await lstat(p)).isSymbolicLink());
+
+    // A dangling link too: writing would create its target.
+    const q = freshStatusPath();
+    await mkdir(path.dirname(q), { recursive: true });
+    const missing = path.join(path.dirname(q), 'not-there.json');
+    await symlink(missing, q);
+    await assert.rejects(new StatusStore(q, 'x.md').setTaskStatus('1.1', 'completed'), isPlanError('status-unreadable', q));
+    await assert.rejects(stat(missing), { code: 'ENOENT' });
   });
 
   test('a lock left by a dead process is recovered once stale', async () => {
