@@ -11,6 +11,7 @@ import lockfile, { type LockOptions } from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 import { PlanError } from './source.js';
+import { isRecordedProcessAlive, processStartTime } from './processIdentity.js';
 
 const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;
 /** Enough to see how a task got where it is, without letting a flapping task grow the file forever. */
@@ -60,7 +61,13 @@ const taskRecordSchema = z.object({
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
   holder: z
-    .object({ pid: z.number().int(), host: z.string(), agent: z.string().optional() })
+    .object({
+      pid: z.number().int(),
+      host: z.string(),
+      agent: z.string().optional(),
+      /** The holder's kernel start time (see processIdentity.ts), so that a reused PID is not taken for it. */
+      startTime: z.string().optional(),
+    })
     .optional(),
   history: z.array(z.object({ status: taskStatusSchema, at: z.string(), note: z.string().optional() })),
   run: agentRunSchema.optional(),
@@ -111,7 +118,19 @@ export interface SetTaskStatusOptions {
   error?: string;
   agent?: string;
   note?: string;
+  /**
+   * The process recorded as the holder of a started task; default this one. planctl passes its parent
+   * (the shell or agent that ran it), because planctl itself exits as soon as the task is recorded.
+   */
+  holderPid?: number;
 }
+
+export interface ClaimOptions extends SetTaskStatusOptions {
+  /** Take the task over even from a live holder. */
+  force?: boolean;
+}
+
+export type TaskHolder = NonNullable<TaskRecord['holder']>;
 
 export interface StatusStoreOptions {
   /** proper-lockfile retry policy; tests lower it to see `status-locked` without waiting. */
@@ -266,7 +285,7 @@ export function applyTransition(s: StatusFile, t: StatusTransition): void {
     case 'in_progress':
       task.startedAt = now;
       task.attempts += 1;
-      task.holder = { pid: process.pid, host: os.hostname(), ...(t.agent ? { agent: t.agent } : {}) };
+      task.holder = holderRecord(t.holderPid ?? process.pid, t.agent);
       delete task.completedAt;
       break;
     case 'completed':
@@ -289,6 +308,24 @@ export function applyTransition(s: StatusFile, t: StatusTransition): void {
   task.history.push({ status: t.status, at: now, ...(t.note ? { note: t.note } : {}) });
   if (task.history.length > HISTORY_LIMIT) task.history.splice(0, task.history.length - HISTORY_LIMIT);
   if (t.run) applyRunPatch(s, t.taskId, t.run);
+}
+
+function holderRecord(pid: number, agent: string | undefined): TaskHolder {
+  const startTime = processStartTime(pid);
+  return { pid, host: os.hostname(), ...(agent ? { agent } : {}), ...(startTime !== undefined ? { startTime } : {}) };
+}
+
+/**
+ * Whether a task's holder may still be working on it. A holder on another host cannot be checked from
+ * here, so it counts as live; on this host, a dead PID or one reused by another process does not.
+ */
+export function isHolderLive(holder: TaskHolder): boolean {
+  if (holder.host !== os.hostname()) return true;
+  return isRecordedProcessAlive(holder.pid, holder.startTime);
+}
+
+export function describeHolder(holder: TaskHolder): string {
+  return `pid ${holder.pid} on ${holder.host}${holder.agent ? ` (agent ${holder.agent})` : ''}`;
 }
 
 export class StatusStore {
@@ -316,6 +353,27 @@ export class StatusStore {
 
   setTaskStatus(taskId: string, status: TaskStatus, opts: SetTaskStatusOptions = {}): Promise<StatusFile> {
     return this.update((s) => applyTransition(s, { taskId, status, ...opts }));
+  }
+
+  /**
+   * Starts a task for one holder, checked and recorded under the same lock, so that of many processes
+   * starting one task exactly one gets it. A task `in_progress` whose holder is live (see isHolderLive)
+   * is refused with `task-claimed`, naming the holder, unless `force`; a dead holder's task is taken over.
+   */
+  claimTask(taskId: string, opts: ClaimOptions = {}): Promise<StatusFile> {
+    return this.update((s) => {
+      const current = s.tasks[taskId];
+      const held = current?.status === 'in_progress' ? current.holder : undefined;
+      if (held && !opts.force && isHolderLive(held)) {
+        throw new PlanError(
+          'task-claimed',
+          `task ${taskId} of ${this.planRelPath} is already in progress, held by ${describeHolder(held)}${current?.startedAt ? ` since ${current.startedAt}` : ''}; use --force to take it over`,
+          this.path,
+        );
+      }
+      const note = held ? `took over from ${describeHolder(held)}${isHolderLive(held) ? ' (forced)' : ', which is gone'}` : undefined;
+      applyTransition(s, { ...opts, taskId, status: 'in_progress', note: opts.note ?? note });
+    });
   }
 
   /**

@@ -246,6 +246,43 @@ test('many planctl processes start/complete different tasks of one plan at once:
   }
 });
 
+test('16 planctl processes start one task at once: exactly one claims it, the rest exit 2 naming the holder', async (t) => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  const bin = path.join(dir, 'dist', 'planctl.mjs');
+  if (!existsSync(bin)) return t.skip('dist/planctl.mjs not built (npm run build)');
+  const planFile = path.join(repo, 'claim.md');
+  await fs.writeFile(planFile, '# Plan: Claim\n\n## Phase 1: One\n\n- [ ] 1.1 First\n- [ ] 1.2 Second\n');
+  const { spawn } = await import('node:child_process');
+  const run = (args: string[]): Promise<{ code: number | null; err: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [bin, ...args, '--plan', planFile], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => resolve({ code, err }));
+    });
+  // Each process's parent (this test) is the holder it records: alive for the whole test.
+  const results = await Promise.all(Array.from({ length: 16 }, (_, i) => run(['start', '1.2', '--agent', `agent-${i}`])));
+  assert.equal(results.filter((r) => r.code === 0).length, 1, results.map((r) => r.err).join(''));
+  const refused = results.filter((r) => r.code !== 0);
+  assert.equal(refused.length, 15);
+  const status = JSON.parse(await fs.readFile(path.join(repo, 'docs', 'plan-outputs', 'claim', 'status.json'), 'utf8'));
+  const task = status.tasks['1.2'];
+  assert.equal(task.attempts, 1);
+  assert.equal(task.holder.pid, process.pid);
+  for (const r of refused) {
+    assert.equal(r.code, 2);
+    assert.match(r.err, new RegExp(`task 1\\.2 of claim\\.md is already in progress, held by pid ${process.pid} on .* \\(agent ${task.holder.agent}\\)`));
+    assert.equal(r.err.trim().split('\n').length, 1);
+  }
+  // --force takes it over; a task nobody holds is started as before.
+  assert.equal((await run(['start', '1.2', '--force', '--agent', 'me'])).code, 0);
+  assert.equal((await run(['start', '1.1'])).code, 0);
+  const after = JSON.parse(await fs.readFile(path.join(repo, 'docs', 'plan-outputs', 'claim', 'status.json'), 'utf8'));
+  assert.equal(after.tasks['1.2'].holder.agent, 'me');
+  assert.equal(after.tasks['1.2'].attempts, 2);
+});
+
 test('CLAUDE_WORKTREE that does not exist is a clear error, not a silent fallback', async () => {
   const r = await planctl(['next'], { CLAUDE_WORKTREE: path.join(repo, 'no-such-worktree') });
   assert.equal(r.code, 2);
