@@ -155,7 +155,7 @@ export interface CreatedWorktree extends PlanWorktree {
 }
 
 export interface RemoveOptions {
-  /** Remove even with uncommitted changes or commits not merged into the target. */
+  /** Remove even with uncommitted changes, commits not merged into the target, or git-ignored files that would be lost. */
   force?: boolean;
   deleteBranch?: boolean;
 }
