@@ -16,7 +16,7 @@ import { readApprovedCommands } from '../run/approvals.js';
 import { gateCommands } from '../run/gates.js';
 import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
 import { planProgress, type PlanProgress } from '../core/progress.js';
-import { tickCompletedTasks } from '../core/sync.js';
+import { tickCompletedTasks, withOriginalBom } from '../core/sync.js';
 import { analyzePlan } from '../core/analyzer.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { collectAllPlans } from '../run/allPlans.js';
@@ -169,7 +169,8 @@ export function buildProgram(io: Io): Command {
       .option('--json', 'machine-readable output');
     if (name === 'fail') cmd.option('--reason <text>', 'what went wrong');
     cmd.option('--agent <name>', 'who works on it (recorded as the holder)');
-    cmd.action(async (id: string, opts: { plan?: string; json?: boolean; reason?: string; agent?: string }) => {
+    if (name === 'start') cmd.option('--force', 'take the task over even while another live process holds it');
+    cmd.action(async (id: string, opts: { plan?: string; json?: boolean; reason?: string; agent?: string; force?: boolean }) => {
       const s = await session(opts.plan);
       requireTask(s, id);
       if (status === 'in_progress') {
@@ -178,7 +179,12 @@ export function buildProgram(io: Io): Command {
         const waits = waitingFor(plan, graph, state, graph.indexById.get(id)!);
         if (waits.length > 0) io.err(`planctl: warning: ${id} is not ready; it waits for ${waits.map((w) => `${w.id} (${w.state})`).join(', ')}`);
       }
-      const updated = await s.store.setTaskStatus(id, status, { error: opts.reason, agent: opts.agent });
+      // start claims the task: checked and recorded under the status lock, refused while a live process
+      // holds it. The holder is our parent (the shell or agent that ran planctl): planctl exits at once.
+      const updated =
+        status === 'in_progress'
+          ? await s.store.claimTask(id, { agent: opts.agent, force: opts.force, holderPid: process.ppid })
+          : await s.store.setTaskStatus(id, status, { error: opts.reason, agent: opts.agent });
       if (opts.json) io.out(json({ task: id, status, version: updated.version, statusFile: relativeToCwd(io.cwd, s.statusPath) }));
       else io.out(`${id} → ${status}`);
     });
@@ -258,7 +264,8 @@ export function buildProgram(io: Io): Command {
       // Refuse to overwrite edits made since we read the plan.
       if ((await readPlanFile(s.path)) !== s.text) throw new PlanError('plan-unreadable', `${s.relPath} changed while syncing; run sync again`);
       const mode = (await fs.stat(s.path)).mode;
-      await writeFileAtomic(s.path, text, { encoding: 'utf8', mode });
+      // The reader dropped a byte order mark; the file keeps it.
+      await writeFileAtomic(s.path, withOriginalBom(text, await fs.readFile(s.path)), { encoding: 'utf8', mode });
       io.out(`ticked ${ticked.length} checkbox${ticked.length === 1 ? '' : 'es'}: ${ticked.join(', ')}`);
     });
 

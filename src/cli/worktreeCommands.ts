@@ -97,9 +97,9 @@ export function registerWorktreeCommands(program: Command, io: WorktreeCommandIo
 
   group
     .command('remove')
-    .description('remove a plan worktree (refused while it has uncommitted or unmerged work)')
+    .description('remove a plan worktree (refused while it has uncommitted or unmerged work, or git-ignored files that would be lost)')
     .argument('<name>', 'plan worktree name')
-    .option('--force', 'remove even with uncommitted changes or unmerged commits')
+    .option('--force', 'remove even with uncommitted changes, unmerged commits or git-ignored files that would be lost')
     .option('--delete-branch', 'delete the branch plan/<name> too (kept by default)')
     .option('--json', 'machine-readable output')
     .action(

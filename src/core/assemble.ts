@@ -191,7 +191,7 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
         verifyOfItem.set(gi, idx);
         continue;
       }
-    } else if (phase && block.id !== undefined && block.checkbox !== 'none') {
+    } else if (phase && block.id !== undefined && block.checkbox !== 'none' && !repeatsOwnerId(ownerTask, block.id, plan)) {
       const idx = plan.tasks.length;
       const task = makeTask(item, block.id, 'task', false, plan.phases.length - 1, idx, headingDeps, range);
       plan.tasks.push(task);
@@ -223,6 +223,14 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
   return plan;
 }
 
+
+/**
+ * `- [ ] 1.2 Second` with a sub-bullet `  - [ ] 1.2 also check X`: the sub-bullet repeats its task's ID as
+ * a reference, it is not a second task 1.2; it stays in the task's body (and `sync` never ticks it).
+ */
+function repeatsOwnerId(ownerTask: number | undefined, id: string, plan: Plan): boolean {
+  return ownerTask !== undefined && plan.tasks[ownerTask]!.id === id;
+}
 
 function shift<T extends { start: number; end: number }>(items: T[], base: number): T[] {
   return items.map((i) => ({ ...i, start: i.start + base, end: i.end + base }));

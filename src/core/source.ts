@@ -11,6 +11,7 @@ export type PlanErrorCode =
   | 'status-corrupt'
   | 'status-unreadable'
   | 'status-locked'
+  | 'task-claimed'
   | 'unknown-task'
   | 'invalid-argument'
   | 'plan-has-errors'

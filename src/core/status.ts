@@ -3,14 +3,15 @@
  * one plan. Each write happens under a cross-process lock and replaces the file atomically, so concurrent
  * agents lose no update and a reader never sees half a file.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile, { type LockOptions } from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 import { PlanError } from './source.js';
+import { isRecordedProcessAlive, processStartTime } from './processIdentity.js';
 
 const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;
 /** Enough to see how a task got where it is, without letting a flapping task grow the file forever. */
@@ -60,7 +61,13 @@ const taskRecordSchema = z.object({
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
   holder: z
-    .object({ pid: z.number().int(), host: z.string(), agent: z.string().optional() })
+    .object({
+      pid: z.number().int(),
+      host: z.string(),
+      agent: z.string().optional(),
+      /** The holder's kernel start time (see processIdentity.ts), so that a reused PID is not taken for it. */
+      startTime: z.string().optional(),
+    })
     .optional(),
   history: z.array(z.object({ status: taskStatusSchema, at: z.string(), note: z.string().optional() })),
   run: agentRunSchema.optional(),
@@ -111,7 +118,19 @@ export interface SetTaskStatusOptions {
   error?: string;
   agent?: string;
   note?: string;
+  /**
+   * The process recorded as the holder of a started task; default this one. planctl passes its parent
+   * (the shell or agent that ran it), because planctl itself exits as soon as the task is recorded.
+   */
+  holderPid?: number;
 }
+
+export interface ClaimOptions extends SetTaskStatusOptions {
+  /** Take the task over even from a live holder. */
+  force?: boolean;
+}
+
+export type TaskHolder = NonNullable<TaskRecord['holder']>;
 
 export interface StatusStoreOptions {
   /** proper-lockfile retry policy; tests lower it to see `status-locked` without waiting. */
@@ -152,14 +171,32 @@ export function emptyStatus(plan: string): StatusFile {
 
 /** Parses and validates the file; `undefined` when there is none yet. */
 export async function readStatusFile(statusPath: string): Promise<StatusFile | undefined> {
+  if (!(await refuseSymlink(statusPath))) return undefined;
   let text: string;
   try {
-    text = await readFile(statusPath, 'utf8');
+    // O_NOFOLLOW: a link put in place after the check above is refused too (ELOOP), not followed.
+    text = await readFile(statusPath, { encoding: 'utf8', flag: fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) });
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return undefined;
+    if (errorCode(err) === 'ELOOP') throw symlinkRefused(statusPath);
     throw new PlanError('status-unreadable', `${statusPath} cannot be read (${errorCode(err) ?? String(err)})`, statusPath);
   }
   return parseStatusText(text, statusPath);
+}
+
+/**
+ * A status file that is a symbolic link is refused: writing it (write-file-atomic resolves links) would
+ * replace whatever file the link points to. Returns whether the path exists.
+ */
+async function refuseSymlink(statusPath: string): Promise<boolean> {
+  try {
+    if ((await lstat(statusPath)).isSymbolicLink()) throw symlinkRefused(statusPath);
+    return true;
+  } catch (err) {
+    if (err instanceof PlanError) throw err;
+    if (errorCode(err) === 'ENOENT') return false;
+    throw new PlanError('status-unreadable', `${statusPath} cannot be read (${errorCode(err) ?? String(err)})`, statusPath);
+  }
 }
 
 export function parseStatusText(text: string, statusPath: string): StatusFile {
@@ -169,11 +206,18 @@ export function parseStatusText(text: string, statusPath: string): StatusFile {
   } catch (err) {
     throw corrupt(statusPath, (err as Error).message);
   }
-  const isLegacy = typeof json === 'object' && json !== null && Array.isArray((json as { tasks?: unknown }).tasks);
-  if (isLegacy) {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw corrupt(statusPath, 'not a JSON object');
+  const fields = json as { schemaVersion?: unknown; tasks?: unknown };
+  // Only a file without a schemaVersion can be the old tool's: anything else with a tasks array (a
+  // newer or foreign format) would lose its content if it were converted and written back.
+  if (fields.schemaVersion === undefined) {
+    if (!Array.isArray(fields.tasks)) throw corrupt(statusPath, 'no schemaVersion and no tasks list: not a status file this tool knows');
     const legacy = legacyFileSchema.safeParse(json);
     if (!legacy.success) throw corrupt(statusPath, firstIssue(legacy.error));
     return fromLegacy(legacy.data);
+  }
+  if (fields.schemaVersion !== 1) {
+    throw corrupt(statusPath, `schemaVersion ${JSON.stringify(fields.schemaVersion)} is not one this version of Plan Orchestrator reads (1)`);
   }
   const parsed = statusFileSchema.safeParse(json);
   if (!parsed.success) throw corrupt(statusPath, firstIssue(parsed.error));
@@ -241,7 +285,7 @@ export function applyTransition(s: StatusFile, t: StatusTransition): void {
     case 'in_progress':
       task.startedAt = now;
       task.attempts += 1;
-      task.holder = { pid: process.pid, host: os.hostname(), ...(t.agent ? { agent: t.agent } : {}) };
+      task.holder = holderRecord(t.holderPid ?? process.pid, t.agent);
       delete task.completedAt;
       break;
     case 'completed':
@@ -264,6 +308,24 @@ export function applyTransition(s: StatusFile, t: StatusTransition): void {
   task.history.push({ status: t.status, at: now, ...(t.note ? { note: t.note } : {}) });
   if (task.history.length > HISTORY_LIMIT) task.history.splice(0, task.history.length - HISTORY_LIMIT);
   if (t.run) applyRunPatch(s, t.taskId, t.run);
+}
+
+function holderRecord(pid: number, agent: string | undefined): TaskHolder {
+  const startTime = processStartTime(pid);
+  return { pid, host: os.hostname(), ...(agent ? { agent } : {}), ...(startTime !== undefined ? { startTime } : {}) };
+}
+
+/**
+ * Whether a task's holder may still be working on it. A holder on another host cannot be checked from
+ * here, so it counts as live; on this host, a dead PID or one reused by another process does not.
+ */
+export function isHolderLive(holder: TaskHolder): boolean {
+  if (holder.host !== os.hostname()) return true;
+  return isRecordedProcessAlive(holder.pid, holder.startTime);
+}
+
+export function describeHolder(holder: TaskHolder): string {
+  return `pid ${holder.pid} on ${holder.host}${holder.agent ? ` (agent ${holder.agent})` : ''}`;
 }
 
 export class StatusStore {
@@ -291,6 +353,27 @@ export class StatusStore {
 
   setTaskStatus(taskId: string, status: TaskStatus, opts: SetTaskStatusOptions = {}): Promise<StatusFile> {
     return this.update((s) => applyTransition(s, { taskId, status, ...opts }));
+  }
+
+  /**
+   * Starts a task for one holder, checked and recorded under the same lock, so that of many processes
+   * starting one task exactly one gets it. A task `in_progress` whose holder is live (see isHolderLive)
+   * is refused with `task-claimed`, naming the holder, unless `force`; a dead holder's task is taken over.
+   */
+  claimTask(taskId: string, opts: ClaimOptions = {}): Promise<StatusFile> {
+    return this.update((s) => {
+      const current = s.tasks[taskId];
+      const held = current?.status === 'in_progress' ? current.holder : undefined;
+      if (held && !opts.force && isHolderLive(held)) {
+        throw new PlanError(
+          'task-claimed',
+          `task ${taskId} of ${this.planRelPath} is already in progress, held by ${describeHolder(held)}${current?.startedAt ? ` since ${current.startedAt}` : ''}; use --force to take it over`,
+          this.path,
+        );
+      }
+      const note = held ? `took over from ${describeHolder(held)}${isHolderLive(held) ? ' (forced)' : ', which is gone'}` : undefined;
+      applyTransition(s, { ...opts, taskId, status: 'in_progress', note: opts.note ?? note });
+    });
   }
 
   /**
@@ -338,6 +421,8 @@ export class StatusStore {
       const checked = statusFileSchema.safeParse(status);
       if (!checked.success) throw new Error(`refusing to write an invalid status file: ${firstIssue(checked.error)}`);
       if (compromised) throw locked(this.path);
+      // Checked again just before writing: a link put in place since the read would be written through.
+      await refuseSymlink(this.path);
       try {
         await writeFileAtomic(this.path, `${JSON.stringify(checked.data, null, 2)}\n`);
       } catch (err) {
@@ -387,7 +472,15 @@ function firstIssue(error: z.ZodError): string {
 function corrupt(statusPath: string, reason: string): PlanError {
   return new PlanError(
     'status-corrupt',
-    `${statusPath} is not a valid status file (${reason}); fix it or move it away`,
+    `${statusPath} is not a valid status file (${reason}); it is kept as it is and not written: fix it or move it away`,
+    statusPath,
+  );
+}
+
+function symlinkRefused(statusPath: string): PlanError {
+  return new PlanError(
+    'status-unreadable',
+    `${statusPath} is a symbolic link; status files are never read or written through a link: replace it with a regular file`,
     statusPath,
   );
 }

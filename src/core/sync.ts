@@ -1,7 +1,7 @@
 /**
  * `planctl sync`: tick the markdown boxes of tasks the status file says are completed.
  * Only the one character between the brackets changes, so the rest of the file stays byte-identical
- * (line endings, trailing spaces, everything).
+ * (a UTF-8 byte order mark, line endings, trailing spaces, everything).
  */
 import type { Plan } from './model.js';
 import type { StatusLookup } from './schedule.js';
@@ -11,9 +11,19 @@ export interface SyncResult {
   ticked: string[];
 }
 
+const UTF8_BOM = '\uFEFF';
+
+/**
+ * `text` is the plan as analysed (without a byte order mark: the reader drops it so offsets start at the
+ * first character). Only a task's own box is ticked: when an ID appears twice, the first one is the task
+ * the graph knows (as `indexById` resolves it); a second box with that ID is not the status file's task.
+ */
 export function tickCompletedTasks(text: string, plan: Plan, statusOf: StatusLookup): SyncResult {
   const offsets: Array<{ offset: number; id: string }> = [];
+  const seen = new Set<string>();
   for (const t of plan.tasks) {
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
     if (t.checkboxOffset < 0 || t.checkbox === 'checked') continue;
     if (statusOf(t.id) !== 'completed') continue;
     offsets.push({ offset: t.checkboxOffset, id: t.id });
@@ -27,4 +37,10 @@ export function tickCompletedTasks(text: string, plan: Plan, statusOf: StatusLoo
   }
   parts.push(text.slice(last));
   return { text: parts.join(''), ticked: offsets.map((o) => o.id) };
+}
+
+/** Puts back the byte order mark the file on disk started with, so writing `text` changes no other byte. */
+export function withOriginalBom(text: string, original: Uint8Array): string {
+  const hasBom = original.length >= 3 && original[0] === 0xef && original[1] === 0xbb && original[2] === 0xbf;
+  return hasBom && !text.startsWith(UTF8_BOM) ? UTF8_BOM + text : text;
 }

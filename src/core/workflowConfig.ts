@@ -22,6 +22,13 @@ const insidePattern = z
   .refine((p) => !path.isAbsolute(p) && !/^[A-Za-z]:[\\/]/.test(p), 'must be relative to the repository root, not absolute')
   .refine((p) => !p.split(/[\\/]/).includes('..'), 'must not contain ".." (files are copied from inside the repository only)');
 
+/**
+ * Git-ignored files that `worktree remove` may delete without --force: what a build or an install
+ * makes again (gitignore syntax, matched at any depth). Any other ignored file may be the only copy
+ * of something (a local database, an edited .env) and makes removal refuse.
+ */
+export const DEFAULT_DISPOSABLE = ['node_modules', 'dist', 'build', 'out', '.cache', 'coverage', '__pycache__', '.venv', 'target', '*.log'];
+
 const worktreesSchema = z.looseObject({
   enabled: z.boolean().default(true),
   directory: z
@@ -35,6 +42,8 @@ const worktreesSchema = z.looseObject({
   stale_days: z.number().positive('must be more than 0').default(14),
   merge_strategy: z.enum(MERGE_STRATEGIES).default('merge'),
   copy_files: z.array(insidePattern).default([]),
+  /** Replaces DEFAULT_DISPOSABLE when set. */
+  disposable: z.array(z.string().min(1, 'must not be empty')).default(() => [...DEFAULT_DISPOSABLE]),
   post_create: z.array(z.string().min(1, 'must not contain an empty argument')).min(1, 'must name a program, e.g. ["npm", "ci"]').optional(),
   disk_warn_mb: z.number().positive('must be more than 0').default(2048),
   /** The branch plans merge into; unset: the branch checked out in the main worktree when the plan worktree was created. */
@@ -79,6 +88,7 @@ export interface WorktreesConfig {
   stale_days: number;
   merge_strategy: MergeStrategy;
   copy_files: string[];
+  disposable: string[];
   post_create?: string[];
   disk_warn_mb: number;
   main_branch?: string;
@@ -159,6 +169,7 @@ export function parseWorkflowConfig(json: unknown, file: string): WorkflowConfig
     stale_days: worktrees.stale_days,
     merge_strategy: worktrees.merge_strategy,
     copy_files: worktrees.copy_files,
+    disposable: worktrees.disposable,
     disk_warn_mb: worktrees.disk_warn_mb,
     ...(worktrees.post_create ? { post_create: worktrees.post_create } : {}),
     ...(worktrees.main_branch ? { main_branch: worktrees.main_branch } : {}),

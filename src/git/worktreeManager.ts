@@ -31,6 +31,7 @@ import { StatusStore, statusPathFor } from '../core/status.js';
 import { loadWorkflowConfig, type MergeStrategy, type WorkflowConfig } from '../core/workflowConfig.js';
 import { GitError, GitService, type WorktreeInfo } from './gitService.js';
 import { assertSafeName, safeRefName, unsafeNameReason } from './slug.js';
+import { ignoredFilesAtRisk, recordCopies, type CopiedFile } from './ignoredFiles.js';
 
 export const BRANCH_PREFIX = 'plan/';
 export const DIR_PREFIX = 'plan-';
@@ -46,6 +47,7 @@ export type WorktreeErrorCode =
   | 'limit-reached'
   | 'create-in-progress'
   | 'dirty'
+  | 'ignored-files'
   | 'unmerged'
   | 'locked'
   | 'main-checkout'
@@ -86,6 +88,8 @@ export interface WorktreeMarker {
   createdAt: string;
   /** False when an existing branch was attached: then the branch is never deleted as an orphan. */
   createdBranch: boolean;
+  /** The git-ignored files copied in at create, as they were then: unchanged, they are safe to delete on remove. */
+  copiedFiles?: CopiedFile[];
 }
 
 export interface BlockedRecord {
@@ -151,7 +155,7 @@ export interface CreatedWorktree extends PlanWorktree {
 }
 
 export interface RemoveOptions {
-  /** Remove even with uncommitted changes or commits not merged into the target. */
+  /** Remove even with uncommitted changes, commits not merged into the target, or git-ignored files that would be lost. */
   force?: boolean;
   deleteBranch?: boolean;
 }
@@ -431,6 +435,10 @@ export class WorktreeManager {
         await this.writeJournal(journal);
         const copy = await this.copyIncludedFiles(wtPath);
         warnings.push(...copy.warnings);
+        if (copy.copied.length > 0) {
+          marker.copiedFiles = await recordCopies(wtPath, copy.copied);
+          await writeJson(path.join(wtPath, MARKER_FILE), marker);
+        }
 
         if (this.config.worktrees.post_create) {
           journal.step = 'post-create';
@@ -518,9 +526,17 @@ export class WorktreeManager {
     }
     const target = await this.targetFor(entry);
     if (!info.prunable && !opts.force) {
-      const changes = await this.userChanges(info.path, await readMarker(info.path));
+      const marker = await readMarker(info.path);
+      const changes = await this.userChanges(info.path, marker);
       if (changes.length > 0) {
         throw new WorktreeError('dirty', `${entry.name} has uncommitted changes (${listFew(changes)}); commit them, or pass --force to discard them`);
+      }
+      const ignored = await this.ignoredAtRisk(info.path, marker);
+      if (ignored.length > 0) {
+        throw new WorktreeError(
+          'ignored-files',
+          `${entry.name} holds ${ignored.length} git-ignored file${ignored.length === 1 ? '' : 's'} that ${ignored.length === 1 ? 'is' : 'are'} not in the main checkout and would be deleted (${listFew(ignored)}); move ${ignored.length === 1 ? 'it' : 'them'} out, or pass --force to delete ${ignored.length === 1 ? 'it' : 'them'} (worktrees.disposable in git-workflow.json lists what may go without asking)`,
+        );
       }
     }
     if (branch && !opts.force) {
@@ -679,6 +695,11 @@ export class WorktreeManager {
       }
       if (w.dirty) {
         keep(`uncommitted changes (${listFew(w.changes)})`);
+        continue;
+      }
+      const ignored = await this.ignoredAtRisk(w.path, await readMarker(w.path));
+      if (ignored.length > 0) {
+        keep(`git-ignored files that are not in the main checkout (${listFew(ignored)})`);
         continue;
       }
       if (!w.branch) {
@@ -915,6 +936,21 @@ export class WorktreeManager {
         return true;
       })
       .map((e) => e.path);
+  }
+
+  /** Git-ignored files a removal would destroy (see ignoredFiles.ts); our context and status files don't count. */
+  private async ignoredAtRisk(wtPath: string, marker: WorktreeMarker | undefined): Promise<string[]> {
+    return ignoredFilesAtRisk({
+      git: this.git,
+      wtPath,
+      mainRoot: this.repoRoot,
+      disposable: this.config.worktrees.disposable,
+      copied: Array.isArray(marker?.copiedFiles) ? marker.copiedFiles : [],
+      ours: (rel) =>
+        rel === `${CONTEXT_DIR}/` ||
+        rel.startsWith(`${CONTEXT_DIR}/`) ||
+        (marker !== undefined && (rel === marker.statusFile || rel.startsWith(`${marker.statusFile}.`))),
+    });
   }
 
   /** Commits of `branch` not in `target`, counting a squash-merged branch as fully merged. */

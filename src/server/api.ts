@@ -47,6 +47,26 @@ const WS_BEARER_PREFIX = 'bearer.';
 const WS_MAX_BUFFERED = 8 * 1024 * 1024;
 const WS_HEARTBEAT_MS = 30_000;
 
+/**
+ * How long a connection may sit idle or trickle a request in before it is closed, so that idle
+ * sockets and slowloris clients (half a request, a byte at a time) cannot pile up. WebSocket
+ * connections and followed log streams are exempt: they are meant to stay open with nothing to say.
+ */
+export interface ApiTimeouts {
+  /** From a connection's first byte (or its opening, when it sends none) until the request headers are complete. */
+  headersMs: number;
+  /** Until the whole request, body included, has arrived. */
+  requestMs: number;
+  /** An idle keep-alive connection between two requests. */
+  keepAliveMs: number;
+  /** No traffic at all on the socket while a request is handled or its response sent (a client not reading). */
+  idleMs: number;
+  /** How often node checks the headers and request deadlines (node's default is 30 s, late for a 10 s deadline). */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ApiTimeouts = { headersMs: 10_000, requestMs: 10_000, keepAliveMs: 5_000, idleMs: 60_000, checkIntervalMs: 1_000 };
+
 export interface ApiServerOptions {
   /** Any directory of the repository; its worktrees' plans are served. */
   cwd: string;
@@ -65,6 +85,8 @@ export interface ApiServerOptions {
   /** How to run planctl for a start (default: this process's node, flags and script). */
   entry?: PlanctlEntry;
   bodyLimit?: number;
+  /** Connection deadlines (DEFAULT_TIMEOUTS); tests lower them to see a connection closed quickly. */
+  timeouts?: Partial<ApiTimeouts>;
   watch?: Omit<PlanWatcherOptions, 'cwd' | 'onError'>;
   /** Where unexpected errors are reported (they reach clients only as "internal error"). */
   log?: (line: string) => void;
@@ -205,6 +227,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return undefined;
   };
 
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? BODY_LIMIT,
@@ -213,7 +236,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
     // A client that trickles its request in for longer than this is not one of ours.
-    requestTimeout: 30_000,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    // Node refuses a headers deadline later than the request deadline.
+    http: { headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs), connectionsCheckingInterval: timeouts.checkIntervalMs },
   });
 
   // JSON only (fastify also takes text/plain by default: a body of another type gets 415). An empty
@@ -364,6 +391,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     reply.hijack();
     const res = reply.raw;
     const headers = Object.fromEntries(Object.entries(reply.getHeaders()).filter(([, v]) => v !== undefined)) as Record<string, string | number | string[]>;
+    // A followed log may stay quiet for long: the idle deadline is for clients that stall, not for this.
+    req.raw.socket.setTimeout(0);
     res.writeHead(200, { ...headers, 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.on('close', () => stream.destroy());
@@ -421,6 +450,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     // The snapshot is built and queued in the same tick the client joins the broadcast set: no event falls in between.
     ws.send(JSON.stringify(watcher.snapshot()));
   });
+  // ws clears the socket's idle deadline of an accepted upgrade (the heartbeat below finds dead peers);
+  // the headers and request deadlines end with the handshake request, which is complete by now.
   app.server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '/').split('?')[0];
     const bearer = protocolsOf(req.headers).find((p) => p.startsWith(WS_BEARER_PREFIX))?.slice(WS_BEARER_PREFIX.length);

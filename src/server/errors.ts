@@ -36,6 +36,7 @@ const PLAN_ERROR_STATUS: Record<PlanErrorCode, number> = {
   'status-corrupt': 409,
   'status-unreadable': 409,
   'status-locked': 409,
+  'task-claimed': 409,
   'unknown-task': 404,
   'invalid-argument': 400,
   'plan-has-errors': 422,

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { WorktreeManager, formatBytes, type PlanWorktree, type WorktreeListReport } from '../git/worktreeManager.js';
+import { WorktreeError, WorktreeManager, formatBytes, type PlanWorktree, type WorktreeListReport } from '../git/worktreeManager.js';
 import { GitService } from '../git/gitService.js';
 import { predictConflicts, type ConflictReport } from '../git/conflicts.js';
 import { findRepoRoot } from '../core/status.js';
@@ -228,8 +228,9 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
       try {
         await m.remove(w.name, { deleteBranch });
       } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        const force = await vscode.window.showWarningMessage(`${message}. Remove it anyway? Uncommitted or unmerged work in it will be lost.`, { modal: true }, 'Remove Anyway');
+        // Only the refusals that --force overrides are offered as "Remove Anyway"; others (locked, git errors) are shown as they are.
+        if (!(e instanceof WorktreeError) || !['dirty', 'unmerged', 'ignored-files'].includes(e.code)) throw e;
+        const force = await vscode.window.showWarningMessage(`${e.message}. Remove it anyway? Its uncommitted, unmerged or git-ignored files will be lost.`, { modal: true }, 'Remove Anyway');
         if (force !== 'Remove Anyway') return;
         await m.remove(w.name, { deleteBranch, force: true });
       }

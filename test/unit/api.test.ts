@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -604,6 +605,59 @@ describe('logs', () => {
     assert.equal(after.status, 200);
     assert.equal(after.json, 'first line\nsecond line\n');
     assert.equal((await api('GET', '/api/plans')).status, 200);
+  });
+});
+
+describe('connection deadlines', () => {
+  /** A raw TCP connection that sends `data` (maybe nothing) and resolves with what came back once the server closes it. */
+  function closedByServer(s: ApiServer, data: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(s.port, '127.0.0.1', () => {
+        if (data) socket.write(data);
+      });
+      let got = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (got += d));
+      socket.on('error', reject);
+      // 'end' (the server's FIN) or a reset both mean the server dropped us; we never end it ourselves.
+      socket.on('close', () => resolve(got));
+    });
+  }
+
+  test('an idle socket, half a request (slowloris), half a body and an idle keep-alive are closed; WebSockets and followed logs stay open', { timeout: 30_000 }, async () => {
+    // Short deadlines so that the test is quick; the defaults are 10 s / 10 s / 5 s / 60 s.
+    const s = await serve({ timeouts: { headersMs: 200, requestMs: 300, keepAliveMs: 200, idleMs: 300, checkIntervalMs: 50 } });
+    const client = await Client.open(s);
+    await client.next('snapshot', (m) => m.type === 'snapshot');
+    const ac = new AbortController();
+    const follow = await fetch(`${s.url}/api/plans/manual/logs?follow=1`, { headers: { authorization: `Bearer ${s.token}` }, signal: ac.signal });
+    assert.equal(follow.status, 200);
+
+    const state14 = async (): Promise<string> => (await api('GET', '/api/plans/manual/status', undefined, s)).json.tasks.find((t: { id: string }) => t.id === '1.4').status;
+    const before = await state14();
+    const host = `Host: 127.0.0.1:${s.port}\r\nAuthorization: Bearer ${s.token}\r\n`;
+    const [idle, halfHeaders, halfBody, keepAlive] = await Promise.all([
+      closedByServer(s, ''),
+      closedByServer(s, `GET /api/plans HTTP/1.1\r\n${host}X-Slow: `),
+      closedByServer(s, `POST /api/plans/manual/tasks/1.4/fail HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"error":`),
+      closedByServer(s, `GET /api/plans/manual/status HTTP/1.1\r\n${host}\r\n`),
+    ]);
+    assert.match(idle, /^$|^HTTP\/1\.1 408/);
+    assert.match(halfHeaders, /^$|^HTTP\/1\.1 408/);
+    assert.doesNotMatch(halfBody, /^HTTP\/1\.1 200/, 'half a body is never taken as a request');
+    assert.match(keepAlive, /^HTTP\/1\.1 200 OK/, 'the complete request was answered before its idle connection was closed');
+    assert.equal(await state14(), before, 'the half-sent fail was not applied');
+
+    // Well past every deadline above, the WebSocket and the followed log are still served.
+    await sleep(1_000);
+    assert.equal(client.ws.readyState, WebSocket.OPEN);
+    assert.equal(s.stats().followers, 1);
+    assert.equal((await api('POST', '/api/plans/manual/tasks/1.4/fail', { error: 'deadline test' }, s)).status, 200);
+    await client.next('the failure over the old WebSocket', (m) => m.type === 'task' && (m as TaskMessage).task === '1.4' && (m as TaskMessage).status === 'failed');
+    const restore = before === 'skipped' ? 'skip' : before === 'completed' ? 'complete' : 'reset';
+    assert.equal((await api('POST', `/api/plans/manual/tasks/1.4/${restore}`, undefined, s)).status, 200);
+    ac.abort();
+    await client.close();
   });
 });
 

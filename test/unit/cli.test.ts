@@ -124,6 +124,20 @@ test('sync ticks completed tasks and changes no other byte (CRLF kept)', async (
   assert.match((await planctl(['sync', '--plan', 'crlf.md'])).out, /nothing to tick/);
 });
 
+test('sync keeps a UTF-8 byte order mark and CRLF, and ticks only the task\'s own box, not a sub-bullet repeating its ID', async () => {
+  const plan = '\uFEFF# Plan: BOM\r\n\r\n## Phase 1: One\r\n\r\n- [ ] 1.1 First\r\n- [ ] 1.2 Second\r\n  - [ ] 1.2 also check X\r\n  - [ ] a note\r\n';
+  const file = path.join(repo, 'bom.md');
+  await fs.writeFile(file, plan, 'utf8');
+  const shown = JSON.parse((await planctl(['show', '--json', '--plan', 'bom.md'])).out);
+  assert.deepEqual(shown.phases[0].tasks.map((t: { id: string }) => t.id), ['1.1', '1.2'], 'the sub-bullet is body, not a second 1.2');
+  assert.equal((await planctl(['complete', '1.2', '--plan', 'bom.md'])).code, 0);
+  const r = await planctl(['sync', '--plan', 'bom.md']);
+  assert.match(r.out, /ticked 1 checkbox: 1\.2$/m);
+  const expected = Buffer.from(plan.replace('- [ ] 1.2 Second', '- [x] 1.2 Second'), 'utf8');
+  assert.deepEqual(await fs.readFile(file), expected);
+  assert.deepEqual([...(await fs.readFile(file)).subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+});
+
 test('bad input: one clear line on stderr, exit 2, nothing written', async () => {
   await fs.writeFile(path.join(repo, 'binary.md'), Buffer.from([0x23, 0x20, 0x00, 0x01, 0x02]));
   await fs.writeFile(path.join(repo, 'latin1.md'), Buffer.from('# Caf\xe9\n', 'latin1'));
@@ -230,6 +244,43 @@ test('many planctl processes start/complete different tasks of one plan at once:
     assert.equal(status.tasks[`1.${i}`]?.status, 'completed', `1.${i}`);
     assert.equal(status.tasks[`1.${i}`]?.attempts, 1);
   }
+});
+
+test('16 planctl processes start one task at once: exactly one claims it, the rest exit 2 naming the holder', async (t) => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  const bin = path.join(dir, 'dist', 'planctl.mjs');
+  if (!existsSync(bin)) return t.skip('dist/planctl.mjs not built (npm run build)');
+  const planFile = path.join(repo, 'claim.md');
+  await fs.writeFile(planFile, '# Plan: Claim\n\n## Phase 1: One\n\n- [ ] 1.1 First\n- [ ] 1.2 Second\n');
+  const { spawn } = await import('node:child_process');
+  const run = (args: string[]): Promise<{ code: number | null; err: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [bin, ...args, '--plan', planFile], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => resolve({ code, err }));
+    });
+  // Each process's parent (this test) is the holder it records: alive for the whole test.
+  const results = await Promise.all(Array.from({ length: 16 }, (_, i) => run(['start', '1.2', '--agent', `agent-${i}`])));
+  assert.equal(results.filter((r) => r.code === 0).length, 1, results.map((r) => r.err).join(''));
+  const refused = results.filter((r) => r.code !== 0);
+  assert.equal(refused.length, 15);
+  const status = JSON.parse(await fs.readFile(path.join(repo, 'docs', 'plan-outputs', 'claim', 'status.json'), 'utf8'));
+  const task = status.tasks['1.2'];
+  assert.equal(task.attempts, 1);
+  assert.equal(task.holder.pid, process.pid);
+  for (const r of refused) {
+    assert.equal(r.code, 2);
+    assert.match(r.err, new RegExp(`task 1\\.2 of claim\\.md is already in progress, held by pid ${process.pid} on .* \\(agent ${task.holder.agent}\\)`));
+    assert.equal(r.err.trim().split('\n').length, 1);
+  }
+  // --force takes it over; a task nobody holds is started as before.
+  assert.equal((await run(['start', '1.2', '--force', '--agent', 'me'])).code, 0);
+  assert.equal((await run(['start', '1.1'])).code, 0);
+  const after = JSON.parse(await fs.readFile(path.join(repo, 'docs', 'plan-outputs', 'claim', 'status.json'), 'utf8'));
+  assert.equal(after.tasks['1.2'].holder.agent, 'me');
+  assert.equal(after.tasks['1.2'].attempts, 2);
 });
 
 test('CLAUDE_WORKTREE that does not exist is a clear error, not a silent fallback', async () => {

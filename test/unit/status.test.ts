@@ -1,12 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlanError } from '../../src/core/source.js';
-import { findRepoRoot, readStatusFile, statusPathFor, StatusStore, statusStoreFor } from '../../src/core/status.js';
+import { findRepoRoot, readStatusFile, statusPathFor, StatusStore, statusStoreFor, type StatusFile } from '../../src/core/status.js';
+import { processStartTime } from '../../src/core/processIdentity.js';
 
 let tmp: string;
 let counter = 0;
@@ -87,7 +88,8 @@ describe('StatusStore', () => {
     assert.equal(t.status, 'in_progress');
     assert.equal(t.attempts, 1);
     assert.ok(t.startedAt);
-    assert.deepEqual(t.holder, { pid: process.pid, host: os.hostname(), agent: 'claude-1' });
+    const startTime = processStartTime(process.pid);
+    assert.deepEqual(t.holder, { pid: process.pid, host: os.hostname(), agent: 'claude-1', ...(startTime ? { startTime } : {}) });
 
     s = await store.setTaskStatus('1.1', 'failed', { error: 'tests failed' });
     t = s.tasks['1.1']!;
@@ -231,6 +233,64 @@ describe('StatusStore', () => {
     assert.equal(written.tasks['1.3'].status, 'in_progress');
   });
 
+  test('a file of an unknown shape or schema version is refused, named, and never rewritten', async () => {
+    const shapes = [
+      '{"schemaVersion":2,"tasks":[]}',
+      '{"schemaVersion":"1","plan":"x","version":1,"updatedAt":"","tasks":{}}',
+      '{"tasks":{"1.1":{"status":"completed"}}}',
+      '{"plan":"docs/plans/demo.md"}',
+      '[]',
+      '42',
+    ];
+    for (const bytes of shapes) {
+      const p = freshStatusPath();
+      await mkdir(path.dirname(p), { recursive: true });
+      await writeFile(p, bytes);
+      const store = new StatusStore(p, 'docs/plans/demo.md');
+      await assert.rejects(store.read(), (err: unknown) => {
+        isPlanError('status-corrupt', p)(err);
+        assert.match((err as Error).message, /is kept as it is/);
+        return true;
+      }, bytes);
+      await assert.rejects(store.setTaskStatus('1.1', 'completed'), isPlanError('status-corrupt', p), bytes);
+      await assert.rejects(store.claimTask('1.1'), isPlanError('status-corrupt', p), bytes);
+      assert.equal(await readFile(p, 'utf8'), bytes, `${bytes} is kept byte for byte`);
+    }
+    const p = freshStatusPath();
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFile(p, '{"schemaVersion":2,"tasks":[]}');
+    await assert.rejects(new StatusStore(p, 'x.md').read(), /schemaVersion 2 is not one this version/);
+  });
+
+  test('a status.json that is a symbolic link is refused and its target never written', async () => {
+    const p = freshStatusPath();
+    await mkdir(path.dirname(p), { recursive: true });
+    const target = path.join(path.dirname(p), 'elsewhere.json');
+    const bytes = JSON.stringify({ schemaVersion: 1, plan: 'x.md', version: 1, updatedAt: '', tasks: {} });
+    await writeFile(target, bytes);
+    await symlink(target, p);
+    const store = new StatusStore(p, 'docs/plans/demo.md');
+    const refused = (err: unknown): boolean => {
+      isPlanError('status-unreadable', p)(err);
+      assert.match((err as Error).message, /symbolic link/);
+      return true;
+    };
+    await assert.rejects(store.read(), refused);
+    await assert.rejects(readStatusFile(p), refused);
+    await assert.rejects(store.setTaskStatus('1.1', 'completed'), refused);
+    await assert.rejects(store.claimTask('1.1'), refused);
+    assert.equal(await readFile(target, 'utf8'), bytes);
+    assert.ok((await lstat(p)).isSymbolicLink());
+
+    // A dangling link too: writing would create its target.
+    const q = freshStatusPath();
+    await mkdir(path.dirname(q), { recursive: true });
+    const missing = path.join(path.dirname(q), 'not-there.json');
+    await symlink(missing, q);
+    await assert.rejects(new StatusStore(q, 'x.md').setTaskStatus('1.1', 'completed'), isPlanError('status-unreadable', q));
+    await assert.rejects(stat(missing), { code: 'ENOENT' });
+  });
+
   test('a lock left by a dead process is recovered once stale', async () => {
     const p = freshStatusPath();
     const lockDir = `${p}.lock`;
@@ -262,6 +322,80 @@ describe('StatusStore', () => {
     const s = await store.read();
     assert.equal(s.version, 20);
     assert.equal(Object.keys(s.tasks).length, 20);
+  });
+});
+
+describe('claiming a task', () => {
+  /** A status file whose task 1.1 is in progress, held by `holder`. */
+  async function heldBy(holder: NonNullable<StatusFile['tasks'][string]['holder']>): Promise<{ p: string; store: StatusStore }> {
+    const p = freshStatusPath();
+    await mkdir(path.dirname(p), { recursive: true });
+    const at = '2025-01-01T00:00:00.000Z';
+    const file: StatusFile = {
+      schemaVersion: 1,
+      plan: 'docs/plans/demo.md',
+      version: 1,
+      updatedAt: at,
+      tasks: { '1.1': { status: 'in_progress', startedAt: at, updatedAt: at, attempts: 1, holder, history: [{ status: 'in_progress', at }] } },
+    };
+    await writeFile(p, JSON.stringify(file));
+    return { p, store: new StatusStore(p, 'docs/plans/demo.md') };
+  }
+
+  function isClaimed(p: string, holderPid: number) {
+    return (err: unknown): boolean => {
+      assert.ok(err instanceof PlanError, `expected a PlanError, got ${String(err)}`);
+      assert.equal(err.code, 'task-claimed');
+      assert.equal(err.path, p);
+      assert.match(err.message, new RegExp(`task 1\\.1 of docs/plans/demo\\.md is already in progress, held by pid ${holderPid} `));
+      assert.match((err as Error).message, /--force/);
+      return true;
+    };
+  }
+
+  test('a task held by a live process is refused without writing; --force takes it over', async () => {
+    const p = freshStatusPath();
+    const store = new StatusStore(p, 'docs/plans/demo.md');
+    const first = await store.claimTask('1.1', { agent: 'claude-1' });
+    assert.equal(first.tasks['1.1']!.holder!.pid, process.pid);
+    assert.equal(first.tasks['1.1']!.holder!.startTime, processStartTime(process.pid));
+    await assert.rejects(store.claimTask('1.1', { agent: 'claude-2' }), isClaimed(p, process.pid));
+    assert.equal((await store.read()).version, 1, 'a refused claim writes nothing');
+    const forced = await store.claimTask('1.1', { agent: 'claude-2', force: true });
+    assert.equal(forced.tasks['1.1']!.holder!.agent, 'claude-2');
+    assert.equal(forced.tasks['1.1']!.attempts, 2);
+    assert.match(forced.tasks['1.1']!.history.at(-1)!.note!, /took over from pid \d+ .*\(forced\)/);
+    // Any other state can be claimed: a completed task is started again.
+    await store.setTaskStatus('1.1', 'completed');
+    assert.equal((await store.claimTask('1.1')).tasks['1.1']!.status, 'in_progress');
+  });
+
+  test('a holder that is gone, or whose PID now names another process, does not block', async () => {
+    const exited = spawnSync(process.execPath, ['-e', '']);
+    const dead = await heldBy({ pid: exited.pid!, host: os.hostname() });
+    const s = await dead.store.claimTask('1.1');
+    assert.equal(s.tasks['1.1']!.holder!.pid, process.pid);
+    assert.match(s.tasks['1.1']!.history.at(-1)!.note!, /which is gone/);
+
+    // Our own PID, but recorded with another start time: the PID was reused. Needs /proc to tell.
+    if (processStartTime(process.pid) !== undefined) {
+      const reused = await heldBy({ pid: process.pid, host: os.hostname(), startTime: 'not-this-process' });
+      assert.equal((await reused.store.claimTask('1.1')).tasks['1.1']!.holder!.startTime, processStartTime(process.pid));
+    }
+  });
+
+  test('a live holder on this host, or any holder on another host, blocks', async () => {
+    const live = await heldBy({ pid: process.pid, host: os.hostname(), agent: 'a', startTime: processStartTime(process.pid) });
+    await assert.rejects(live.store.claimTask('1.1'), isClaimed(live.p, process.pid));
+    const remote = await heldBy({ pid: 1, host: `not-${os.hostname()}`, agent: 'b' });
+    await assert.rejects(remote.store.claimTask('1.1'), (err: unknown) => {
+      isClaimed(remote.p, 1)(err);
+      assert.match((err as Error).message, new RegExp(`on not-${os.hostname()} \\(agent b\\)`));
+      return true;
+    });
+    // An older record without a start time: a live PID counts as the holder.
+    const older = await heldBy({ pid: process.pid, host: os.hostname() });
+    await assert.rejects(older.store.claimTask('1.1'), isClaimed(older.p, process.pid));
   });
 });
 

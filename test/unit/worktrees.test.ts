@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitError } from '../../src/git/gitService.js';
 import { WorktreeError, WorktreeManager, diskUsage, lookupName, slugName, type WorktreeMarker } from '../../src/git/worktreeManager.js';
-import { loadWorkflowConfig, WorkflowConfigError } from '../../src/core/workflowConfig.js';
+import { DEFAULT_DISPOSABLE, loadWorkflowConfig, WorkflowConfigError } from '../../src/core/workflowConfig.js';
 import { resolvePlanPath } from '../../src/core/planFile.js';
 import { readStatusFile } from '../../src/core/status.js';
 import { runPlanctl } from '../../src/cli/planctl.js';
@@ -342,7 +342,7 @@ describe('config', () => {
     const config = await loadWorkflowConfig(repo.dir);
     assert.deepEqual(
       { ...config.worktrees },
-      { enabled: true, directory: 'wt', max_concurrent: 3, auto_cleanup: true, stale_days: 14, merge_strategy: 'merge', copy_files: [], disk_warn_mb: 2048 },
+      { enabled: true, directory: 'wt', max_concurrent: 3, auto_cleanup: true, stale_days: 14, merge_strategy: 'merge', copy_files: [], disposable: DEFAULT_DISPOSABLE, disk_warn_mb: 2048 },
     );
     assert.deepEqual(config.warnings, ['git-workflow.json: unknown key worktrees.max_concurent (ignored)']);
     const none = await loadWorkflowConfig(path.join(repo.dir, 'src-none'));
@@ -486,6 +486,79 @@ describe('remove', () => {
     const r = await m.remove('plan-empty', { deleteBranch: true });
     assert.equal(r.branchDeleted, true);
     assert.deepEqual(branches(repo), ['main', 'plan/auth']);
+  });
+});
+
+describe('remove: git-ignored files', () => {
+  const GITIGNORE = '.env\ndata/\nnode_modules/\ndist/\n*.log\n.claude-context/\ndocs/plan-outputs/\n';
+
+  test('refused while the worktree holds ignored files it did not copy in, naming them; --force deletes them', async () => {
+    const repo = await repoWithPlan(undefined, { '.gitignore': GITIGNORE });
+    const m = await WorktreeManager.open(repo.dir);
+    const wt = await m.create(planPath(repo));
+    await repo.write('data/app.db', 'the only copy\n', wt.path);
+    for (let i = 1; i <= 4; i++) await repo.write(`data/backup-${i}.db`, `b${i}\n`, wt.path);
+    // Disposable: build output, dependencies, logs; and our own status file (written by create).
+    await repo.write('node_modules/x/index.js', 'x\n', wt.path);
+    await repo.write('dist/app.js', 'x\n', wt.path);
+    await repo.write('run.log', 'x\n', wt.path);
+    assert.equal(wt.dirty, false);
+
+    const err = await rejectsWith(m.remove('auth'), (e) => e instanceof WorktreeError && e.code === 'ignored-files', 'ignored');
+    assert.match(err.message, /^auth holds 5 git-ignored files that are not in the main checkout and would be deleted \(data\/app\.db, data\/backup-1\.db, data\/backup-2\.db and 2 more\); move them out, or pass --force/);
+    assert.doesNotMatch(err.message, /node_modules|dist|run\.log|status\.json|\.claude-context/);
+    assert.equal(await fs.readFile(path.join(wt.path, 'data/app.db'), 'utf8'), 'the only copy\n');
+
+    // The same refusal through planctl, exit 2; --force removes everything.
+    let out = '';
+    let errText = '';
+    const io = { out: (t: string) => (out += `${t}\n`), err: (t: string) => (errText += `${t}\n`), cwd: repo.dir, env: {} };
+    assert.equal(await runPlanctl(['worktree', 'remove', 'auth'], io), 2);
+    assert.match(errText, /^planctl: auth holds 5 git-ignored files .*data\/app\.db/);
+    assert.ok(existsSync(path.join(wt.path, 'data/app.db')));
+    assert.equal(await runPlanctl(['worktree', 'remove', 'auth', '--force'], io), 0, errText);
+    assert.ok(!existsSync(wt.path));
+    assert.match(out, /removed worktrees\/plan-auth/);
+  });
+
+  test('files copied in at create may go while unchanged; an edited copy, unlike one identical to the main checkout, may not', async () => {
+    const repo = await repoWithPlan({ worktrees: { copy_files: ['data/seed.db'] } }, { '.gitignore': GITIGNORE, '.worktreeinclude': '.env\n' });
+    await repo.write('.env', 'SECRET=1\n');
+    await repo.write('data/seed.db', 'seed\n');
+    const m = await WorktreeManager.open(repo.dir);
+    const wt = await m.create(planPath(repo));
+    assert.deepEqual(wt.copiedFiles.sort(), ['.env', 'data/seed.db']);
+    const marker = JSON.parse(await fs.readFile(path.join(wt.path, '.claude-context/worktree.json'), 'utf8')) as WorktreeMarker;
+    assert.deepEqual(marker.copiedFiles!.map((c) => c.path).sort(), ['.env', 'data/seed.db']);
+    // An ignored file made in the worktree with the main checkout's exact bytes loses nothing either.
+    await repo.write('data/same.db', 'same\n');
+    await repo.write('data/same.db', 'same\n', wt.path);
+    await m.create(planPath(repo), { name: 'untouched' }).then((u) => m.remove(u.name));
+
+    await repo.write('data/seed.db', 'seed, then the worktree wrote rows\n', wt.path);
+    const err = await rejectsWith(m.remove('auth'), (e) => e instanceof WorktreeError && e.code === 'ignored-files', 'edited copy');
+    assert.match(err.message, /holds 1 git-ignored file that is not in the main checkout and would be deleted \(data\/seed\.db\); move it out/);
+    await fs.rm(path.join(wt.path, 'data/seed.db'));
+    await m.remove('auth');
+    assert.ok(!existsSync(wt.path));
+  });
+
+  test('worktrees.disposable replaces the default list; cleanup keeps a worktree with ignored files at risk', async () => {
+    const repo = await repoWithPlan({ worktrees: { disposable: ['data/'] } }, { '.gitignore': GITIGNORE });
+    const m = await WorktreeManager.open(repo.dir);
+    const wt = await m.create(planPath(repo));
+    await repo.write('data/app.db', 'x\n', wt.path);
+    await repo.write('node_modules/x/index.js', 'x\n', wt.path);
+    const err = await rejectsWith(m.remove('auth'), (e) => e instanceof WorktreeError && e.code === 'ignored-files', 'not disposable here');
+    assert.match(err.message, /\(node_modules\/x\/index\.js\)/);
+
+    const later = await WorktreeManager.open(repo.dir, { now: () => new Date(Date.now() + 30 * DAY) });
+    const report = await later.cleanup();
+    assert.deepEqual(report.removed, []);
+    assert.match(report.kept.find((k) => k.name === 'auth')!.reason, /git-ignored files that are not in the main checkout \(node_modules\/x\/index\.js\)/);
+    assert.ok(existsSync(path.join(wt.path, 'node_modules/x/index.js')));
+    await fs.rm(path.join(wt.path, 'node_modules'), { recursive: true });
+    assert.deepEqual((await later.cleanup()).removed.map((r) => r.name), ['auth']);
   });
 });
 
