@@ -1,7 +1,7 @@
 /**
  * Whether a process recorded in a status file (a task's holder) is still that process. A PID alone is
  * not enough: PIDs are reused, so the record also carries the kernel's start time of the process.
- * The parsing is the same as src/run/registry.ts's (core may not import src/run).
+ * The orchestrator registry (src/run/registry.ts) uses the same functions for the agents it records.
  */
 import { readFileSync } from 'node:fs';
 
@@ -28,7 +28,7 @@ export function isRecordedProcessAlive(pid: number, startTime: string | undefine
   return startTime === undefined || fields[19] === startTime;
 }
 
-function isPidAlive(pid: number): boolean {
+export function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

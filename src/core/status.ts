@@ -255,6 +255,8 @@ export interface StatusTransition extends SetTaskStatusOptions {
   status: TaskStatus;
   /** Changes to the task's agent record, applied with the transition. */
   run?: RunPatch;
+  /** With in_progress: skipped when another live holder has the task (as claimTask refuses it). */
+  claim?: boolean;
 }
 
 /** A change to a task's agent record alone (live activity, cost), with no change of status. */
@@ -382,7 +384,15 @@ export class StatusStore {
    */
   setTaskStatuses(transitions: readonly StatusTransition[], runUpdates: readonly RunUpdate[] = []): Promise<StatusFile> {
     return this.update((s) => {
-      for (const t of transitions) applyTransition(s, t);
+      for (const t of transitions) {
+        // The claim of claimTask, for the orchestrator's batched writes: a task another live holder
+        // took meanwhile (planctl start) stays theirs; the caller sees who holds it in what is returned.
+        if (t.claim && t.status === 'in_progress') {
+          const held = s.tasks[t.taskId]?.status === 'in_progress' ? s.tasks[t.taskId]!.holder : undefined;
+          if (held && held.pid !== process.pid && isHolderLive(held)) continue;
+        }
+        applyTransition(s, t);
+      }
       for (const u of runUpdates) applyRunPatch(s, u.taskId, u.run);
     });
   }

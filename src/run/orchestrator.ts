@@ -356,7 +356,7 @@ export class Orchestrator {
       const task = this.taskOf(ready[0]!.id);
       const attempt = (this.attempts.get(task.id) ?? 0) + 1;
       this.attempts.set(task.id, attempt);
-      void this.batch.record({ taskId: task.id, status: 'in_progress', agent: this.agentName, note: `attempt ${attempt}` });
+      void this.batch.record({ taskId: task.id, status: 'in_progress', agent: this.agentName, note: `attempt ${attempt}`, claim: true });
       launches.push({ task, attempt });
       progressed = true;
     }
@@ -373,6 +373,13 @@ export class Orchestrator {
       }
     }
     for (const { task, attempt } of launches) {
+      const holder = this.batch.status.tasks[task.id]?.holder;
+      if (holder && holder.pid !== process.pid) {
+        // Someone claimed it between our read and our write (planctl start): it is theirs.
+        this.attempts.set(task.id, attempt - 1);
+        this.emit({ type: 'warning', message: `${task.id} is held by pid ${holder.pid}${holder.agent ? ` (${holder.agent})` : ''} on ${holder.host}; not started` });
+        continue;
+      }
       if (this.stopping) {
         void this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `not started: stopped by ${this.stopping}` });
         continue;

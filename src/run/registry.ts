@@ -7,12 +7,12 @@
  * number belongs to something else. Every process we may signal later is recorded with its start
  * time, and is signalled only while that PID still has that start time.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { PlanError } from '../core/source.js';
+import { isPidAlive, processStartTime } from '../core/processIdentity.js';
 import type { GitService } from '../git/gitService.js';
 
 export interface RegistryChild {
@@ -34,30 +34,7 @@ export interface RegistryEntry {
   children: RegistryChild[];
 }
 
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * The kernel's start time of a process (field 22 of /proc/<pid>/stat), or undefined when it is gone
- * or the system has no /proc. The command name (field 2) may hold spaces and parentheses, so the
- * fields are counted after its closing parenthesis.
- */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
+export { isPidAlive, processStartTime };
 
 /** Whether the PID still names the process that was recorded (same start time). */
 export function isSameProcess(pid: number, startTime: string | undefined): boolean {

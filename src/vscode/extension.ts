@@ -12,6 +12,7 @@ import { commandTable, type CommandContext } from './commands.js';
 import { scheduleApi, type ScheduleApi } from './scheduleView.js';
 import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './worktreeView.js';
 import { ApprovalNotifier } from './approvals.js';
+import type { RunOutcome, RunSpec } from './orchestratorRun.js';
 import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTerminal.js';
 import { ActivePlans, OrchestratorsTreeProvider, orchestratorsViewCommands } from './orchestratorsView.js';
 import { Dashboard, dashboardCommands, type DashboardData } from './dashboard.js';
@@ -30,6 +31,8 @@ export interface PlanOrchestratorApi {
   apiServer: ApiServerController;
   /** The data last posted to the dashboard page, if it is open. */
   lastDashboardData(): DashboardData | undefined;
+  /** The orchestrator run shown in one of our terminals: what it runs, where, and how it ended. */
+  orchestratorRun(terminal: vscode.Terminal): { spec: RunSpec; outcome?: RunOutcome } | undefined;
   /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
   activationMs: number;
   /** Settles when the first scan of the workspace's plans is done. */
@@ -103,7 +106,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     void ready.then(() => activePlans.refresh());
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
-    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, orchestrators, apiServer, lastDashboardData: () => dashboard.lastData(), activationMs, ready };
+    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, orchestrators, apiServer, lastDashboardData: () => dashboard.lastData(), orchestratorRun: (t) => terminals.runOf(t), activationMs, ready };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);

@@ -1,7 +1,7 @@
 /**
- * Start/stop a plan's orchestrator in an integrated terminal bound to its worktree. The terminal's
- * process IS `planctl orchestrate` (no shell in between, so no quoting of user strings), with
- * PLAN_FILE, CLAUDE_WORKTREE and the bundled planctl on PATH for the agents it starts.
+ * Start/stop a plan's orchestrator in a terminal bound to its worktree (see orchestratorRun.ts: the
+ * terminal's process is `planctl orchestrate`, no shell), with PLAN_FILE, CLAUDE_WORKTREE and the
+ * bundled planctl on PATH for the agents it starts.
  */
 import * as vscode from 'vscode';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { readApprovedCommands } from '../run/approvals.js';
 import { gateCommands, unapprovedCommands } from '../run/gates.js';
 import { checkPlace } from '../run/preflight.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
+import { OrchestratorRun, announceOutcome } from './orchestratorRun.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
 
@@ -40,6 +41,7 @@ type RegistryListing = Awaited<ReturnType<typeof listRegistry>>;
 
 export class OrchestratorTerminals implements vscode.Disposable {
   private readonly terminals = new Map<string, vscode.Terminal>();
+  private readonly runs = new WeakMap<vscode.Terminal, OrchestratorRun>();
   private readonly disposables: vscode.Disposable[] = [];
   private shim: string | undefined;
 
@@ -152,32 +154,38 @@ export class OrchestratorTerminals implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: orchestrators are not started');
     const key = planFile;
     const existing = this.terminals.get(key);
-    if (existing && existing.exitStatus === undefined) {
+    if (existing && existing.exitStatus === undefined && this.runs.get(existing)?.running !== false) {
       existing.show();
       return existing;
     }
+    // A finished run's terminal stays for reading; a new run gets a new one.
+    if (existing) this.terminals.delete(key);
     const running = runningRecordFor(await readRegistry(cwd), planFile);
     if (running) throw new PlanError('invalid-argument', `an orchestrator for this plan is already running (pid ${running.pid}); stop it first`);
     const config = vscode.workspace.getConfiguration('planOrchestrator');
     const args = ['orchestrate', '--plan', planFile, '--max-parallel', String(config.get<number>('maxParallel', 3))];
     args.push(...agentArgs(config), ...extraArgs);
     const shim = await this.planctlShim();
-    const terminal = vscode.window.createTerminal({
-      name: `Plan: ${title}`,
-      cwd,
-      shellPath: shim,
-      shellArgs: args,
-      env: {
-        PLAN_FILE: planFile,
-        CLAUDE_WORKTREE: cwd,
-        PATH: `${path.dirname(shim)}${path.delimiter}${process.env.PATH ?? ''}`,
-      },
-      iconPath: new vscode.ThemeIcon('run-all'),
-      isTransient: true,
-    });
+    // The user's terminal environment setting applies here as in any terminal (its values as written, not expanded).
+    const platformEnv = vscode.workspace.getConfiguration('terminal.integrated').get<Record<string, string | null>>(`env.${process.platform === 'darwin' ? 'osx' : process.platform === 'win32' ? 'windows' : 'linux'}`) ?? {};
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(platformEnv)) if (typeof v === 'string') env[k] = v;
+    Object.assign(env, { PLAN_FILE: planFile, CLAUDE_WORKTREE: cwd, PATH: `${path.dirname(shim)}${path.delimiter}${env.PATH ?? process.env.PATH ?? ''}` });
+    const run = new OrchestratorRun({ title, cwd, planFile, args, cli: path.join(this.context.extensionPath, 'dist', 'planctl.mjs'), env });
+    const terminal = vscode.window.createTerminal({ name: `Plan: ${title}`, pty: run, iconPath: new vscode.ThemeIcon('run-all'), isTransient: true });
+    this.runs.set(terminal, run);
+    const logsDir = await openPlan(planFile)
+      .then((s) => path.join(path.dirname(s.statusPath), 'logs'))
+      .catch(() => undefined);
+    run.onDidFinish((outcome) => void announceOutcome(title, outcome, logsDir));
     this.terminals.set(key, terminal);
     terminal.show(true);
     return terminal;
+  }
+
+  /** The run shown in a terminal this extension opened (for tests and the views). */
+  runOf(terminal: vscode.Terminal): OrchestratorRun | undefined {
+    return this.runs.get(terminal);
   }
 
   /** Asks the plan's orchestrator to stop (SIGTERM: it lets running tasks finish, then exits). */

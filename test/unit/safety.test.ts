@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readStatusFile } from '../../src/core/status.js';
+import { readStatusFile, statusStoreFor } from '../../src/core/status.js';
 import { isPidAlive, processStartTime, signalRecordedGroup } from '../../src/run/registry.js';
 import { makeTempRepo, removeTempRepos, type TempRepo } from './helpers/tempRepo.js';
 import { runCli, SIM_AGENT_ARGV, simEnv, waitFor } from './helpers/simAgent.js';
@@ -109,6 +109,29 @@ describe('what gets committed', () => {
     assert.equal(res.code, 0, res.out + res.err);
     assert.match(res.out, /git has no user\.name\/user\.email here; task commits are made as Plan Orchestrator <plan-orchestrator@localhost>/);
     assert.match(repo.git(['log', '-1', '--format=%an <%ae>']), /^Plan Orchestrator <plan-orchestrator@localhost>$/);
+  });
+});
+
+describe('claims', () => {
+  test("the orchestrator's in_progress write is a claim: a task another live holder took stays theirs", async () => {
+    const repo = await repoWith('# Plan: P\n\n## Phase 1: One\n- [ ] 1.1 Build (est: 1m)\n');
+    const store = statusStoreFor(path.join(repo.dir, 'docs/plans/p.md'), { root: repo.dir });
+    const other = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    try {
+      await waitFor('the other holder', async () => processStartTime(other.pid!) !== undefined);
+      await store.update((s) => {
+        s.tasks['1.1'] = { status: 'in_progress', updatedAt: '', attempts: 1, history: [], holder: { pid: other.pid!, host: os.hostname(), agent: 'someone', startTime: processStartTime(other.pid!)! } };
+      });
+      const after = await store.setTaskStatuses([{ taskId: '1.1', status: 'in_progress', agent: 'orchestrator', claim: true }]);
+      assert.equal(after.tasks['1.1']!.holder?.pid, other.pid, 'still held by the other process');
+      assert.equal(after.tasks['1.1']!.attempts, 1);
+      other.kill('SIGKILL');
+      await waitFor('the other holder to end', async () => !isPidAlive(other.pid!));
+      const taken = await store.setTaskStatuses([{ taskId: '1.1', status: 'in_progress', agent: 'orchestrator', claim: true }]);
+      assert.equal(taken.tasks['1.1']!.holder?.pid, process.pid, 'a dead holder is taken over');
+    } finally {
+      if (other.exitCode === null) other.kill('SIGKILL');
+    }
   });
 });
 

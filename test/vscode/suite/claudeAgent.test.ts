@@ -68,8 +68,8 @@ suite('Orchestrator with the real Claude Code CLI', () => {
     const terminalConfig = vscode.workspace.getConfiguration('terminal.integrated');
     const config = vscode.workspace.getConfiguration('planOrchestrator');
     try {
-      // The orchestrator terminal's PATH is built from the extension host's; the rest reaches the
-      // terminal through the user-facing setting for it.
+      // The orchestrator's PATH is built from the extension host's; the rest reaches it through the
+      // user-facing setting for terminal environments.
       process.env.PATH = `${bin}${path.delimiter}${oldPath ?? ''}`;
       await terminalConfig.update(
         'env.linux',

@@ -36,10 +36,15 @@ suite('Orchestrator terminal', () => {
     const terminal = (await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan))) as vscode.Terminal | undefined;
     assert.ok(terminal, 'a terminal was returned');
     assert.equal(terminal.name, 'Plan: Epsilon');
-    const options = terminal.creationOptions as vscode.TerminalOptions;
-    assert.equal(typeof options.cwd === 'string' ? options.cwd : options.cwd?.fsPath, created.path);
-    assert.equal(options.env?.CLAUDE_WORKTREE, created.path);
-    assert.equal(options.env?.PLAN_FILE, path.join(created.path, 'docs', 'plans', 'epsilon.md'));
+    const a = await api();
+    // While it runs, a second start focuses the same terminal instead of starting another orchestrator.
+    const during = await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan));
+    if (a.orchestratorRun(terminal)?.outcome === undefined) assert.equal(during, terminal);
+    const run = a.orchestratorRun(terminal)!;
+    assert.ok(run, 'the terminal shows an orchestrator run');
+    assert.equal(run.spec.cwd, created.path);
+    assert.equal(run.spec.env.CLAUDE_WORKTREE, created.path);
+    assert.equal(run.spec.env.PLAN_FILE, path.join(created.path, 'docs', 'plans', 'epsilon.md'));
 
     const statusFile = path.join(created.path, 'docs', 'plan-outputs', 'epsilon', 'status.json');
     const status = await until(
@@ -56,8 +61,13 @@ suite('Orchestrator terminal', () => {
     );
     assert.ok(status.tasks['1.3'].startedAt >= status.tasks['1.1'].completedAt, '1.3 started after 1.1 completed');
     assert.match(git(created.path, 'log', '--format=%s', '-5'), /task 1\.3: Join them/);
-    // A second start focuses the same terminal instead of starting another orchestrator.
+    // The run's terminal stays open with its output, and says how the run ended.
+    const outcome = await until('the run to end', () => a.orchestratorRun(terminal)?.outcome, 20_000);
+    assert.equal(outcome.kind, 'done');
+    assert.match(outcome.summary, /^3 done, 0 failed/);
+    assert.equal(terminal.exitStatus, undefined, 'the terminal is still open');
+    // After the end, Start opens a new run (its terminal) and leaves the finished one for reading.
     const again = await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan));
-    assert.ok(again === terminal || (terminal.exitStatus !== undefined && again !== undefined));
+    assert.ok(again && again !== terminal);
   });
 });
