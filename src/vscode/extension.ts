@@ -3,6 +3,7 @@
  * PlanWorkspace; the modules here only adapt it to VS Code.
  */
 import * as vscode from 'vscode';
+import path from 'node:path';
 import { PlanWorkspace } from './planWorkspace.js';
 import { PlanTreeProvider } from './planTree.js';
 import { registerLanguageFeatures } from './language.js';
@@ -12,6 +13,7 @@ import { commandTable, type CommandContext } from './commands.js';
 import { scheduleApi, type ScheduleApi } from './scheduleView.js';
 import { WorktreeTreeProvider, worktreeCommands, workspaceRepoRoot } from './worktreeView.js';
 import { ApprovalNotifier } from './approvals.js';
+import { statusFileFor } from '../core/planFile.js';
 import type { RunOutcome, RunSpec } from './orchestratorRun.js';
 import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTerminal.js';
 import { ActivePlans, OrchestratorsTreeProvider, orchestratorsViewCommands } from './orchestratorsView.js';
@@ -52,6 +54,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     const ctx: CommandContext = { extension: context, workspace, tree, view, log };
     const worktrees = new WorktreeTreeProvider(workspaceRepoRoot);
     context.subscriptions.push(worktrees, vscode.window.createTreeView('planOrchestrator.worktrees', { treeDataProvider: worktrees }));
+    // One truth: a plan that has a worktree is shown (and its tasks set) from the worktree's status.
+    workspace.setStatusPlace((entry, plan) => {
+      const name = path.basename(entry.uri.fsPath).replace(/\.md$/i, '');
+      const w = worktrees.worktrees().find((x) => x.name === name && !x.missing);
+      if (!w) return undefined;
+      const planInWorktree = path.join(w.path, w.plan ?? path.relative(entry.root, entry.uri.fsPath));
+      return { statusPath: statusFileFor(planInWorktree, plan, w.path), runsIn: { branch: w.branch ?? `plan/${name}`, path: w.path } };
+    });
+    context.subscriptions.push(worktrees.onDidChangeTreeData(() => workspace.refreshStatusPlaces()));
     const terminals = new OrchestratorTerminals(context, worktrees);
     context.subscriptions.push(terminals);
     const activePlans = new ActivePlans(workspace, worktrees, workspaceRepoRoot);

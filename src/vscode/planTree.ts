@@ -190,7 +190,7 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
       case 'plan': {
         const views = [...taskViews(this.workspace, entry).values()].map((v) => v.state[0]).join('');
         const a = entry.analysis;
-        return `${a?.plan.title}|${views}|${a?.diagnostics.filter((d) => d.severity === 'error').length}|${this.workspace.activePlan() === entry}|${entry.loadError}`;
+        return `${a?.plan.title}|${views}|${a?.diagnostics.filter((d) => d.severity === 'error').length}|${this.workspace.activePlan() === entry}|${entry.loadError}|${entry.runsIn?.branch ?? ''}`;
       }
       case 'message':
         return n.text;
@@ -233,12 +233,13 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     const active = this.workspace.activePlan() === entry;
     if (plan && entry.analysis) {
       const p = planProgress(plan, entry.analysis.graph, this.workspace.statusOf(entry));
-      item.description = `${p.done}/${p.total} · ${p.percent}%${active ? ' · active' : ''}`;
+      item.description = `${p.done}/${p.total} · ${p.percent}%${entry.runsIn ? ` · ⎇ ${entry.runsIn.branch}` : ''}${active ? ' · active' : ''}`;
       item.iconPath = new vscode.ThemeIcon(p.total > 0 && p.done === p.total ? 'pass-filled' : p.running > 0 ? 'sync~spin' : 'checklist');
       const errors = entry.analysis.diagnostics.filter((d) => d.severity === 'error').length;
       item.tooltip = new vscode.MarkdownString(
         `**${plan.title || name}**\n\n${vscode.workspace.asRelativePath(entry.uri)} · ${plan.dialect} dialect\n\n` +
           `${p.done} of ${p.total} done, ${p.running} running, ${p.failed} failed` +
+          (entry.runsIn ? `\n\nRuns in its worktree on ${entry.runsIn.branch} (${entry.runsIn.path}); the states shown are the worktree's.` : '') +
           (errors ? `\n\n$(error) ${errors} error${errors === 1 ? '' : 's'} in the plan` : ''),
         true,
       );

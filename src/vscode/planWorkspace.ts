@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
+import type { Plan } from '../core/model.js';
 import { PlanAnalyzer, AnalysisCancelled, type Analysis } from '../core/analyzer.js';
 import { readPlanFile, statusFileFor, relativeToRoot, POINTER_FILES, writePlanPointer } from '../core/planFile.js';
 import { findRepoRoot, readStatusFile, StatusStore, type StatusFile } from '../core/status.js';
@@ -28,7 +29,15 @@ export interface PlanEntry {
   statusError?: string;
   /** The plan file itself could not be read (binary, not UTF-8, …). */
   loadError?: string;
+  /**
+   * Where the plan runs when that is not here: its worktree's branch (`plan/notes-cache`). Its status
+   * is then read from and written to the worktree's status.json: one truth for every view.
+   */
+  runsIn?: { branch: string; path: string };
 }
+
+/** Where a plan's status lives when it runs elsewhere (its worktree); undefined: beside the plan. */
+export type StatusPlace = (entry: PlanEntry, plan: Plan) => { statusPath: string; runsIn: { branch: string; path: string } } | undefined;
 
 export interface PlanChange {
   entry: PlanEntry;
@@ -221,16 +230,39 @@ export class PlanWorkspace implements vscode.Disposable {
     }
   }
 
-  private setAnalysis(entry: PlanEntry, analysis: Analysis, version: number, notify: boolean): void {
-    entry.analysis = analysis;
-    entry.analyzedVersion = version;
-    const statusPath = statusFileFor(entry.uri.fsPath, analysis.plan, entry.root);
+  private statusPlace: StatusPlace | undefined;
+
+  /** Sets where plans that run elsewhere keep their status, and re-reads the plans whose place changed. */
+  setStatusPlace(place: StatusPlace): void {
+    this.statusPlace = place;
+    this.refreshStatusPlaces();
+  }
+
+  refreshStatusPlaces(): void {
+    for (const entry of this.entries.values()) {
+      if (!entry.analysis) continue;
+      const before = `${entry.statusPath}|${entry.runsIn?.branch ?? ''}`;
+      this.placeStatus(entry, entry.analysis.plan);
+      if (`${entry.statusPath}|${entry.runsIn?.branch ?? ''}` !== before) this.changed.fire({ entry, kind: 'status' });
+    }
+  }
+
+  private placeStatus(entry: PlanEntry, plan: Plan): void {
+    const place = this.statusPlace?.(entry, plan);
+    entry.runsIn = place?.runsIn;
+    const statusPath = place?.statusPath ?? statusFileFor(entry.uri.fsPath, plan, entry.root);
     if (statusPath !== entry.statusPath) {
       this.byStatusPath.delete(entry.statusPath);
       entry.statusPath = statusPath;
       this.byStatusPath.set(statusPath, entry);
       void this.reloadStatus(entry);
     }
+  }
+
+  private setAnalysis(entry: PlanEntry, analysis: Analysis, version: number, notify: boolean): void {
+    entry.analysis = analysis;
+    entry.analyzedVersion = version;
+    this.placeStatus(entry, analysis.plan);
     if (notify) this.changed.fire({ entry, kind: 'analysis' });
   }
 

@@ -66,6 +66,19 @@ suite('Orchestrator terminal', () => {
     assert.equal(outcome.kind, 'done');
     assert.match(outcome.summary, /^3 done, 0 failed/);
     assert.equal(terminal.exitStatus, undefined, 'the terminal is still open');
+    // One truth: the Plans view shows the worktree's progress, and where the plan runs.
+    const row = await until(
+      'the Epsilon row with the worktree progress',
+      async () => {
+        for (const n of await a.tree.getChildren()) {
+          const item = a.tree.getTreeItem(n);
+          if (item.label === 'Epsilon' && /^3\/3 · 100% · ⎇ plan\/epsilon/.test(String(item.description))) return item;
+        }
+        return undefined;
+      },
+      10_000,
+    );
+    assert.ok(row);
     // After the end, Start opens a new run (its terminal) and leaves the finished one for reading.
     const again = await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan));
     assert.ok(again && again !== terminal);
