@@ -15,7 +15,9 @@
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === false || v === undefined || v === null) continue;
-      node.setAttribute(k, v === true ? '' : String(v));
+      // The page's content security policy blocks style attributes; properties set from script are allowed.
+      if (k === 'width') node.style.width = String(v);
+      else node.setAttribute(k, v === true ? '' : String(v));
     }
     if (text !== undefined) node.textContent = text;
     if (parent) parent.appendChild(node);
@@ -43,9 +45,9 @@
   function progressBar(parent, p, label) {
     const bar = el('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': p.total, 'aria-valuenow': p.done, 'aria-label': label }, parent);
     const pct = (n) => (p.total ? (100 * n) / p.total : 0);
-    el('div', { class: 'fill done', style: `width:${pct(p.done)}%` }, bar);
-    el('div', { class: 'fill running', style: `width:${pct(p.running)}%` }, bar);
-    el('div', { class: 'fill failed', style: `width:${pct(p.failed)}%` }, bar);
+    el('div', { class: 'fill done', width: `${pct(p.done)}%` }, bar);
+    el('div', { class: 'fill running', width: `${pct(p.running)}%` }, bar);
+    el('div', { class: 'fill failed', width: `${pct(p.failed)}%` }, bar);
     return bar;
   }
 

@@ -282,6 +282,23 @@ export function orchestratorCommands(terminals: OrchestratorTerminals, plans: Pl
       if (!entry || !taskId) throw new PlanError('invalid-argument', 'choose a task that needs approval in the Plans view');
       return approveAndRetry(terminals, entry, taskId);
     },
+    'planOrchestrator.retryTask': async (arg: unknown) => {
+      const node = arg as { entry?: PlanEntry; taskId?: string } | undefined;
+      if (!node?.entry || !node.taskId) throw new PlanError('invalid-argument', 'choose a failed task in the Plans view');
+      // Back to pending in the status the views show (the worktree's when the plan runs there).
+      await plans.setTaskStatus(node.entry, node.taskId, 'pending');
+      const { cwd, planFile } = terminals.placeFor(node.entry);
+      if (!runningRecordFor(await readRegistry(cwd), planFile)) return terminals.start(node.entry);
+      return undefined;
+    },
+    'planOrchestrator.openTaskLog': async (arg: unknown) => {
+      const node = arg as { entry?: PlanEntry; taskId?: string } | undefined;
+      if (!node?.entry || !node.taskId) throw new PlanError('invalid-argument', 'choose a task in the Plans view');
+      const log = node.entry.status?.tasks[node.taskId]?.run?.log;
+      const base = node.entry.runsIn?.path ?? node.entry.root;
+      if (!log) throw new PlanError('invalid-argument', `task ${node.taskId} has no agent log yet: it has not run`);
+      return vscode.window.showTextDocument(vscode.Uri.file(path.join(base, log)), { preview: true });
+    },
     'planOrchestrator.startOrchestrator': async (arg, choices) => {
       const t = await target(arg);
       if (!t) return undefined;

@@ -279,7 +279,8 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     item.id = `task:${entry.uri}:${t.id}`;
     const record = entry.status?.tasks[t.id];
     const needsApproval = view.state === 'failed' && (record?.run?.needsApproval?.length ?? 0) > 0;
-    item.contextValue = needsApproval ? 'task.needsApproval' : t.kind === 'verify' ? 'task.verify' : 'task';
+    // Menus read these: `task.failed` offers Retry, `.log` Open Log (a task whose agent ran).
+    item.contextValue = `${needsApproval ? 'task.needsApproval' : view.state === 'failed' ? 'task.failed' : t.kind === 'verify' ? 'task.verify' : 'task'}${record?.run?.log ? '.log' : ''}`;
     item.iconPath = needsApproval ? new vscode.ThemeIcon('shield', new vscode.ThemeColor('problemsWarningIcon.foreground')) : ICONS[view.state];
     const explicit = t.dependsOn.map((d) => (d.kind === 'phase' ? `Phase ${d.target}` : d.target));
     const shown = explicit.length > 0 ? explicit : view.dependsOn;

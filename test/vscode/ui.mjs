@@ -118,6 +118,11 @@ try {
   await page.locator('.monaco-workbench .part.activitybar').waitFor({ timeout: 60_000 });
   console.error(`workbench up after ${run.elapsed()}`);
   console.log('\n  Plans view (UI)');
+  // Every frame's console, webviews included: a content security policy violation is a bug of ours.
+  const cspErrors = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to (apply|load|execute)/i.test(m.text())) cspErrors.push(m.text());
+  });
 
   // Tree rows of the side bar only: the Problems panel has tree rows with aria-level too.
   const rows = page.locator('.part.sidebar .pane-body .monaco-list-row');
@@ -196,6 +201,38 @@ try {
   const problemsShot = path.join(screenshotDir, 'screenshot-problems.png');
   await settle(page);
   if (await run.screenshot(problemsShot)) console.log(`      screenshot: ${shown(problemsShot)}`);
+
+  await check('the dashboard opens and its page logs no content security policy error', async () => {
+    // A started task makes alpha an active plan, so the dashboard draws its progress bar.
+    const now = new Date().toISOString();
+    const statusFile = path.join(workspace, 'docs', 'plan-outputs', 'alpha', 'status.json');
+    mkdirSync(path.dirname(statusFile), { recursive: true });
+    writeFileSync(statusFile, JSON.stringify({ schemaVersion: 1, plan: 'docs/plans/alpha.md', version: 1, updatedAt: now, tasks: { '1.1': { status: 'completed', updatedAt: now, completedAt: now, attempts: 1, history: [{ status: 'completed', at: now }] } } }));
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Plan Orchestrator: Dashboard');
+    await page.keyboard.press('Enter');
+    // The webview's own document sits two iframes down; look for its heading in every frame.
+    const deadline = Date.now() + STEP_MS;
+    let found;
+    while (!found && Date.now() < deadline) {
+      for (const frame of page.frames()) {
+        if ((await frame.locator('.total, .empty, .plan').count().catch(() => 0)) > 0) found = frame;
+      }
+      if (!found) await page.waitForTimeout(200);
+    }
+    if (!found) throw new Error('the dashboard page did not render');
+    let widths = [];
+    // The webview swaps its inner frame when content arrives: look in every frame each time.
+    for (const until = Date.now() + STEP_MS; Date.now() < until; await page.waitForTimeout(200)) {
+      widths = [];
+      for (const frame of page.frames()) widths.push(...(await frame.locator('.fill.done').evaluateAll((els) => els.map((e) => e.style.width)).catch(() => [])));
+      if (widths.some((w) => w && w !== '0%')) break;
+    }
+    console.log(`      done-bar widths: ${JSON.stringify(widths)}`);
+    if (!widths.some((w) => w && w !== '0%')) throw new Error('the progress bar does not fill');
+    await page.waitForTimeout(500);
+    if (cspErrors.length > 0) throw new Error(`content security policy errors: ${cspErrors.slice(0, 3).join(' | ')}`);
+  });
 
   exitCode = results.failed > 0 ? 1 : 0;
   console.error(`UI checks finished after ${run.elapsed()}`);

@@ -29,13 +29,18 @@ function git(cwd: string, ...args: string[]): string {
 const label = (item: vscode.TreeItem): string => (typeof item.label === 'string' ? item.label : (item.label?.label ?? ''));
 
 async function taskRow(a: PlanOrchestratorApi, planTitle: string, id: string): Promise<vscode.TreeItem | undefined> {
+  const node = await taskNode(a, planTitle, id);
+  return node ? a.tree.getTreeItem(node) : undefined;
+}
+
+async function taskNode(a: PlanOrchestratorApi, planTitle: string, id: string): Promise<PlanTreeNode | undefined> {
   const plan = (await a.tree.getChildren()).find((n) => label(a.tree.getTreeItem(n)) === planTitle);
   if (!plan) return undefined;
   const stack: PlanTreeNode[] = [...(await a.tree.getChildren(plan))];
   while (stack.length > 0) {
     const n = stack.shift()!;
     const item = a.tree.getTreeItem(n);
-    if (n.kind === 'task' && label(item).startsWith(`${id} `)) return item;
+    if (n.kind === 'task' && label(item).startsWith(`${id} `)) return n;
     stack.push(...(await a.tree.getChildren(n)));
   }
   return undefined;
@@ -110,6 +115,12 @@ suite('Orchestrator with the real Claude Code CLI', () => {
         45_000,
       );
       assert.ok(failed.tooltip instanceof vscode.MarkdownString && failed.tooltip.value.includes('Last error: API error 529'), 'the reason is in the tooltip');
+      assert.equal(failed.contextValue, 'task.failed.log', 'a failed task offers Retry and Open Agent Log');
+      const node = await taskNode(a, 'Zeta', '1.2');
+      await vscode.commands.executeCommand('planOrchestrator.openTaskLog', node);
+      const logDoc = vscode.window.activeTextEditor?.document;
+      assert.ok(logDoc && logDoc.uri.fsPath.endsWith(path.join('docs', 'plan-outputs', 'zeta', 'logs', '1.2.log')), `the log is open: ${logDoc?.uri.fsPath}`);
+      assert.match(logDoc.getText(), /"api_error_status":529/);
       const done = await until(
         '1.3 shown done',
         async () => {
