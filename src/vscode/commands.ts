@@ -114,7 +114,9 @@ export function commandTable(ctx: CommandContext): Record<string, Handler> {
     'planOrchestrator.skipTask': setStatus('skipped'),
     'planOrchestrator.resetTask': setStatus('pending'),
     'planOrchestrator.showNextTasks': async (arg) => {
-      const entry = await pickPlan(arg ?? workspace.activePlan()?.uri);
+      // The plan in the editor first: that is the one the user is looking at.
+      const editor = vscode.window.activeTextEditor;
+      const entry = await pickPlan(arg ?? (editor && workspace.get(editor.document.uri)?.uri) ?? workspace.activePlan()?.uri);
       if (!entry?.analysis) return;
       const ready = readyTasks(entry.analysis.plan, entry.analysis.graph, workspace.statusOf(entry), 20);
       if (ready.length === 0) {

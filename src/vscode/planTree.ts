@@ -190,7 +190,7 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
       case 'plan': {
         const views = [...taskViews(this.workspace, entry).values()].map((v) => v.state[0]).join('');
         const a = entry.analysis;
-        return `${a?.plan.title}|${views}|${a?.diagnostics.filter((d) => d.severity === 'error').length}|${this.workspace.activePlan() === entry}|${entry.loadError}|${entry.runsIn?.branch ?? ''}`;
+        return `${a?.plan.title}|${views}|${a?.diagnostics.filter((d) => d.severity === 'error').length}|${this.workspace.pointedPlan() === entry}|${entry.loadError}|${entry.runsIn?.branch ?? ''}`;
       }
       case 'message':
         return n.text;
@@ -230,7 +230,7 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     item.contextValue = 'plan';
     item.resourceUri = entry.uri;
     item.command = { command: 'planOrchestrator.openPlan', title: 'Open Plan', arguments: [entry.uri] };
-    const active = this.workspace.activePlan() === entry;
+    const active = this.workspace.pointedPlan() === entry;
     if (plan && entry.analysis) {
       const p = planProgress(plan, entry.analysis.graph, this.workspace.statusOf(entry));
       item.description = `${p.done}/${p.total} · ${p.percent}%${entry.runsIn ? ` · ⎇ ${entry.runsIn.branch}` : ''}${active ? ' · active' : ''}`;

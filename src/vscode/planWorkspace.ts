@@ -81,12 +81,23 @@ export class PlanWorkspace implements vscode.Disposable {
     return this.entries.get(uri.toString());
   }
 
+  /**
+   * The plan the user works on: the worktree's pointer (`planctl use`, Set Active Plan), else the plan
+   * open in the editor, else the only plan. Never just the first one in alphabetical order.
+   */
   activePlan(): PlanEntry | undefined {
-    if (this.activePlanPath) {
-      const e = this.plans().find((p) => p.uri.fsPath === this.activePlanPath);
-      if (e) return e;
-    }
-    return this.plans()[0];
+    const pointed = this.pointedPlan();
+    if (pointed) return pointed;
+    const editor = vscode.window.activeTextEditor;
+    const inEditor = editor ? this.get(editor.document.uri) : undefined;
+    if (inEditor) return inEditor;
+    const all = this.plans();
+    return all.length === 1 ? all[0] : undefined;
+  }
+
+  /** The plan the worktree's pointer names (what the tree labels "active"). */
+  pointedPlan(): PlanEntry | undefined {
+    return this.activePlanPath ? this.plans().find((p) => p.uri.fsPath === this.activePlanPath) : undefined;
   }
 
   async initialize(): Promise<void> {

@@ -11,7 +11,13 @@ export class PlanStatusBar implements vscode.Disposable {
 
   constructor(private readonly workspace: PlanWorkspace) {
     this.item.name = 'Plan Progress';
-    this.disposables.push(this.item, workspace.onDidChangePlan(() => setTimeout(() => this.update(), 0)), workspace.onDidChangePlans(() => this.update()));
+    this.disposables.push(
+      this.item,
+      workspace.onDidChangePlan(() => setTimeout(() => this.update(), 0)),
+      workspace.onDidChangePlans(() => this.update()),
+      // Without a pointer the plan in the editor is the active one.
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+    );
     this.update();
   }
 
