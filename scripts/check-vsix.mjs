@@ -25,7 +25,8 @@ const ALLOWED = [
   /^extension\/dist\/extension\.cjs$/,
   /^extension\/dist\/planctl\.mjs$/,
   /^extension\/dist\/planctl-serve\.mjs$/,
-  /^extension\/media\/[^/]+\.(svg|js|css)$/,
+  /^extension\/media\/[^/]+\.(svg|js|css|png)$/,
+  /^extension\/docs\/[^/]+\.md$/,
 ];
 
 /** What package.json and scheduleView.ts load: a package without them installs but does not work. */
@@ -36,6 +37,10 @@ const REQUIRED = [
   // Plan: Start API Server runs `planctl serve`, which loads the server from this sibling bundle.
   'extension/dist/planctl-serve.mjs',
   'extension/media/plans.svg',
+  'extension/media/icon.png',
+  // The README's screenshots and links, as the Details page of the installed extension shows them.
+  'extension/media/screenshot-plans-view.png',
+  'extension/docs/agents.md',
   'extension/media/schedule.js',
   'extension/media/schedule.css',
 ];
