@@ -62,7 +62,7 @@ const SIM = `# Implementation Plan: Sim
 const SLOW = `# Implementation Plan: Slow
 
 ## Phase 1: Long
-- [ ] 1.1 Long one in \`src/slow1.ts\` (est: 2h)
+- [ ] 1.1 Long one in \`src/slow1.ts\` (est: 8h)
 - [ ] 1.2 Long two (depends: 1.1) (est: 2h)
 `;
 
@@ -122,7 +122,8 @@ async function api(method: string, route: string, body?: unknown, s = server): P
 /** node:http, for the headers fetch does not let a caller set (Host) or sets itself. */
 function raw(s: ApiServer, method: string, route: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: s.port, method, path: route, headers: { host: `127.0.0.1:${s.port}`, ...headers } }, (res) => {
+    // A connection of its own (agent: false): never a pooled socket the server may be closing.
+    const req = http.request({ host: '127.0.0.1', port: s.port, method, path: route, agent: false, headers: { host: `127.0.0.1:${s.port}`, ...headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -633,7 +634,11 @@ describe('connection deadlines', () => {
     const follow = await fetch(`${s.url}/api/plans/manual/logs?follow=1`, { headers: { authorization: `Bearer ${s.token}` }, signal: ac.signal });
     assert.equal(follow.status, 200);
 
-    const state14 = async (): Promise<string> => (await api('GET', '/api/plans/manual/status', undefined, s)).json.tasks.find((t: { id: string }) => t.id === '1.4').status;
+    // Fresh connections for our own requests: with a 200 ms keep-alive, a pooled one can close under a
+    // request sent on a loaded machine ("other side closed"), which is the point of the deadline.
+    const auth = { authorization: `Bearer ${s.token}` };
+    const state14 = async (): Promise<string> => JSON.parse((await raw(s, 'GET', '/api/plans/manual/status', auth)).text).tasks.find((t: { id: string }) => t.id === '1.4').status;
+    const post = async (route: string, body?: unknown) => (await raw(s, 'POST', route, { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) }, body ? JSON.stringify(body) : undefined)).status;
     const before = await state14();
     const host = `Host: 127.0.0.1:${s.port}\r\nAuthorization: Bearer ${s.token}\r\n`;
     const [idle, halfHeaders, halfBody, keepAlive] = await Promise.all([
@@ -652,10 +657,10 @@ describe('connection deadlines', () => {
     await sleep(1_000);
     assert.equal(client.ws.readyState, WebSocket.OPEN);
     assert.equal(s.stats().followers, 1);
-    assert.equal((await api('POST', '/api/plans/manual/tasks/1.4/fail', { error: 'deadline test' }, s)).status, 200);
+    assert.equal(await post('/api/plans/manual/tasks/1.4/fail', { error: 'deadline test' }), 200);
     await client.next('the failure over the old WebSocket', (m) => m.type === 'task' && (m as TaskMessage).task === '1.4' && (m as TaskMessage).status === 'failed');
     const restore = before === 'skipped' ? 'skip' : before === 'completed' ? 'complete' : 'reset';
-    assert.equal((await api('POST', `/api/plans/manual/tasks/1.4/${restore}`, undefined, s)).status, 200);
+    assert.equal(await post(`/api/plans/manual/tasks/1.4/${restore}`), 200);
     ac.abort();
     await client.close();
   });
