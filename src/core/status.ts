@@ -51,6 +51,8 @@ const agentRunSchema = z.object({
   agentMs: z.number().nonnegative().optional(),
   /** From the agent's spawn to its exit, as the orchestrator saw it. */
   processMs: z.number().nonnegative().optional(),
+  /** The worker that runs the task (`planctl worker`, with --queue). */
+  host: z.string().optional(),
 });
 
 const taskRecordSchema = z.object({

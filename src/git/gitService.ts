@@ -133,7 +133,7 @@ const strictErrors: SimpleGitOptions['errors'] = (error, result) => {
   return error;
 };
 
-function createGit(baseDir: string, maxConcurrentProcesses: number): SimpleGit {
+export function createGit(baseDir: string, maxConcurrentProcesses: number): SimpleGit {
   const git = simpleGit({ baseDir, binary: 'git', maxConcurrentProcesses, trimmed: false, errors: strictErrors });
   const env = sanitizedEnv();
   return env ? git.env(env) : git;
@@ -694,6 +694,37 @@ export class GitService {
       if (conflicts.length === 0) throw err;
       return { commit: undefined, conflicts };
     }
+  }
+
+  /**
+   * Applies a commit made elsewhere (a worker's task commit, fetched from `remote`'s `ref`) on top of
+   * this working tree's branch. A conflict is aborted, leaving the branch as it was, and reported with
+   * the conflicting files: the caller reruns the task on the new tip.
+   */
+  async applyRemoteCommit(remote: string, ref: string, commit: string, opts: { identity?: { name: string; email: string } } = {}): Promise<{ commit: string } | { conflict: string[] }> {
+    if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
+    if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new GitError('invalid-name', `"${ref}" is not a task ref`);
+    if (!/^[0-9a-f]{40}$/.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
+    const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
+    return this.run(async (git) => {
+      await git.raw(['fetch', '--quiet', remote, `+${ref}:${ref}`]);
+      try {
+        await git.raw([...identity, 'cherry-pick', '--allow-empty', commit]);
+      } catch (err) {
+        const files = (await git.raw(['diff', '--name-only', '--diff-filter=U']).catch(() => '')).split('\n').filter(Boolean);
+        await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
+        if (files.length === 0) throw err;
+        return { conflict: files };
+      }
+      return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+    });
+  }
+
+  /** Pushes this working tree's HEAD to `branch` on `remote` (workers start their jobs from it). */
+  async pushHead(remote: string, branch: string): Promise<void> {
+    if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
+    assertSafeName(branch);
+    await this.run((git) => git.raw(['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]));
   }
 
   /** Whether git has an identity to commit with here (a fresh machine with an empty HOME has none). */

@@ -24,7 +24,8 @@ import { readApprovedTools } from './approvals.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
-import { RegistryRecord, isPidAlive, registryDir } from './registry.js';
+import { RegistryRecord, isPidAlive, registryDir, registryName } from './registry.js';
+import { QueueCoordinator, type QueuedOutcome } from './queue/coordinator.js';
 import { commitMessage, commitTask } from './taskCommit.js';
 import { StatusBatch } from './statusBatch.js';
 import { changesOfTask, snapshotWorktree, type WorktreeSnapshot } from './taskChanges.js';
@@ -62,6 +63,11 @@ export interface OrchestratorOptions {
   inPlace?: boolean;
   /** Run although the checkout has uncommitted changes (they are left out of every task commit). */
   allowDirty?: boolean;
+  /**
+   * Run the agents on workers (`planctl worker`) through BullMQ on this Redis instead of here; `remote`
+   * is the git remote the workers clone (default origin).
+   */
+  queue?: { url: string; remote?: string };
   /** Where agents run and what gets committed (default: the plan's repository root). */
   worktree?: string;
   env?: NodeJS.ProcessEnv;
@@ -111,6 +117,8 @@ interface Running {
   costUsd: number;
   sessionId?: string;
   stopped: boolean;
+  /** Runs on a worker (the queue), not as a local process. */
+  remote?: boolean;
 }
 
 export class Orchestrator {
@@ -133,6 +141,7 @@ export class Orchestrator {
   /** What finished attempts have cost, this run and before (from status.json at the start). */
   private spentUsd = 0;
   private registry: RegistryRecord | undefined;
+  private queue: QueueCoordinator | undefined;
   private logsDir = '';
   private findingsDir = '';
   private dirty = false;
@@ -163,6 +172,7 @@ export class Orchestrator {
       for (const r of this.running.values()) {
         r.stopped = true;
         r.proc?.stop('stopped');
+        if (r.remote) void this.queue?.cancel(r.task.id);
       }
     }, this.opts.graceMs);
     graceTimer.unref();
@@ -230,6 +240,14 @@ export class Orchestrator {
       process.on('SIGTERM', onSignal);
     }
     this.batch = new StatusBatch(this.session.store, this.session.status, (message) => this.emit({ type: 'warning', message }));
+    if (this.opts.queue) {
+      try {
+        this.queue = await this.startQueue(this.opts.queue);
+      } catch (e) {
+        await this.registry.release();
+        throw e;
+      }
+    }
     try {
       this.batch.status = await this.resumeCrashed();
       this.spentUsd = planCost(this.batch.status);
@@ -242,6 +260,7 @@ export class Orchestrator {
       await this.batch.idle();
       await last.catch((e: unknown) => this.fail(e));
       this.batch.dispose();
+      await this.queue?.close().catch(() => undefined);
       if (this.opts.handleSignals) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -438,6 +457,7 @@ export class Orchestrator {
     const resumeSession = !isGate && adapter.canResume && record?.run?.resume && record.run.sessionId ? record.run.sessionId : undefined;
     const r: Running = { task, proc: undefined, startedAt: Date.now(), attempt, files: new Set(), before: undefined, costUsd: 0, stopped: false };
     this.running.set(task.id, r);
+    if (this.queue && !isGate) return this.launchRemote(r);
     let result: Promise<AgentProcessResult>;
     try {
       const worktree = this.opts.worktree!;
@@ -628,6 +648,80 @@ export class Orchestrator {
       outputDir: path.dirname(this.session.statusPath),
       findingsDir: this.findingsDir,
     });
+  }
+
+  private async startQueue(q: { url: string; remote?: string }): Promise<QueueCoordinator> {
+    if (!this.git || !this.opts.commit) throw new PlanError('invalid-argument', '--queue needs a git repository and commits: workers send each task back as a commit');
+    const branch = await this.git.currentBranch();
+    if (!branch) throw new PlanError('invalid-argument', '--queue needs a branch checked out (the plan branch the workers start from)');
+    return QueueCoordinator.start({
+      url: q.url,
+      remote: q.remote ?? 'origin',
+      git: this.git,
+      branch,
+      plan: registryName(this.session.path),
+      ...(this.identity ? { identity: this.identity } : {}),
+      warn: (message) => this.emit({ type: 'warning', message }),
+      onProgress: (taskId, p) => {
+        const r = this.running.get(taskId);
+        if (!r) return;
+        if (p.sessionId) this.onAgentEvent(r, { type: 'session', sessionId: p.sessionId });
+        if (p.costUsd !== undefined) this.onAgentEvent(r, { type: 'cost', costUsd: p.costUsd });
+        this.batch.updateRun(taskId, { host: p.host });
+        if (p.activity) this.onAgentEvent(r, { type: 'activity', text: p.activity, turn: p.turn ?? 0 });
+      },
+    });
+  }
+
+  /** A task on the workers: queued, followed, and its commit applied to the plan branch here. */
+  private async launchRemote(r: Running): Promise<void> {
+    const { task } = r;
+    r.remote = true;
+    const { plan, graph } = this.session.analysis;
+    // The worker's worktree is not ours: it fills the {{worktree}} placeholder with its own path.
+    const values = promptValues({ plan, graph, task, planRelPath: this.session.relPath, status: this.batch.status, worktree: '{{worktree}}', findingsDir: this.findingsDir });
+    values.findings = path.relative(this.opts.worktree!, this.findingsDir).split(path.sep).join('/');
+    const rel = (p: string) => path.relative(this.opts.worktree!, p).split(path.sep).join('/');
+    this.batch.updateRun(task.id, { kind: this.settings.kind, activity: 'queued', activityAt: new Date().toISOString(), turn: 0, costUsd: 0, needsApproval: null, resume: null });
+    this.emit({ type: 'started', id: task.id, title: task.title, attempt: r.attempt });
+    const allowed = [...new Set([...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))])];
+    void this.queue!.run(task.id, r.attempt, {
+      prompt: renderPrompt(this.promptTemplate, values),
+      title: task.title,
+      body: task.body,
+      estimateMinutes: task.estimateMinutes ?? 60,
+      allowedTools: allowed,
+      settings: this.settings,
+      outputDir: rel(path.dirname(this.session.statusPath)),
+      findingsDir: rel(this.findingsDir),
+      message: commitMessage(task),
+    })
+      .catch((e: unknown): QueuedOutcome => ({ ok: false, reason: `on the queue: ${(e as Error).message}` }))
+      .then(async (outcome) => {
+        const run: RunPatch = { ...(outcome.result?.processMs !== undefined ? { processMs: outcome.result.processMs } : {}), ...(outcome.result?.agentMs !== undefined ? { agentMs: outcome.result.agentMs } : {}) };
+        if (outcome.result?.costUsd !== undefined) r.costUsd = outcome.result.costUsd;
+        let written: Promise<void>;
+        if (r.stopped) {
+          written = this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; its job was cancelled`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
+          this.emit({ type: 'reset', id: task.id, reason: 'its job was cancelled' });
+        } else if (outcome.ok) {
+          Object.assign(run, this.costPatch(r));
+          this.spentUsd += r.costUsd;
+          written = this.batch.record({ taskId: task.id, status: 'completed', agent: this.agentName, note: outcome.commit ? `commit ${outcome.commit.slice(0, 12)} from ${outcome.result.host}` : `no changes (on ${outcome.result.host})`, run: { ...run, activity: 'done', ...(outcome.commit ? { commit: outcome.commit } : {}) } });
+          this.completed.push(task.id);
+          this.emit({ type: 'completed', id: task.id, ms: Date.now() - r.startedAt, ...(outcome.commit ? { commit: outcome.commit } : {}), ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
+        } else {
+          ({ written } = await this.finish(r, { ok: false, reason: outcome.reason, ...(outcome.result?.denials ? { denials: outcome.result.denials } : {}) }, run));
+        }
+        this.running.delete(task.id);
+        this.wake();
+        await written;
+      })
+      .catch((e: unknown) => {
+        this.emit({ type: 'warning', message: `${task.id}: ${(e as Error).message}` });
+        this.running.delete(task.id);
+        this.wake();
+      });
   }
 
   /** Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay. */

@@ -1,0 +1,98 @@
+/**
+ * What the coordinator (`planctl orchestrate --queue`) and the workers (`planctl worker`) say to each
+ * other through BullMQ on Redis. The coordinator keeps the graph, the scheduler, status.json and the
+ * plan branch; a job is one attempt of one task, pinned to the plan branch commit that holds every
+ * dependency; the worker answers with a commit pushed to `refs/plan-tasks/<plan>/<task>/<attempt>`.
+ */
+import type { AgentSettings, ToolDenial } from '../agents/types.js';
+import { PlanError } from '../../core/source.js';
+
+export const QUEUE_NAME = 'plan-tasks';
+/** Pub/sub channel on which the coordinator names the jobs to cancel. */
+export const CANCEL_CHANNEL = 'plan-orchestrator:cancel';
+
+export interface TaskJobData {
+  plan: string;
+  taskId: string;
+  attempt: number;
+  /** The plan branch commit the task starts from (it holds every dependency's work). */
+  base: string;
+  /** Where the worker pushes the task's commit. */
+  ref: string;
+  prompt: string;
+  title: string;
+  body: string;
+  estimateMinutes: number;
+  allowedTools: string[];
+  settings: AgentSettings;
+  /** The plan's output folder relative to the repository (the orchestrator's files, never committed). */
+  outputDir: string;
+  findingsDir: string;
+  message: string;
+  /** Set when the coordinator's git has no identity either: the same fallback for every commit. */
+  identity?: { name: string; email: string };
+}
+
+/** Live activity of a running job, as BullMQ progress. */
+export interface TaskJobProgress {
+  host: string;
+  activity?: string;
+  turn?: number;
+  costUsd?: number;
+  sessionId?: string;
+}
+
+export interface TaskJobResult {
+  host: string;
+  ok: boolean;
+  reason?: string;
+  denials?: ToolDenial[];
+  /** The task's commit, pushed to the job's ref; undefined when the task changed nothing. */
+  commit?: string;
+  files: string[];
+  leftOut: Array<{ path: string; why: string }>;
+  costUsd?: number;
+  sessionId?: string;
+  agentMs?: number;
+  processMs: number;
+}
+
+/** `<plan>:<task>:<attempt>`: BullMQ refuses a second job with an ID it has, so a task attempt is queued once. */
+export function jobIdOf(plan: string, taskId: string, attempt: number | string): string {
+  return `${plan}:${taskId}:${attempt}`;
+}
+
+export function taskRefOf(plan: string, taskId: string, attempt: number | string): string {
+  return `refs/plan-tasks/${plan}/${taskId}/${attempt}`;
+}
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+  password?: string;
+  db?: number;
+}
+
+/** `redis://[:password@]host[:port][/db]` → ioredis options. */
+export function parseRedisUrl(url: string): RedisTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new PlanError('invalid-argument', `--queue must be a redis:// URL such as redis://127.0.0.1:6379, not "${url}"`);
+  }
+  if (u.protocol !== 'redis:') throw new PlanError('invalid-argument', `--queue must be a redis:// URL, not "${url}"`);
+  const db = u.pathname.replace(/^\//, '');
+  if (db && !/^\d+$/.test(db)) throw new PlanError('invalid-argument', `the database in ${url} must be a number`);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+  };
+}
+
+/** BullMQ's connection options: ioredis, no per-command retry limit (BullMQ's own requirement for workers). */
+export function connectionOf(target: RedisTarget): RedisTarget & { maxRetriesPerRequest: null } {
+  return { ...target, maxRetriesPerRequest: null };
+}

@@ -1,0 +1,173 @@
+/**
+ * `planctl worker`: takes task jobs from the queue and runs each with the agent adapter in a worktree
+ * of this host's clone, at the commit the coordinator pinned; commits the task's files there and
+ * pushes the commit to the job's ref. BullMQ renews the job's lock while the agent runs; a worker that
+ * dies leaves its jobs stalled, and BullMQ hands them to another worker.
+ *
+ * A cancel (published by the coordinator) stops the job's agent process group; the job then fails
+ * without a retry.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { GitService } from '../../git/gitService.js';
+import { HostClone } from '../../git/hostClone.js';
+import { AgentProcess, agentEnv } from '../agentProcess.js';
+import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js';
+import { attributeChanges, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
+import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+
+export interface PlanWorkerOptions {
+  queueUrl: string;
+  repoUrl: string;
+  concurrency: number;
+  /** This host's clone and the jobs' worktrees and logs. */
+  cacheDir: string;
+  /** Shown to the coordinator with each job (default: the host name and pid). */
+  host?: string;
+  env?: NodeJS.ProcessEnv;
+  /** BullMQ lock and stall detection; short in tests so that a killed worker's job moves on quickly. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export class PlanWorker {
+  private worker: Worker<TaskJobData, TaskJobResult> | undefined;
+  private subscriber: Redis | undefined;
+  private clone: HostClone | undefined;
+  private readonly running = new Map<string, AgentProcess>();
+  private readonly cancelled = new Set<string>();
+  private readonly host: string;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: PlanWorkerOptions) {
+    this.host = opts.host ?? `${os.hostname()}#${process.pid}`;
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  async start(): Promise<void> {
+    const target = parseRedisUrl(this.opts.queueUrl);
+    await mkdir(this.opts.cacheDir, { recursive: true });
+    this.clone = await HostClone.open(this.opts.repoUrl, path.join(this.opts.cacheDir, 'clone.git'));
+    this.subscriber = new Redis(connectionOf(target));
+    await this.subscriber.subscribe(CANCEL_CHANNEL);
+    this.subscriber.on('message', (_channel: string, jobId: string) => {
+      const proc = this.running.get(jobId);
+      if (!proc) return;
+      this.cancelled.add(jobId);
+      this.log(`${jobId}: cancelled by the coordinator; stopping its agent`);
+      proc.stop('stopped');
+    });
+    this.worker = new Worker<TaskJobData, TaskJobResult>(QUEUE_NAME, (job) => this.process(job), {
+      connection: connectionOf(target),
+      concurrency: this.opts.concurrency,
+      ...(this.opts.lockDurationMs ? { lockDuration: this.opts.lockDurationMs } : {}),
+      ...(this.opts.stalledIntervalMs ? { stalledInterval: this.opts.stalledIntervalMs } : {}),
+    });
+    this.worker.on('error', (e) => this.log(`queue: ${e.message}`));
+    await this.worker.waitUntilReady();
+    this.log(`worker ${this.host}: ${this.opts.concurrency} at once, clone ${this.clone.dir}`);
+  }
+
+  private async process(job: Job<TaskJobData, TaskJobResult>): Promise<TaskJobResult> {
+    const d = job.data;
+    const jobId = job.id!;
+    const wt = path.join(this.opts.cacheDir, 'jobs', jobId.replace(/[^\w.-]/g, '_'));
+    this.log(`${jobId}: ${d.title} (at ${d.base.slice(0, 12)})`);
+    await this.clone!.addWorktree(wt, d.base);
+    try {
+      const git = await GitService.open(wt);
+      const before = await snapshotWorktree(git, wt);
+      const adapter = adapterFor(d.settings.kind);
+      const launch = adapter.launch({
+        taskId: d.taskId,
+        title: d.title,
+        body: d.body,
+        estimateMinutes: d.estimateMinutes,
+        planPath: path.join(wt, d.outputDir, '..'),
+        worktree: wt,
+        // The coordinator wrote the prompt for its own worktree; the agent works in this one.
+        prompt: d.prompt,
+        allowedTools: d.allowedTools,
+        settings: d.settings,
+      });
+      const logsDir = path.join(this.opts.cacheDir, 'logs');
+      await mkdir(logsDir, { recursive: true });
+      let progress: TaskJobProgress = { host: this.host };
+      let lastSent = 0;
+      const report = (force = false) => {
+        if (!force && Date.now() - lastSent < 500) return;
+        lastSent = Date.now();
+        void job.updateProgress(progress as unknown as object).catch(() => undefined);
+      };
+      report(true);
+      const minutes = (m: number) => (m > 0 ? m * 60_000 : undefined);
+      const proc = new AgentProcess({
+        launch,
+        cwd: wt,
+        env: agentEnv(this.opts.env ?? process.env, { ...launch.env, PLAN_TASK_ID: d.taskId }),
+        logPath: path.join(logsDir, `${jobId.replace(/[^\w.-]/g, '_')}.log`),
+        logHeader: `=== ${jobId} on ${this.host}: ${JSON.stringify(launch.argv)}`,
+        reader: adapter.reader(wt),
+        onEvent: (e: AgentEvent) => {
+          if (e.type === 'activity') progress = { ...progress, activity: e.text, turn: e.turn };
+          else if (e.type === 'cost') progress = { ...progress, costUsd: e.costUsd };
+          else if (e.type === 'session') progress = { ...progress, sessionId: e.sessionId };
+          else return;
+          report(e.type !== 'activity');
+        },
+        ...(minutes(d.settings.timeoutMinutes) ? { timeoutMs: minutes(d.settings.timeoutMinutes)! } : {}),
+        ...(minutes(d.settings.idleTimeoutMinutes) ? { idleMs: minutes(d.settings.idleTimeoutMinutes)! } : {}),
+      });
+      this.running.set(jobId, proc);
+      const res = await proc.done.finally(() => this.running.delete(jobId));
+      if (this.cancelled.delete(jobId)) throw new UnrecoverableError('cancelled by the coordinator');
+      const base: TaskJobResult = {
+        host: this.host,
+        ok: false,
+        files: [],
+        leftOut: [],
+        processMs: res.processMs,
+        ...(progress.costUsd !== undefined ? { costUsd: progress.costUsd } : {}),
+        ...(progress.sessionId ? { sessionId: progress.sessionId } : {}),
+      };
+      const result = [...res.events].reverse().find((e) => e.type === 'result');
+      if (result?.type === 'result' && result.durationMs !== undefined) base.agentMs = result.durationMs;
+      if (res.stoppedFor === 'timeout') return { ...base, reason: `timed out after ${d.settings.timeoutMinutes} min` };
+      if (res.stoppedFor === 'idle') return { ...base, reason: `no output for ${d.settings.idleTimeoutMinutes} min; the agent was stopped` };
+      if (res.spawnError) return { ...base, reason: res.spawnError };
+      const verdict = adapter.verdict(res.exit, res.events);
+      if (!verdict.ok) return { ...base, reason: verdict.reason, ...(verdict.denials ? { denials: verdict.denials } : {}) };
+      // The worktree is the task's alone: everything it changed is its work, but for secrets and the
+      // orchestrator's own files.
+      const after = await snapshotWorktree(git, wt);
+      const changed = [...after.keys()].filter((p) => before.get(p) !== after.get(p));
+      const changes = attributeChanges(changed.sort(), {
+        preexisting: new Set(),
+        claimedByOthers: new Set(),
+        orchestratorDirs: [d.outputDir],
+        taskDirs: [d.findingsDir],
+        secretPatterns: DEFAULT_SECRET_PATTERNS,
+      });
+      if (changes.commit.length === 0 && requiresChanges(d.settings)) {
+        return { ...base, leftOut: changes.leftOut, reason: 'no changes made: the agent ended without changing a file or writing findings' };
+      }
+      const identity = d.identity ?? ((await git.hasIdentity()) ? undefined : { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' });
+      const commit = await git.commitPaths(changes.commit, d.message, { allowEmpty: false, ...(identity ? { identity } : {}) });
+      if (commit) await this.clone!.push(wt, d.ref);
+      this.log(`${jobId}: done${commit ? `, ${commit.slice(0, 12)} pushed to ${d.ref}` : ', no changes'}`);
+      return { ...base, ok: true, files: changes.commit, leftOut: changes.leftOut, ...(commit ? { commit } : {}) };
+    } finally {
+      await this.clone!.removeWorktree(wt).catch((e: unknown) => this.log(`${jobId}: cannot remove ${wt}: ${(e as Error).message}`));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const proc of this.running.values()) proc.stop('stopped');
+    await this.worker?.close();
+    await this.subscriber?.quit().catch(() => undefined);
+  }
+}
