@@ -14,7 +14,7 @@ import { resolvePlanPath, worktreeRoot, writePlanPointer, readPlanFile, relative
 import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
 import { planProgress, type PlanProgress } from '../core/progress.js';
 import { tickCompletedTasks } from '../core/sync.js';
-import { analyzePlan } from '../core/analyzer.js';
+import { analyzeOffThread } from '../core/offThread.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { collectAllPlans } from '../run/allPlans.js';
 import { registerWorktreeCommands } from './worktreeCommands.js';
@@ -63,7 +63,8 @@ export function buildProgram(io: Io): Command {
     .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
       const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
       const text = await readPlanFile(resolved.path);
-      const { diagnostics } = analyzePlan(text);
+      // Off the main thread, so that Ctrl-C and SIGTERM end a long analysis at once (offThread.ts).
+      const { diagnostics } = await analyzeOffThread(text);
       const shown = relativeToCwd(io.cwd, resolved.path);
       if (opts.json) {
         io.out(json({ plan: shown, diagnostics: diagnostics.map(publicDiagnostic) }));
@@ -82,7 +83,7 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'machine-readable output')
     .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
       const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
-      const { plan } = analyzePlan(await readPlanFile(resolved.path));
+      const { plan } = await analyzeOffThread(await readPlanFile(resolved.path));
       const phases = plan.phases.map((p) => ({
         id: p.id,
         title: p.title,

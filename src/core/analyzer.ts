@@ -78,12 +78,13 @@ export class PlanAnalyzer {
       return entry.parsed;
     };
     let remaining = this.limits.maxTotalCost;
+    let scanning = false;
     const parsedChunks: ParsedChunk[] = [];
     for (let i = 0; i < chunks.length; i++) {
       const first = chunks[i]!;
       let chunkText = first.text;
       let entry = entryOf(chunkText);
-      if (entry.screened.cost <= remaining) {
+      if (!scanning && entry.screened.cost <= remaining) {
         let result = remark(entry);
         // The parse says a split was wrong (e.g. a heading inside an unclosed fence): merge and parse again.
         while (result.openAtEnd && i + 1 < chunks.length) {
@@ -97,9 +98,10 @@ export class PlanAnalyzer {
       }
       // Over the budget: this chunk and every one after it are line-scanned, so the degraded part of
       // the plan is one stretch to the end, named by one warning.
-      const tooLarge: ComplexityFinding | undefined =
-        remaining >= 0 ? { kind: 'too-large', start: 0, end: text.length - first.offset, count: this.limits.maxTotalCost } : undefined;
-      remaining = -1;
+      const tooLarge: ComplexityFinding | undefined = scanning
+        ? undefined
+        : { kind: 'too-large', start: 0, end: text.length - first.offset, count: this.limits.maxTotalCost };
+      scanning = true;
       if (entry.scanned === undefined) {
         entry.scanned = lineScanChunk(chunkText, []);
         parsed++;
