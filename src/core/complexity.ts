@@ -19,6 +19,8 @@
 export interface ComplexityLimits {
   /** Emphasis/bracket/backtick characters in one paragraph (matched pairwise: time grows with the square). */
   maxInlineDelimiters: number;
+  /** Punctuation characters in one paragraph (each a token micromark merges with a splice: quadratic). */
+  maxInlinePunctuation: number;
   /** Lists and block quotes nested on one line (deeper nesting overflows the parser's stack). */
   maxNesting: number;
   /** Cost (see `Screened.cost`) of the markdown remark parses in one analysis; later chunks are line-scanned. */
@@ -27,12 +29,13 @@ export interface ComplexityLimits {
 
 /**
  * 1,000 delimiters in a paragraph cost remark ≤ 30 ms on the worst shapes measured (a real paragraph
- * has tens); 32 levels of nesting is five times the deepest real plan; 1 M cost units is ≤ 1.5 s of
+ * has tens), 3,000 punctuation characters about 100 ms; 32 levels of nesting is five times the deepest real plan; 1 M cost units is ≤ 1.5 s of
  * remark on the slowest shape on a 2-core machine, and holds a plan of about 2,000 ordinary tasks
  * (≈ 250 KB; the 1,000-task benchmark plan costs ~0.5 M).
  */
 export const DEFAULT_LIMITS: ComplexityLimits = {
   maxInlineDelimiters: 1000,
+  maxInlinePunctuation: 3000,
   maxNesting: 32,
   maxTotalCost: 1_000_000,
 };
@@ -55,7 +58,9 @@ export interface Screened {
   /**
    * An estimate of remark's time, in bytes of plain prose: punctuation costs remark up to 30 times a
    * letter (entities, tables and link definitions are all punctuation), and each paragraph adds its
-   * delimiter count squared / 100 (the pairwise matching). 1,000 units ≈ 0.4–1.5 ms of remark.
+   * token count (lines + punctuation) squared / 100: micromark merges a paragraph's text tokens with
+   * one Array.splice each (resolveAllText), so a 20,000-line paragraph takes seconds. 1,000 units ≈
+   * 0.4–1.5 ms of remark.
    */
   cost: number;
   findings: ComplexityFinding[];
@@ -97,7 +102,8 @@ function listMarkerAt(text: string, i: number, end: number): number {
   return n === SPACE || n === TAB || n === 13 ? j - i : 0;
 }
 
-const CHECKBOX = /^\[[ xX~-]\]/;
+/** A checkbox and a task ID at the start of an item's text (as markdown.ts's ITEM_HEAD reads them). */
+const ITEM_HEAD = /^(?:\[[ xX~-]\]\*?[ \t]*)?(?:(?:\*\*|__)?(?:T\d+[a-z]?|\d+(?:\.\d+)*\.?)(?:\*\*|__)?:?(?=\s|$))?/;
 const FENCE_CHARS = /^(`{3,}|~{3,})(.*)$/;
 
 interface Run {
@@ -106,6 +112,9 @@ interface Run {
   /** Column of the paragraph's text on its first line: a block marker indented 4 more continues it. */
   contentColumn: number;
   delimiters: number;
+  /** Punctuation in the paragraph's text (not in container markers or the checkbox). */
+  punctuation: number;
+  lines: number;
   /** [from, to) pieces of inline text, to neutralise if the run is over the limit. */
   segments: number[];
 }
@@ -115,22 +124,29 @@ export function screenChunk(text: string, limits: ComplexityLimits = DEFAULT_LIM
   const findings: ComplexityFinding[] = [];
   let cost = 0;
   let neutral: Uint8Array | undefined;
-  /** 1: the delimiters in this range become spaces; 2: every character of it does (container markers). */
-  const mark = (from: number, to: number, how: 1 | 2): void => {
+  /**
+   * 1: the delimiters in this range become spaces; 2: every character does (container markers);
+   * 3: every punctuation character does.
+   */
+  const mark = (from: number, to: number, how: 1 | 2 | 3): void => {
     neutral ??= new Uint8Array(text.length);
     neutral.fill(how, from, to);
   };
   let run: Run | undefined;
   const finishRun = (): void => {
     if (!run) return;
-    if (run.delimiters > limits.maxInlineDelimiters) {
-      findings.push({ kind: 'delimiters', start: run.start, end: run.end, count: run.delimiters });
+    let tokens = run.lines + run.punctuation;
+    if (run.delimiters > limits.maxInlineDelimiters || run.punctuation > limits.maxInlinePunctuation) {
+      const all = run.punctuation > limits.maxInlinePunctuation;
+      findings.push({ kind: 'delimiters', start: run.start, end: run.end, count: all ? run.punctuation : run.delimiters });
+      for (let k = 0; k < run.segments.length; k += 2) mark(run.segments[k]!, run.segments[k + 1]!, all ? 3 : 1);
       // Neutralised, they are spaces to remark: take back what their lines were charged for them.
-      cost -= PUNCTUATION_COST * run.delimiters;
-      for (let k = 0; k < run.segments.length; k += 2) mark(run.segments[k]!, run.segments[k + 1]!, 1);
-    } else {
-      cost += (run.delimiters * run.delimiters) / 100;
+      const gone = all ? run.punctuation : run.delimiters;
+      cost -= PUNCTUATION_COST * gone;
+      tokens -= gone;
     }
+    // micromark merges a paragraph's text tokens with Array.splice, once per token: quadratic in them.
+    cost += (tokens * tokens) / 100;
     run = undefined;
   };
   /** An open fenced code block: its character and length, and the column its content must keep. */
@@ -142,8 +158,14 @@ export function screenChunk(text: string, limits: ComplexityLimits = DEFAULT_LIM
     const end = nl === -1 ? text.length : nl;
     // Price the line: bytes plus extra for punctuation.
     let punct = 0;
-    for (let i = pos; i < end; i++) if (isPunctuation(text.charCodeAt(i))) punct++;
-    cost += end - pos + 1 + PUNCTUATION_COST * punct;
+    let spaces = 0;
+    for (let i = pos; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === SPACE) spaces++;
+      else if (isPunctuation(c)) punct++;
+    }
+    // A space costs a letter more: text of one-letter words (what neutralised emphasis leaves) is ~3× prose.
+    cost += end - pos + 1 + spaces + PUNCTUATION_COST * punct;
 
     // Leading whitespace, then container markers (`>` and list markers) with the space after them.
     let i = pos;
@@ -224,16 +246,25 @@ export function screenChunk(text: string, limits: ComplexityLimits = DEFAULT_LIM
         if (run && startsBlock && indent < run.contentColumn + 4) finishRun();
         let from = i;
         if (!run) {
-          // The checkbox of a task is structure, not inline text: never counted, never neutralised.
-          const box = CHECKBOX.exec(text.slice(i, Math.min(end, i + 3)));
-          if (box && markers > 0) from = i + 3;
-          run = { start: pos, end, contentColumn: column, delimiters: 0, segments: [] };
+          // The checkbox and ID of a task are structure, not inline text: never counted, never neutralised.
+          if (markers > 0) {
+            const head = ITEM_HEAD.exec(text.slice(i, Math.min(end, i + 40)));
+            if (head) from = i + head[0].length;
+          }
+          run = { start: pos, end, contentColumn: column, delimiters: 0, punctuation: 0, lines: 0, segments: [] };
         }
         let d = 0;
-        for (let k = from; k < end; k++) if (isHardDelimiter(text.charCodeAt(k))) d++;
+        let p = 0;
+        for (let k = from; k < end; k++) {
+          const c = text.charCodeAt(k);
+          if (isHardDelimiter(c)) d++;
+          if (isPunctuation(c)) p++;
+        }
         run.delimiters += d;
+        run.punctuation += p;
+        run.lines++;
         run.end = end;
-        if (d > 0) run.segments.push(from, end);
+        if (p > 0) run.segments.push(from, end);
       }
     }
     if (nl === -1) break;
@@ -252,7 +283,7 @@ function neutralise(text: string, marks: Uint8Array): string {
   const units = Buffer.from(text, 'utf16le');
   for (let i = 0; i < text.length; i++) {
     const how = marks[i];
-    if (how === 0 || (how === 1 && !isHardDelimiter(text.charCodeAt(i)))) continue;
+    if (how === 0 || (how === 1 && !isHardDelimiter(text.charCodeAt(i))) || (how === 3 && !isPunctuation(text.charCodeAt(i)))) continue;
     units[2 * i] = SPACE;
     units[2 * i + 1] = 0;
   }
@@ -265,7 +296,7 @@ const thousands = (n: number): string => Math.round(n).toLocaleString('en-US');
 export function complexityMessage(f: ComplexityFinding, lines: string, limits: ComplexityLimits = DEFAULT_LIMITS): string {
   switch (f.kind) {
     case 'delimiters':
-      return `This paragraph (${lines}) is too complex to analyse: it has ${thousands(f.count)} emphasis, bracket and backtick marks (the limit is ${thousands(limits.maxInlineDelimiters)}), so they are read as plain text — links, code spans and file references in it are not recognised. Split the paragraph, or put it in a code block`;
+      return `This paragraph (${lines}) is too complex to analyse: it has ${thousands(f.count)} markup characters (emphasis, brackets, backticks, entities, HTML; the limits are ${thousands(limits.maxInlineDelimiters)} emphasis/bracket/backtick marks and ${thousands(limits.maxInlinePunctuation)} in all), so they are read as plain text — links, code spans and file references in it are not recognised. Split the paragraph, or put it in a code block`;
     case 'nesting':
       return `This line (${lines}) nests ${thousands(f.count)} lists or block quotes (the limit is ${limits.maxNesting}); the deeper levels are read as plain text. Flatten it`;
     case 'too-large':
