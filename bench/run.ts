@@ -22,6 +22,7 @@ import { benchOrchestrate } from './orchestrate.js';
 import { benchApi } from './api.js';
 import { benchAgentOverhead } from './agentOverhead.js';
 import type { BenchRow } from './row.js';
+import { SHAPES, planWithShape } from '../test/unit/helpers/pathological.js';
 
 type Row = BenchRow;
 
@@ -96,6 +97,34 @@ function benchIncremental(): void {
     baseline: `full analysis ${ms(full)}`,
     ratio: `×${(inc / full).toFixed(3)}`,
     goal: '≤ 20 ms',
+  });
+}
+
+/**
+ * Every pathological shape of test/unit/helpers/pathological.ts in a task body, analysed cold; the row
+ * shows the slowest, against a normal generated plan of the same size.
+ */
+function benchPathological(): void {
+  const size = quick ? 256 * 1024 : 1024 * 1024;
+  let worst = { name: '', ms: 0, warnings: 0 };
+  for (const shape of SHAPES) {
+    const { text } = planWithShape(shape.make(size));
+    const t = time(() => new PlanAnalyzer().analyze(text), quick ? 1 : 3);
+    if (t > worst.ms) {
+      const warnings = new PlanAnalyzer().analyze(text).diagnostics.filter((d) => d.code === 'plan-too-complex').length;
+      worst = { name: shape.name, ms: t, warnings };
+    }
+  }
+  let tasks = 100;
+  let normal = generatePlan({ tasks, seed: 9 });
+  while (normal.length < size) normal = generatePlan({ tasks: (tasks = Math.ceil((tasks * size) / normal.length) + 1), seed: 9 });
+  const base = time(() => new PlanAnalyzer().analyze(normal), quick ? 1 : 3);
+  rows.push({
+    name: `worst of ${SHAPES.length} pathological shapes, ${(size / 1024).toFixed(0)} KB in a task body (cold analysis)`,
+    value: `${ms(worst.ms)}: ${worst.name} (${worst.warnings} plan-too-complex warning${worst.warnings === 1 ? '' : 's'})`,
+    baseline: `normal plan of ${tasks} tasks (${(normal.length / 1024).toFixed(0)} KB) ${ms(base)}`,
+    ratio: `×${(worst.ms / base).toFixed(2)}`,
+    goal: '≤ 2 s',
   });
 }
 
@@ -203,6 +232,7 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   benchAnalysis();
   benchIncremental();
+  benchPathological();
   benchNext();
   benchSimulate();
   await benchStatus();

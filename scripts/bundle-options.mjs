@@ -47,6 +47,19 @@ export const serveBundle = {
   plugins: [],
 };
 
+/**
+ * The plan-analysis worker thread (dist/analysisWorker.mjs, src/core/offThread.ts): planctl, the API
+ * server and the extension all start it from the bundle beside them. An ES module, which a worker
+ * loads whether its parent is ESM (planctl) or CommonJS (the extension host).
+ */
+export const workerBundle = {
+  ...cliBundle,
+  entryPoints: ['src/core/analysisWorker.ts'],
+  outfile: 'dist/analysisWorker.mjs',
+  banner: { js: esmShim.join('\n') },
+  plugins: [],
+};
+
 /** The VS Code extension (dist/extension.cjs): CommonJS, as the extension host loads it. */
 export const extensionBundle = {
   entryPoints: ['src/vscode/extension.ts'],
@@ -56,6 +69,8 @@ export const extensionBundle = {
   format: 'cjs',
   outfile: 'dist/extension.cjs',
   external: ['vscode'],
+  // offThread.ts reads import.meta.url only where __filename is missing, which it never is in CommonJS.
+  define: { 'import.meta.url': 'undefined' },
   minify: true,
   sourcemap: process.env.PLAN_ORCHESTRATOR_SOURCEMAP ? 'inline' : false,
   logLevel: 'warning',

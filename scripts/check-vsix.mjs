@@ -25,6 +25,7 @@ const ALLOWED = [
   /^extension\/dist\/extension\.cjs$/,
   /^extension\/dist\/planctl\.mjs$/,
   /^extension\/dist\/planctl-serve\.mjs$/,
+  /^extension\/dist\/analysisWorker\.mjs$/,
   /^extension\/media\/[^/]+\.(svg|js|css|png)$/,
   /^extension\/docs\/[^/]+\.md$/,
 ];
@@ -36,6 +37,8 @@ const REQUIRED = [
   'extension/dist/planctl.mjs',
   // Plan: Start API Server runs `planctl serve`, which loads the server from this sibling bundle.
   'extension/dist/planctl-serve.mjs',
+  // The worker thread large plans are analysed in (the extension and planctl fall back to their own thread without it).
+  'extension/dist/analysisWorker.mjs',
   'extension/media/plans.svg',
   'extension/media/icon.png',
   // The README's screenshots and links, as the Details page of the installed extension shows them.

@@ -17,7 +17,7 @@ import { gateCommands } from '../run/gates.js';
 import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
 import { planProgress, type PlanProgress } from '../core/progress.js';
 import { tickCompletedTasks, withOriginalBom } from '../core/sync.js';
-import { analyzePlan } from '../core/analyzer.js';
+import { analyzeOffThread } from '../core/offThread.js';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { collectAllPlans } from '../run/allPlans.js';
 import { registerWorktreeCommands } from './worktreeCommands.js';
@@ -66,7 +66,8 @@ export function buildProgram(io: Io): Command {
     .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
       const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
       const text = await readPlanFile(resolved.path);
-      const { diagnostics, plan } = analyzePlan(text);
+      // Off the main thread, so that Ctrl-C and SIGTERM end a long analysis at once (offThread.ts).
+      const { diagnostics, plan } = await analyzeOffThread(text);
       const shown = relativeToCwd(io.cwd, resolved.path);
       // Everything a run would execute besides the agents: the explicit gate commands, nothing else.
       const approved = new Set(await readApprovedCommands(statusFileFor(resolved.path, plan, findRepoRoot(path.dirname(resolved.path)))).catch(() => []));
@@ -89,7 +90,7 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'machine-readable output')
     .action(async (planArg: string | undefined, opts: { plan?: string; json?: boolean }) => {
       const resolved = await resolvePlanPath({ explicit: opts.plan ?? planArg, cwd: io.cwd, env: io.env });
-      const { plan } = analyzePlan(await readPlanFile(resolved.path));
+      const { plan } = await analyzeOffThread(await readPlanFile(resolved.path));
       const phases = plan.phases.map((p) => ({
         id: p.id,
         title: p.title,

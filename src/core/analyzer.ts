@@ -2,9 +2,11 @@
  * Incremental plan analysis: text → plan → graph → diagnostics, re-parsing only changed chunks.
  * One analyzer per document (the extension keeps one per open plan, the CLI makes one per run).
  */
-import { assemblePlan } from './assemble.js';
+import { assemblePlan, type ParsedChunk } from './assemble.js';
 import { splitIntoChunks } from './chunks.js';
 import { parseChunk, type ParsedBlocks } from './markdown.js';
+import { DEFAULT_LIMITS, screenChunk, type ComplexityFinding, type ComplexityLimits, type Screened } from './complexity.js';
+import { lineScanChunk } from './lineScan.js';
 import type { Plan } from './model.js';
 import { LineIndex } from './source.js';
 import { buildGraph, type PlanGraph } from './graph.js';
@@ -28,41 +30,87 @@ export class AnalysisCancelled extends Error {
   }
 }
 
+export interface AnalyzerOptions {
+  /** Shape limits (complexity.ts); tests pass tiny ones to exercise the degraded paths on small texts. */
+  limits?: Partial<ComplexityLimits>;
+}
+
+/** One chunk text's screen, and its blocks once read (by remark, or by the line scanner). */
+interface ChunkEntry {
+  screened: Screened;
+  parsed?: ParsedBlocks;
+  scanned?: ParsedBlocks;
+}
+
 export class PlanAnalyzer {
-  /** Chunk text → its blocks. Holds only the chunks of the latest text, so it never grows without bound. */
-  private cache = new Map<string, ParsedBlocks>();
+  /** Chunk text → its entry. Holds only the chunks of the latest text, so it never grows without bound. */
+  private cache = new Map<string, ChunkEntry>();
   /** How many chunks the last analysis parsed (the rest came from the cache); for tests and benchmarks. */
   lastParsedChunks = 0;
+  readonly limits: ComplexityLimits;
 
+  constructor(options: AnalyzerOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  /**
+   * Chunks are screened (complexity.ts) and parsed with remark in document order while the text's
+   * total cost fits `limits.maxTotalCost`; from the first chunk that does not fit to the end, chunks
+   * are read by the line scanner and one `plan-too-complex` warning says from which line. Both
+   * decisions depend on the text alone, so a cached chunk is read the same way as a fresh one.
+   */
   parse(text: string, cancel?: CancellationSignal): Plan {
     const chunks = splitIntoChunks(text);
-    const next = new Map<string, ParsedBlocks>();
+    const next = new Map<string, ChunkEntry>();
     let parsed = 0;
-    const get = (chunkText: string): ParsedBlocks => {
+    const entryOf = (chunkText: string): ChunkEntry => {
       if (cancel?.isCancellationRequested) throw new AnalysisCancelled();
-      let result = next.get(chunkText) ?? this.cache.get(chunkText);
-      if (result === undefined) {
-        result = parseChunk(chunkText);
+      let entry = next.get(chunkText) ?? this.cache.get(chunkText);
+      if (entry === undefined) entry = { screened: screenChunk(chunkText, this.limits) };
+      next.set(chunkText, entry);
+      return entry;
+    };
+    const remark = (entry: ChunkEntry): ParsedBlocks => {
+      if (entry.parsed === undefined) {
+        entry.parsed = parseChunk(entry.screened.remarkText(), entry.screened.findings);
         parsed++;
       }
-      next.set(chunkText, result);
-      return result;
+      return entry.parsed;
     };
-    const parsedChunks: Array<{ offset: number; blocks: ParsedBlocks['blocks'] }> = [];
+    let remaining = this.limits.maxTotalCost;
+    let scanning = false;
+    const parsedChunks: ParsedChunk[] = [];
     for (let i = 0; i < chunks.length; i++) {
       const first = chunks[i]!;
       let chunkText = first.text;
-      let result = get(chunkText);
-      // The parse says a split was wrong (e.g. a heading inside an unclosed fence): merge and parse again.
-      while (result.openAtEnd && i + 1 < chunks.length) {
-        chunkText += chunks[++i]!.text;
-        result = get(chunkText);
+      let entry = entryOf(chunkText);
+      if (!scanning && entry.screened.cost <= remaining) {
+        let result = remark(entry);
+        // The parse says a split was wrong (e.g. a heading inside an unclosed fence): merge and parse again.
+        while (result.openAtEnd && i + 1 < chunks.length) {
+          chunkText += chunks[++i]!.text;
+          entry = entryOf(chunkText);
+          result = remark(entry);
+        }
+        remaining -= entry.screened.cost;
+        parsedChunks.push({ offset: first.offset, blocks: result.blocks, findings: result.findings });
+        continue;
       }
-      parsedChunks.push({ offset: first.offset, blocks: result.blocks });
+      // Over the budget: this chunk and every one after it are line-scanned, so the degraded part of
+      // the plan is one stretch to the end, named by one warning.
+      const tooLarge: ComplexityFinding | undefined = scanning
+        ? undefined
+        : { kind: 'too-large', start: 0, end: text.length - first.offset, count: this.limits.maxTotalCost };
+      scanning = true;
+      if (entry.scanned === undefined) {
+        entry.scanned = lineScanChunk(chunkText, []);
+        parsed++;
+      }
+      parsedChunks.push({ offset: first.offset, blocks: entry.scanned.blocks, findings: tooLarge ? [tooLarge] : [] });
     }
     this.cache = next;
     this.lastParsedChunks = parsed;
-    return assemblePlan(text, parsedChunks, new LineIndex(text));
+    return assemblePlan(text, parsedChunks, new LineIndex(text), this.limits);
   }
 
   analyze(text: string, cancel?: CancellationSignal): Analysis {
@@ -75,10 +123,10 @@ export class PlanAnalyzer {
 }
 
 /** One-shot parse of a whole text (no cache kept). */
-export function parsePlan(text: string): Plan {
-  return new PlanAnalyzer().parse(text);
+export function parsePlan(text: string, options?: AnalyzerOptions): Plan {
+  return new PlanAnalyzer(options).parse(text);
 }
 
-export function analyzePlan(text: string): Analysis {
-  return new PlanAnalyzer().analyze(text);
+export function analyzePlan(text: string, options?: AnalyzerOptions): Analysis {
+  return new PlanAnalyzer(options).analyze(text);
 }

@@ -19,11 +19,17 @@ import type {
   Task,
 } from './model.js';
 import { LineIndex } from './source.js';
+import { complexityMessage, DEFAULT_LIMITS, type ComplexityFinding, type ComplexityLimits } from './complexity.js';
 
 export interface ParsedChunk {
   offset: number;
   blocks: Block[];
+  /** What could not be analysed in full, chunk-relative (complexity.ts); becomes `plan-too-complex` notes. */
+  findings?: ComplexityFinding[];
 }
+
+/** More `plan-too-complex` warnings than this on one plan helps nobody; the rest is summarised. */
+const MAX_COMPLEXITY_NOTES = 50;
 
 const PHASE_HEADING = /^Phase\s+(\d+(?:\.\d+)?)\b\s*(?:[:.\-–—]\s*)?(.*)$/i;
 const OPENSPEC_HEADING = /^(\d+)\.\s+(.+)$/;
@@ -39,7 +45,12 @@ interface AbsItem {
   parent: number;
 }
 
-export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineIndex = new LineIndex(text)): Plan {
+export function assemblePlan(
+  text: string,
+  chunks: ParsedChunk[],
+  lines: LineIndex = new LineIndex(text),
+  limits: ComplexityLimits = DEFAULT_LIMITS,
+): Plan {
   const plan: Plan = {
     title: '',
     metadata: [],
@@ -216,6 +227,7 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
   if (phase && !phase.implicit) closePhase(phase, text.length, lines);
 
   linkGroups(plan);
+  complexityNotes(plan, text, chunks, range, limits);
   plan.dialect = detectDialect(plan, kiroRequirements);
   const output = plan.metadata.find((m) => m.key.toLowerCase() === 'output')?.value;
   if (output) plan.output = output.replace(/[`*]/g, '').trim().replace(/\/+$/, '');
@@ -230,6 +242,34 @@ export function assemblePlan(text: string, chunks: ParsedChunk[], lines: LineInd
  */
 function repeatsOwnerId(ownerTask: number | undefined, id: string, plan: Plan): boolean {
   return ownerTask !== undefined && plan.tasks[ownerTask]!.id === id;
+}
+
+/** `plan-too-complex` warnings, naming the task whose text it is when it lies inside one. */
+function complexityNotes(plan: Plan, text: string, chunks: ParsedChunk[], range: (s: number, e: number) => SourceRange, limits: ComplexityLimits): void {
+  const all = chunks.flatMap((c) => (c.findings ?? []).map((f) => ({ f, start: c.offset + f.start, end: c.offset + f.end })));
+  for (const { f, start, end } of all.slice(0, MAX_COMPLEXITY_NOTES)) {
+    const whole = range(start, end);
+    const lines = whole.start.line === whole.end.line ? `line ${whole.start.line}` : `lines ${whole.start.line}–${whole.end.line}`;
+    // The rest of a too-large plan is named in the message; the warning itself sits on its first line.
+    const lineEnd = text.indexOf('\n', start);
+    const r = f.kind === 'too-large' ? range(start, lineEnd === -1 ? end : Math.min(end, lineEnd)) : whole;
+    let owner: Task | undefined;
+    if (f.kind !== 'too-large') {
+      for (const t of plan.tasks) if (t.range.start.offset <= start && t.range.end.offset >= end) owner = t;
+    }
+    const where = owner ? ` in ${owner.id}` : '';
+    plan.notes.push({ code: 'plan-too-complex', severity: 'warning', message: complexityMessage(f, lines + where, limits), range: r, tasks: owner ? [owner.id] : [] });
+  }
+  if (all.length > MAX_COMPLEXITY_NOTES) {
+    const first = all[MAX_COMPLEXITY_NOTES]!;
+    plan.notes.push({
+      code: 'plan-too-complex',
+      severity: 'warning',
+      message: `${all.length - MAX_COMPLEXITY_NOTES} more parts of the plan are too complex to analyse in full and are not listed`,
+      range: range(first.start, first.end),
+      tasks: [],
+    });
+  }
 }
 
 function shift<T extends { start: number; end: number }>(items: T[], base: number): T[] {

@@ -26,6 +26,11 @@ export interface Diagnostic {
 
 /** More file-conflict warnings than this on one plan helps nobody; the rest is summarised. */
 export const MAX_FILE_CONFLICTS = 200;
+/**
+ * Candidate pairs are quadratic in the tasks that share a file (10,000 tasks naming one file are 50 M
+ * pairs: minutes, then a crash). Past this many the rest are not examined and the summary says "at least".
+ */
+export const MAX_CANDIDATE_PAIRS = 100_000;
 
 function diag(code: string, severity: Severity, range: SourceRange, message: string, tasks: string[], data?: Record<string, string>): Diagnostic {
   return {
@@ -236,7 +241,7 @@ interface FileKey {
 }
 
 /** Candidate pairs (earlier task, later task, file) whose references overlap. */
-function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: string; refB: FileRef }> {
+function overlappingPairs(plan: Plan): { pairs: Array<{ a: number; b: number; file: string; refB: FileRef }>; truncated: boolean } {
   // Every reference, grouped by its exact text: identical paths (and identical globs) overlap.
   const byPath = new Map<string, FileKey[]>();
   for (const t of plan.tasks) {
@@ -250,8 +255,13 @@ function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: strin
   }
   const pairs: Array<{ a: number; b: number; file: string; refB: FileRef }> = [];
   const seen = new Set<string>();
+  let truncated = false;
   const push = (x: FileKey, y: FileKey): void => {
     if (x.task === y.task) return;
+    if (pairs.length >= MAX_CANDIDATE_PAIRS) {
+      truncated = true;
+      return;
+    }
     const [first, second] = x.task < y.task ? [x, y] : [y, x];
     const key = `${first.task}:${second.task}`;
     if (seen.has(key)) return;
@@ -260,10 +270,10 @@ function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: strin
     pairs.push({ a: first.task, b: second.task, file, refB: second.ref });
   };
   for (const list of byPath.values()) {
-    for (let j = 1; j < list.length; j++) for (let i = 0; i < j; i++) push(list[i]!, list[j]!);
+    for (let j = 1; j < list.length && !truncated; j++) for (let i = 0; i < j; i++) push(list[i]!, list[j]!);
   }
   const globs = [...byPath.values()].filter((l) => l[0]!.ref.kind === 'path' && l[0]!.ref.isGlob);
-  if (globs.length === 0) return pairs;
+  if (globs.length === 0 || truncated) return { pairs, truncated };
   const literals = [...byPath.values()].filter((l) => l[0]!.ref.kind === 'path' && !l[0]!.ref.isGlob);
   literals.sort((x, y) => (x[0]!.ref.path < y[0]!.ref.path ? -1 : x[0]!.ref.path > y[0]!.ref.path ? 1 : 0));
   const paths = literals.map((l) => l[0]!.ref.path);
@@ -286,11 +296,11 @@ function overlappingPairs(plan: Plan): Array<{ a: number; b: number; file: strin
       if (refsOverlap(a, b)) for (const x of globs[i]!) for (const y of globs[j]!) push(x, y);
     }
   }
-  return pairs;
+  return { pairs, truncated };
 }
 
 function fileConflicts(plan: Plan, graph: PlanGraph, out: Diagnostic[]): void {
-  const pairs = overlappingPairs(plan);
+  const { pairs, truncated } = overlappingPairs(plan);
   if (pairs.length === 0) return;
   const reach = new Reachability(graph, pairs.flatMap((p) => [p.a, p.b]));
   let reported = 0;
@@ -317,9 +327,10 @@ function fileConflicts(plan: Plan, graph: PlanGraph, out: Diagnostic[]): void {
       }),
     );
   }
-  if (suppressed > 0) {
+  if (suppressed > 0 || truncated) {
     const first = plan.tasks[pairs[0]!.b]!;
-    out.push(diag('file-conflict', 'info', first.idRange, `${suppressed} more file conflicts are not listed`, []));
+    const more = truncated ? `At least ${suppressed} more file conflicts (too many tasks share files to check them all)` : `${suppressed} more file conflicts`;
+    out.push(diag('file-conflict', 'info', first.idRange, `${more} are not listed`, []));
   }
 }
 

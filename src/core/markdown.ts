@@ -10,6 +10,7 @@ import remarkFrontmatter from 'remark-frontmatter';
 import { toString } from 'mdast-util-to-string';
 import type { Heading, List, ListItem, Nodes, Paragraph, Root, RootContent } from 'mdast';
 import type { CheckboxState } from './model.js';
+import type { ComplexityFinding } from './complexity.js';
 import {
   emptyAnnotations,
   gateCommandOf,
@@ -82,13 +83,19 @@ export interface ParsedBlocks {
    * (an unclosed fence, a comment or HTML block still open): the split after it was wrong.
    */
   openAtEnd: boolean;
+  /** What could not be analysed in full (see complexity.ts); reported as `plan-too-complex`. */
+  findings: ComplexityFinding[];
 }
 
-export function parseChunk(text: string): ParsedBlocks {
+/**
+ * Parses a chunk with remark. Call it on text screened by complexity.ts (screenChunk), never on raw
+ * input: some shapes make remark quadratic or overflow its stack.
+ */
+export function parseChunk(text: string, findings: ComplexityFinding[] = []): ParsedBlocks {
   const tree = parseMarkdownTree(text);
   const blocks: Block[] = [];
   for (const node of tree.children) visitTop(node, text, blocks);
-  return { blocks, openAtEnd: endsOpen(tree, text) };
+  return { blocks, openAtEnd: endsOpen(tree, text), findings };
 }
 
 /**
@@ -164,38 +171,13 @@ function visitList(list: List, text: string, parent: number, blocks: Block[]): v
   for (const item of list.children) visitItem(item, text, parent, blocks);
 }
 
-const ITEM_HEAD =
+export const ITEM_HEAD =
   /^(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[([ xX~-])\](\*?)(?:[ \t]+|$))?(?:(\*\*|__)?(T\d+[a-z]?|\d+(?:\.\d+)*\.?)(?:\*\*|__)?(:?)(?=\s|$))?/;
 
 function visitItem(item: ListItem, text: string, parent: number, blocks: Block[]): void {
   const start = startOf(item);
   const end = endOf(item);
-  const head = ITEM_HEAD.exec(text.slice(start, Math.min(end, start + 120)));
-  let checkbox: CheckboxState = 'none';
-  let optional = false;
-  let checkboxOffset = -1;
-  let id: string | undefined;
-  let idStart = start;
-  let idEnd = start;
-  let idTrailingDot = false;
-  if (head && head[1] !== undefined) {
-    const box = head[1];
-    checkbox = box === ' ' ? 'unchecked' : box === '-' ? 'in-progress' : box === '~' ? 'queued' : 'checked';
-    optional = head[2] === '*';
-    checkboxOffset = start + head[0].indexOf('[') + 1;
-    const rawId = head[4];
-    if (rawId !== undefined) {
-      idTrailingDot = rawId.endsWith('.');
-      const bare = idTrailingDot ? rawId.slice(0, -1) : rawId;
-      // `- [ ] 6 gaps addressed` is a count, not an ID: a bare number needs `.` or `:` after it.
-      if (bare.includes('.') || bare.startsWith('T') || idTrailingDot || head[5] === ':') {
-        id = bare;
-        idStart = start + head[0].lastIndexOf(rawId);
-        idEnd = idStart + bare.length;
-      }
-    }
-  }
-
+  const { checkbox, optional, checkboxOffset, id, idStart, idEnd, idTrailingDot } = readItemHead(text, start, end);
   const ann = emptyAnnotations();
   const codes: InlineCode[] = [];
   let title = '';
@@ -254,6 +236,40 @@ function visitItem(item: ListItem, text: string, parent: number, blocks: Block[]
   for (const list of nested) visitList(list, text, index, blocks);
 }
 
+/** The checkbox and ID at the start of a list item (`- [ ] 2.3 …`), from its source. */
+export function readItemHead(
+  text: string,
+  start: number,
+  end: number,
+): Pick<ItemBlock, 'checkbox' | 'optional' | 'checkboxOffset' | 'id' | 'idStart' | 'idEnd' | 'idTrailingDot'> {
+  const head = ITEM_HEAD.exec(text.slice(start, Math.min(end, start + 120)));
+  let checkbox: CheckboxState = 'none';
+  let optional = false;
+  let checkboxOffset = -1;
+  let id: string | undefined;
+  let idStart = start;
+  let idEnd = start;
+  let idTrailingDot = false;
+  if (head && head[1] !== undefined) {
+    const box = head[1];
+    checkbox = box === ' ' ? 'unchecked' : box === '-' ? 'in-progress' : box === '~' ? 'queued' : 'checked';
+    optional = head[2] === '*';
+    checkboxOffset = start + head[0].indexOf('[') + 1;
+    const rawId = head[4];
+    if (rawId !== undefined) {
+      idTrailingDot = rawId.endsWith('.');
+      const bare = idTrailingDot ? rawId.slice(0, -1) : rawId;
+      // `- [ ] 6 gaps addressed` is a count, not an ID: a bare number needs `.` or `:` after it.
+      if (bare.includes('.') || bare.startsWith('T') || idTrailingDot || head[5] === ':') {
+        id = bare;
+        idStart = start + head[0].lastIndexOf(rawId);
+        idEnd = idStart + bare.length;
+      }
+    }
+  }
+  return { checkbox, optional, checkboxOffset, id, idStart, idEnd, idTrailingDot };
+}
+
 function collectInlineCode(node: Nodes, out: InlineCode[]): void {
   if (node.type === 'inlineCode') {
     out.push({ value: node.value, start: startOf(node), end: endOf(node) });
@@ -270,7 +286,12 @@ const TITLE_ANNOTATIONS = /\s*\((?:depends|deps|est|estimate)\b[^()]*\)|\s*\[(?:
 const LEADING_LABELS = /^(?:\[[A-Z][A-Za-z0-9_-]{0,40}\]\s*)+/;
 
 function titleText(paragraph: Paragraph, hasId: boolean): string {
-  const plain = toString(paragraph).replace(/\s+/g, ' ').trim().replace(BOX_PREFIX, '');
+  return cleanTitle(toString(paragraph), hasId);
+}
+
+/** A task's title from the plain text of its first paragraph: without checkbox, ID and annotations. */
+export function cleanTitle(text: string, hasId: boolean): string {
+  const plain = text.replace(/\s+/g, ' ').trim().replace(BOX_PREFIX, '');
   if (!hasId) return plain;
   const title = plain.replace(ID_PREFIX, '').replace(TITLE_ANNOTATIONS, '').replace(LEADING_LABELS, '').trim();
   return title || plain;

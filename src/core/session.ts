@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { analyzePlan, type Analysis } from './analyzer.js';
+import { analyzeOffThread } from './offThread.js';
 import { readPlanFile, relativeToRoot, statusFileFor } from './planFile.js';
 import { findRepoRoot, StatusStore, type StatusFile } from './status.js';
 import type { StatusLookup, TaskStatus } from './schedule.js';
@@ -40,12 +41,22 @@ export class AnalysisCache {
     this.entries.set(file, { text, analysis });
     return analysis;
   }
+
+  /** The same, off the main thread (offThread.ts): a server keeps answering while a big plan is read. */
+  async analyzeAsync(file: string, text: string): Promise<Analysis> {
+    const hit = this.entries.get(file);
+    if (hit?.text === text) return hit.analysis;
+    const analysis = await analyzeOffThread(text);
+    this.entries.set(file, { text, analysis });
+    return analysis;
+  }
 }
 
 export async function openPlan(planPath: string, root?: string, cache?: AnalysisCache): Promise<PlanSession> {
   const abs = path.resolve(planPath);
   const text = await readPlanFile(abs);
-  const analysis = cache ? cache.analyze(abs, text) : analyzePlan(text);
+  // Off the main thread: a CLI stays responsive to Ctrl-C and a server to other requests (offThread.ts).
+  const analysis = cache ? await cache.analyzeAsync(abs, text) : await analyzeOffThread(text);
   const repoRoot = root ?? findRepoRoot(path.dirname(abs));
   const statusPath = statusFileFor(abs, analysis.plan, repoRoot);
   const relPath = relativeToRoot(repoRoot, abs);

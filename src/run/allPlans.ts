@@ -22,6 +22,8 @@ export interface PlanSummary {
   running: number;
   failed: number;
   percent: number;
+  /** How many error and warning diagnostics the plan has (`planctl validate`); absent when it cannot be read. */
+  diagnostics?: { errors: number; warnings: number };
   error?: string;
 }
 
@@ -103,7 +105,9 @@ export async function summarizePlan(loc: PlanLocation, cache?: AnalysisCache): P
   try {
     const s = await openPlan(loc.file, loc.worktree, cache);
     const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
-    return { ...base, title: p.title, total: p.total, done: p.done, running: p.running, failed: p.failed, percent: p.percent };
+    const count = (severity: string): number => s.analysis.diagnostics.filter((d) => d.severity === severity).length;
+    const diagnostics = { errors: count('error'), warnings: count('warning') };
+    return { ...base, title: p.title, total: p.total, done: p.done, running: p.running, failed: p.failed, percent: p.percent, diagnostics };
   } catch (e) {
     return { ...base, title: '', total: 0, done: 0, running: 0, failed: 0, percent: 0, error: e instanceof Error ? e.message : String(e) };
   }

@@ -139,7 +139,10 @@ export function commandTable(ctx: CommandContext): Record<string, Handler> {
       if (!entry?.analysis) return;
       if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: the plan is not changed');
       const document = await vscode.workspace.openTextDocument(entry.uri);
-      const analysis = workspace.updateFromDocument(document) ?? entry.analysis;
+      const version = document.version;
+      const analysis = (await workspace.updateFromDocument(document)) ?? entry.analysis;
+      // The offsets below are of the analysed text: an edit while it was analysed would shift them.
+      if (document.version !== version) throw new PlanError('plan-unreadable', 'the plan changed while it was read; run the command again');
       const { ticked } = tickCompletedTasks(document.getText(), analysis.plan, workspace.statusOf(entry));
       if (ticked.length === 0) {
         void vscode.window.showInformationMessage('Nothing to tick: every completed task is already checked.');

@@ -139,8 +139,8 @@ class PlanDiagnostics implements vscode.Disposable {
     state.cancel = cancel;
     try {
       const started = performance.now();
-      // Awaited so that an asynchronous analysis (a worker, later) slots in without changes here.
-      const analysis = await Promise.resolve(this.workspace.updateFromDocument(doc, cancel.token));
+      // In the worker thread (core/offThread.ts): the host stays free while a big plan is analysed.
+      const analysis = await this.workspace.updateFromDocument(doc, cancel.token);
       if (!analysis || cancel.token.isCancellationRequested) return;
       const entry = this.workspace.get(doc.uri);
       if (entry) this.publish(entry);
@@ -262,12 +262,15 @@ interface Current {
 }
 
 /** The analysis of exactly this document version (analysed now if the debounce has not run yet). */
-function current(workspace: PlanWorkspace, document: vscode.TextDocument, token?: vscode.CancellationToken): Current | undefined {
+async function current(workspace: PlanWorkspace, document: vscode.TextDocument, token?: vscode.CancellationToken): Promise<Current | undefined> {
   if (!workspace.isPlanDocument(document)) return undefined;
-  const analysis = workspace.updateFromDocument(document, token);
+  const version = document.version;
+  const text = document.getText();
+  const analysis = await workspace.updateFromDocument(document, token);
   const entry = workspace.get(document.uri);
-  if (!analysis || !entry) return undefined;
-  return { entry, analysis, text: document.getText() };
+  // Typing went on while it was analysed: positions from that text would point at the wrong place.
+  if (!analysis || !entry || document.version !== version) return undefined;
+  return { entry, analysis, text };
 }
 
 function occurrenceAt(cur: Current, document: vscode.TextDocument, position: vscode.Position): IdOccurrence | undefined {
@@ -295,8 +298,8 @@ class PlanLanguageProvider
 
   constructor(private readonly workspace: PlanWorkspace) {}
 
-  provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): vscode.Hover | undefined {
-    const cur = current(this.workspace, document, token);
+  async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const occ = occurrenceAt(cur, document, position);
     if (!occ || occ.kind === 'phase-dependency') return undefined;
@@ -319,8 +322,8 @@ class PlanLanguageProvider
     return new vscode.Hover(md, toRange(occ.range));
   }
 
-  provideDefinition(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): vscode.DefinitionLink[] | undefined {
-    const cur = current(this.workspace, document, token);
+  async provideDefinition(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.DefinitionLink[] | undefined> {
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const occ = occurrenceAt(cur, document, position);
     if (!occ) return undefined;
@@ -336,13 +339,13 @@ class PlanLanguageProvider
     return [{ originSelectionRange: toRange(occ.range), targetUri: document.uri, targetRange: toRange(task.range), targetSelectionRange: toRange(task.idRange) }];
   }
 
-  provideReferences(
+  async provideReferences(
     document: vscode.TextDocument,
     position: vscode.Position,
     context: vscode.ReferenceContext,
     token: vscode.CancellationToken,
-  ): vscode.Location[] | undefined {
-    const cur = current(this.workspace, document, token);
+  ): Promise<vscode.Location[] | undefined> {
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const occ = occurrenceAt(cur, document, position);
     if (!occ || occ.kind === 'phase-dependency') return undefined;
@@ -357,9 +360,9 @@ class PlanLanguageProvider
     return out;
   }
 
-  prepareRename(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): { range: vscode.Range; placeholder: string } | undefined {
+  async prepareRename(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<{ range: vscode.Range; placeholder: string } | undefined> {
     // Other markdown files belong to the markdown extension's rename (headings, links).
-    const cur = current(this.workspace, document, token);
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const occ = occurrenceAt(cur, document, position);
     if (!occ) throw new Error('Place the cursor on a task ID (its own, or one in a depends list) to rename it');
@@ -370,8 +373,8 @@ class PlanLanguageProvider
     return { range: toRange(occ.range), placeholder: occ.id };
   }
 
-  provideRenameEdits(document: vscode.TextDocument, position: vscode.Position, newName: string, token: vscode.CancellationToken): vscode.WorkspaceEdit | undefined {
-    const cur = current(this.workspace, document, token);
+  async provideRenameEdits(document: vscode.TextDocument, position: vscode.Position, newName: string, token: vscode.CancellationToken): Promise<vscode.WorkspaceEdit | undefined> {
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const occ = occurrenceAt(cur, document, position);
     if (!occ) throw new Error('Place the cursor on a task ID (its own, or one in a depends list) to rename it');
@@ -379,8 +382,8 @@ class PlanLanguageProvider
     return toWorkspaceEdit(document, renameEdits(cur.analysis.plan, cur.text, occ, newName));
   }
 
-  provideDocumentSymbols(document: vscode.TextDocument, token: vscode.CancellationToken): vscode.DocumentSymbol[] | undefined {
-    const cur = current(this.workspace, document, token);
+  async provideDocumentSymbols(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.DocumentSymbol[] | undefined> {
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const convert = (n: OutlineNode): vscode.DocumentSymbol => {
       const kind = n.kind === 'phase' ? vscode.SymbolKind.Namespace : n.kind === 'task' ? vscode.SymbolKind.Event : vscode.SymbolKind.Boolean;
@@ -391,14 +394,14 @@ class PlanLanguageProvider
     return outline(cur.analysis.plan, cur.text).map(convert);
   }
 
-  provideCodeActions(
+  async provideCodeActions(
     document: vscode.TextDocument,
     range: vscode.Range | vscode.Selection,
     context: vscode.CodeActionContext,
     token: vscode.CancellationToken,
-  ): vscode.CodeAction[] | undefined {
+  ): Promise<vscode.CodeAction[] | undefined> {
     if (context.only && !context.only.contains(vscode.CodeActionKind.QuickFix) && !vscode.CodeActionKind.QuickFix.contains(context.only)) return undefined;
-    const cur = current(this.workspace, document, token);
+    const cur = await current(this.workspace, document, token);
     if (!cur) return undefined;
     const actions: vscode.CodeAction[] = [];
     for (const d of cur.analysis.diagnostics) {

@@ -1,13 +1,15 @@
 /**
  * Every plan of the workspace with its latest analysis and status, kept current by file watchers.
  * The tree, diagnostics, decorations, CodeLens and the status bar all read from here, so a plan is
- * parsed once per change, incrementally (one PlanAnalyzer per plan keeps the chunk cache).
+ * parsed once per change, incrementally. Analysis runs in a worker thread (core/offThread.ts, which
+ * keeps one chunk cache per plan), so that a huge or pathological plan never blocks the extension host.
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import type { Plan } from '../core/model.js';
-import { PlanAnalyzer, AnalysisCancelled, type Analysis } from '../core/analyzer.js';
+import { AnalysisCancelled, type Analysis } from '../core/analyzer.js';
+import { AnalysisWorker } from '../core/offThread.js';
 import { readPlanFile, statusFileFor, relativeToRoot, POINTER_FILES, writePlanPointer } from '../core/planFile.js';
 import { findRepoRoot, readStatusFile, StatusStore, type StatusFile } from '../core/status.js';
 import { statusLookup } from '../core/session.js';
@@ -19,7 +21,6 @@ export interface PlanEntry {
   uri: vscode.Uri;
   /** Repository (worktree) root the status file is relative to. */
   root: string;
-  analyzer: PlanAnalyzer;
   analysis?: Analysis;
   /** The document version the analysis is for, or -1 when read from disk. */
   analyzedVersion: number;
@@ -63,6 +64,10 @@ export class PlanWorkspace implements vscode.Disposable {
   /** mtime:size of each status file as last read, for the poll that backs up the file watcher. */
   private readonly statusStamps = new Map<string, string>();
   private pollTimer: ReturnType<typeof setInterval> | undefined;
+  /** Analyses plans off the extension host's thread; keyed by URI so each plan's re-analysis is incremental. */
+  private readonly analyses = new AnalysisWorker();
+  /** The analysis under way for an open document, per plan: callers asking for the same version share it. */
+  private readonly inflight = new WeakMap<PlanEntry, { version: number; promise: Promise<Analysis | undefined> }>();
 
   /** One plan's analysis or status changed. */
   readonly onDidChangePlan = this.changed.event;
@@ -190,7 +195,7 @@ export class PlanWorkspace implements vscode.Disposable {
     const key = uri.toString();
     if (this.entries.has(key)) return;
     const root = findRepoRoot(path.dirname(uri.fsPath));
-    const entry: PlanEntry = { uri, root, analyzer: new PlanAnalyzer(), analyzedVersion: -2, statusPath: '' };
+    const entry: PlanEntry = { uri, root, analyzedVersion: -2, statusPath: '' };
     this.entries.set(key, entry);
     await this.reloadFromDisk(uri, false);
     if (notify) this.listChanged.fire();
@@ -201,6 +206,7 @@ export class PlanWorkspace implements vscode.Disposable {
     if (!entry) return;
     this.entries.delete(uri.toString());
     this.byStatusPath.delete(entry.statusPath);
+    this.analyses.forget(uri.toString());
     if (notify) this.listChanged.fire();
   }
 
@@ -210,14 +216,18 @@ export class PlanWorkspace implements vscode.Disposable {
     if (!entry) return;
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString() && !d.isClosed);
     if (open) {
-      this.updateFromDocument(open);
+      await this.updateFromDocument(open);
       return;
     }
     try {
       const text = await readPlanFile(uri.fsPath);
+      const analysis = await this.analyses.analyze(text, uri.toString());
+      // An editor opened the plan meanwhile: its text is the truth.
+      if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString() && !d.isClosed)) return;
       entry.loadError = undefined;
-      this.setAnalysis(entry, entry.analyzer.analyze(text), -1, notify);
+      this.setAnalysis(entry, analysis, -1, notify);
     } catch (e) {
+      if (e instanceof AnalysisCancelled) return;
       entry.loadError = e instanceof Error ? e.message : String(e);
       entry.analysis = undefined;
       this.log.warn(`cannot read plan ${uri.fsPath}: ${entry.loadError}`);
@@ -225,20 +235,40 @@ export class PlanWorkspace implements vscode.Disposable {
     }
   }
 
-  /** Analyses an open document (incrementally); returns undefined when cancelled. */
-  updateFromDocument(document: vscode.TextDocument, token?: vscode.CancellationToken): Analysis | undefined {
+  /**
+   * Analyses an open document (incrementally, in the worker); resolves to undefined when cancelled.
+   * The analysis is of the text at the call; a newer version analysed meanwhile is not overwritten.
+   */
+  async updateFromDocument(document: vscode.TextDocument, token?: vscode.CancellationToken): Promise<Analysis | undefined> {
     const entry = this.entries.get(document.uri.toString());
     if (!entry) return undefined;
-    if (entry.analysis && entry.analyzedVersion === document.version) return entry.analysis;
-    try {
-      const analysis = entry.analyzer.analyze(document.getText(), token);
-      entry.loadError = undefined;
-      this.setAnalysis(entry, analysis, document.version, true);
-      return analysis;
-    } catch (e) {
-      if (e instanceof AnalysisCancelled) return undefined;
-      throw e;
+    const version = document.version;
+    if (entry.analysis && entry.analyzedVersion === version) return entry.analysis;
+    const running = this.inflight.get(entry);
+    let promise: Promise<Analysis | undefined>;
+    if (running && running.version === version) {
+      promise = running.promise;
+    } else {
+      promise = this.analyses.analyze(document.getText(), entry.uri.toString()).then(
+        (analysis) => {
+          if (this.inflight.get(entry)?.promise === promise) this.inflight.delete(entry);
+          if (this.entries.get(document.uri.toString()) !== entry) return undefined;
+          if (version > entry.analyzedVersion) {
+            entry.loadError = undefined;
+            this.setAnalysis(entry, analysis, version, true);
+          }
+          return analysis;
+        },
+        (e: unknown) => {
+          if (this.inflight.get(entry)?.promise === promise) this.inflight.delete(entry);
+          if (e instanceof AnalysisCancelled) return undefined;
+          throw e;
+        },
+      );
+      this.inflight.set(entry, { version, promise });
     }
+    const analysis = await promise;
+    return token?.isCancellationRequested ? undefined : analysis;
   }
 
   private statusPlace: StatusPlace | undefined;
@@ -331,6 +361,7 @@ export class PlanWorkspace implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.analyses.dispose();
     if (this.pollTimer) clearInterval(this.pollTimer);
     for (const d of this.disposables) d.dispose();
   }

@@ -20,7 +20,6 @@ import type { SourcePoint, SourceRange } from '../../src/core/model.js';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, ...(seed !== undefined ? { seed } : {}) });
-const MAX_MS = 1000;
 
 // ---------------------------------------------------------------------------------------------------
 // Generators
@@ -231,12 +230,9 @@ function mutate(text: string, ops: Mutation[]): string {
 // Checks
 // ---------------------------------------------------------------------------------------------------
 
+/** How fast is for npm run bench; here every fuzzed document must simply be analysed. */
 function timedAnalyze(text: string, analyzer: PlanAnalyzer = new PlanAnalyzer()): Analysis {
-  const start = performance.now();
-  const analysis = analyzer.analyze(text);
-  const ms = performance.now() - start;
-  assert.ok(ms < MAX_MS, `analysis took ${ms.toFixed(0)} ms (limit ${MAX_MS} ms) for a ${text.length}-character document`);
-  return analysis;
+  return analyzer.analyze(text);
 }
 
 function lineStarts(text: string): number[] {
