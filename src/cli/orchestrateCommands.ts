@@ -17,6 +17,7 @@ import { isAgentKind, type AgentOverrides } from '../run/agents/index.js';
 import { agentFileFor, approveTask, checkToolRule, readApprovedCommands } from '../run/approvals.js';
 import { gateCommands, unapprovedCommands } from '../run/gates.js';
 import { createInterface } from 'node:readline';
+import { PlanWorker } from '../run/queue/worker.js';
 import { orchestrateAll } from '../run/multiOrchestrator.js';
 import { openPlan, requireTask } from '../core/session.js';
 import { resolvePlanPath } from '../core/planFile.js';
@@ -57,6 +58,8 @@ interface OrchestrateOpts {
   approveCommands?: boolean;
   inPlace?: boolean;
   allowDirty?: boolean;
+  queue?: string;
+  remote?: string;
   retries?: string;
   timeout?: string;
   commit: boolean;
@@ -82,6 +85,8 @@ function forwardedArgs(opts: OrchestrateOpts): string[] {
   if (opts.approveCommands) out.push('--approve-commands');
   if (opts.inPlace) out.push('--in-place');
   if (opts.allowDirty) out.push('--allow-dirty');
+  if (opts.queue !== undefined) out.push('--queue', opts.queue);
+  if (opts.remote !== undefined) out.push('--remote', opts.remote);
   if (opts.retries !== undefined) out.push('--retries', opts.retries);
   if (opts.timeout !== undefined) out.push('--timeout', opts.timeout);
   if (opts.grace !== undefined) out.push('--grace', opts.grace);
@@ -320,6 +325,8 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .option('--approve-commands', "run the plan's VERIFY gate commands (`$ …`) that were not approved yet; they are listed first")
     .option('--in-place', "commit to the main checkout's branch instead of refusing (the plan's worktree is the usual place)")
     .option('--allow-dirty', 'run although the checkout has uncommitted changes (they stay out of every task commit)')
+    .option('--queue <redis-url>', 'run the agents on workers (planctl worker) through BullMQ on this Redis, e.g. redis://127.0.0.1:6379')
+    .option('--remote <name>', 'with --queue: the git remote the workers clone (default origin)')
     .option('--all', "every plan worktree's plan, each in its own orchestrator, upstream plans first")
     .option('--max-plans <n>', 'with --all: plans at once (default worktrees.max_concurrent)')
     .option('--daemon', 'run in the background; output goes to <plan output dir>/orchestrator-<plan>.log')
@@ -387,6 +394,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         ...(agent ? { agent } : {}),
         ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
         approveCommands,
+        ...(opts.queue !== undefined ? { queue: { url: opts.queue, ...(opts.remote ? { remote: opts.remote } : {}) } } : {}),
         inPlace: opts.inPlace === true,
         allowDirty: opts.allowDirty === true,
       });
@@ -403,6 +411,36 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
       for (const id of s.needsApproval) io.out(`  ${id} waits for approval: planctl approve ${id}, then planctl orchestrate again`);
       const code = s.signal ? (s.signal === 'SIGINT' ? 130 : 143) : s.failed.length > 0 || s.blocked.length > 0 ? 1 : 0;
       if (code !== 0) fail(code, 'orchestrate did not finish every task');
+    });
+
+  program
+    .command('worker')
+    .description('run task jobs from the queue of `planctl orchestrate --queue` on this host, until Ctrl-C/SIGTERM')
+    .requiredOption('--queue <redis-url>', 'the Redis the coordinator queues jobs on, e.g. redis://10.0.0.5:6379')
+    .requiredOption('--repo <git-url>', 'the repository the coordinator pushes the plan branch to (cloned once per host)')
+    .option('--concurrency <n>', 'jobs at once (default 2)')
+    .option('--cache <dir>', 'the clone, job worktrees and logs (default ~/.cache/plan-orchestrator/worker)')
+    .action(async (opts: { queue: string; repo: string; concurrency?: string; cache?: string }) => {
+      const concurrency = opts.concurrency === undefined ? 2 : wholeNumber(opts.concurrency, '--concurrency', 1);
+      const cacheDir = path.resolve(io.cwd, opts.cache ?? path.join(os.homedir(), '.cache', 'plan-orchestrator', 'worker'));
+      const worker = new PlanWorker({
+        queueUrl: opts.queue,
+        repoUrl: opts.repo,
+        concurrency,
+        cacheDir,
+        env: io.env,
+        log: (line) => io.out(line),
+        // For tests and small clusters: how soon a dead worker's job moves to another (BullMQ's default is 30 s).
+        ...(io.env.PLAN_WORKER_LOCK_MS ? { lockDurationMs: Number(io.env.PLAN_WORKER_LOCK_MS), stalledIntervalMs: Number(io.env.PLAN_WORKER_LOCK_MS) } : {}),
+      });
+      await worker.start();
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      io.out('worker: stopping (running agents are stopped; their jobs go back to the queue)');
+      await worker.close();
     });
 
   program

@@ -83,12 +83,17 @@ export interface PlanctlResult {
 
 /** Runs the bundled planctl as a user would, in `cwd`. */
 export function planctl(args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<PlanctlResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [PLANCTL, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return planctlProcess(args, cwd, env, timeoutMs).done;
+}
+
+/** The same, with the process (for a test that signals it). */
+export function planctlProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 120_000): { child: ReturnType<typeof spawn>; done: Promise<PlanctlResult> } {
+  const child = spawn(process.execPath, [PLANCTL, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<PlanctlResult>((resolve) => {
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
     // A safety net for a broken build, not a measurement: the cases end in seconds.
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('close', (code) => {
@@ -96,6 +101,7 @@ export function planctl(args: string[], cwd: string, env: NodeJS.ProcessEnv, tim
       resolve({ code, out, err });
     });
   });
+  return { child, done };
 }
 
 /** The plan both agents' tests run: two independent tasks and one that depends on both. */

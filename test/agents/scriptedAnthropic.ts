@@ -53,12 +53,19 @@ const nextId = (prefix: string) => `${prefix}_${process.pid.toString(36)}${(++co
 export interface ScriptedAnthropic {
   url: string;
   requests: RecordedRequest[];
+  /** Called when a client goes away before its answer was complete (its process was stopped). */
+  onDisconnect?: () => void;
   close(): Promise<void>;
 }
 
 export async function startScriptedAnthropic(script: (ctx: ScriptContext) => Reply | Promise<Reply>): Promise<ScriptedAnthropic> {
   const requests: RecordedRequest[] = [];
+  // eslint-disable-next-line prefer-const
+  let self: ScriptedAnthropic;
   const server = http.createServer(async (req, res) => {
+    res.on('close', () => {
+      if (!res.writableEnded) self.onDisconnect?.();
+    });
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let body: Record<string, unknown> = {};
@@ -138,7 +145,8 @@ export async function startScriptedAnthropic(script: (ctx: ScriptContext) => Rep
     res.end();
   });
   const { port, close } = await listenOnLoopback(server);
-  return { url: `http://127.0.0.1:${port}`, requests, close };
+  self = { url: `http://127.0.0.1:${port}`, requests, close };
+  return self;
 }
 
 /** The task ID our default prompt starts with (`# Task 2.1: …`). */

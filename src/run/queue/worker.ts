@@ -89,8 +89,8 @@ export class PlanWorker {
         estimateMinutes: d.estimateMinutes,
         planPath: path.join(wt, d.outputDir, '..'),
         worktree: wt,
-        // The coordinator wrote the prompt for its own worktree; the agent works in this one.
-        prompt: d.prompt,
+        // The coordinator left the worktree to the worker: the agent works in this one.
+        prompt: d.prompt.replaceAll('{{worktree}}', wt),
         allowedTools: d.allowedTools,
         settings: d.settings,
       });

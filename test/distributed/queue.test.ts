@@ -1,0 +1,177 @@
+/**
+ * `planctl orchestrate --queue` with `planctl worker`s, all real: redis-server, BullMQ, a bare git
+ * remote, two worker processes with their own clones (two hosts), and the real Claude Code CLI in the
+ * workers against the scripted model server.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { readStatusFile } from '../../src/core/status.js';
+import { removeTempRepos } from '../unit/helpers/tempRepo.js';
+import { startScriptedAnthropic, taskIdOf, type ScriptContext, type Reply, type ScriptedAnthropic } from '../agents/scriptedAnthropic.js';
+import { agentBinDir, missing, planctlProcess } from '../agents/realAgents.js';
+import { coordinatorRepo, redisServerPath, RedisServer, startWorker, stopWorker, type WorkerProc } from './cluster.js';
+
+const skip = !redisServerPath() ? 'redis-server is not installed (Debian: apt-get install redis-server)' : missing('claude');
+if (skip) console.log(`# skipping the distributed tests: ${skip}`);
+
+/** 20 tasks: 8 at once, 8 that each wait for one of those, 4 that wait for the whole phase before. */
+function graphPlan(): string {
+  const lines = ['# Implementation Plan: Dist', '', '## Phase 1: Base'];
+  for (let i = 1; i <= 8; i++) lines.push(`- [ ] 1.${i} Part ${i} in \`out/1.${i}.txt\``);
+  lines.push('', '## Phase 2: More [PARALLEL]');
+  for (let i = 1; i <= 8; i++) lines.push(`- [ ] 2.${i} More ${i} in \`out/2.${i}.txt\` (depends: 1.${i})`);
+  lines.push('', '## Phase 3: Top');
+  for (let i = 1; i <= 4; i++) lines.push(`- [ ] 3.${i} Top ${i} in \`out/3.${i}.txt\``);
+  return `${lines.join('\n')}\n`;
+}
+
+const worktreeOf = (prompt: string): string => /Work only inside (\S+) and only/.exec(prompt)![1]!;
+
+/** Each task writes its own file, then says it is done. */
+function writeOwnFile(ctx: ScriptContext): Reply {
+  const id = taskIdOf(ctx.prompt)!;
+  if (ctx.turn === 0) return { content: [{ type: 'tool_use', name: 'Write', input: { file_path: path.join(worktreeOf(ctx.prompt), 'out', `${id}.txt`), content: `task ${id}\n` } }] };
+  return { content: [{ type: 'text', text: `${id} done` }] };
+}
+
+let binDir: string;
+let redis: RedisServer;
+let server: ScriptedAnthropic | undefined;
+let workers: WorkerProc[] = [];
+
+before(async () => {
+  if (skip) return;
+  binDir = await agentBinDir();
+  redis = await RedisServer.start();
+});
+after(async () => {
+  for (const w of workers) await stopWorker(w);
+  await server?.close();
+  await redis?.stop();
+  await removeTempRepos();
+  if (binDir) await rm(binDir, { recursive: true, force: true });
+});
+
+async function cluster(script: (ctx: ScriptContext) => Reply | Promise<Reply>, planText: string, files: Record<string, string> = {}, workerCount = 2) {
+  for (const w of workers) await stopWorker(w);
+  await server?.close();
+  server = await startScriptedAnthropic(script);
+  const { repo, remote } = await coordinatorRepo('dist', planText, files);
+  workers = [];
+  for (let i = 0; i < workerCount; i++) workers.push(await startWorker(`w${i + 1}`, { redis, remote, anthropicUrl: server.url, binDir }));
+  const orchestrate = (extra: string[] = []) =>
+    planctlProcess(['orchestrate', '--in-place', '--queue', redis.url, '--plan', 'docs/plans/dist.md', '--max-parallel', '4', '--retries', '0', ...extra], repo.dir, { ...process.env }, 300_000);
+  const status = async () => (await readStatusFile(path.join(repo.dir, 'docs/plan-outputs/dist/status.json')))!;
+  return { repo, remote, orchestrate, status };
+}
+
+describe('distributed runs through BullMQ and Redis', { skip }, () => {
+  test('a 20-task graph runs on two workers; every task lands on the plan branch exactly once', async () => {
+    const { repo, orchestrate, status } = await cluster(writeOwnFile, graphPlan());
+    const res = await orchestrate().done;
+    assert.equal(res.code, 0, `${res.out}\n${res.err}\n--- workers:\n${workers.map((w) => w.out()).join('\n')}`);
+    const subjects = repo.git(['log', '--format=%s', 'plan/dist']).split('\n');
+    const s = await status();
+    const ids = Object.keys(s.tasks).filter((id) => !id.startsWith('V'));
+    assert.equal(ids.length, 20);
+    for (const id of ids) {
+      assert.equal(subjects.filter((x) => x.startsWith(`task ${id}:`)).length, 1, `one commit for ${id}`);
+      assert.equal(await readFile(path.join(repo.dir, 'out', `${id}.txt`), 'utf8'), `task ${id}\n`);
+      assert.equal(s.tasks[id]!.status, 'completed');
+    }
+    const hosts = new Set(ids.map((id) => s.tasks[id]!.run?.host));
+    assert.equal(hosts.size, 2, `both workers ran tasks: ${[...hosts].join(', ')}`);
+    // The coordinator pushed the plan branch: the remote has every task too.
+    assert.equal(repo.git(['rev-parse', 'plan/dist']), repo.git(['ls-remote', 'origin', 'refs/heads/plan/dist']).split(/\s/)[0]);
+  });
+
+  test('kill -9 of a worker mid-task: its job is taken over by the other worker and the plan completes', async () => {
+    let firstSeen = false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { repo, orchestrate, status } = await cluster(
+      async (ctx) => {
+        const id = taskIdOf(ctx.prompt)!;
+        // The first session of 1.1 stalls after its Write: that is where its worker dies.
+        if (id === '1.1' && ctx.turn === 1 && !firstSeen) {
+          firstSeen = true;
+          await held;
+          return { content: [{ type: 'text', text: 'too late' }] };
+        }
+        return writeOwnFile(ctx);
+      },
+      '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Slow part in `out/1.1.txt`\n- [ ] 1.2 Other part in `out/1.2.txt`\n',
+    );
+    const run = orchestrate();
+    // Which worker runs 1.1: its host is in status.json as soon as the job reports progress.
+    let victim: WorkerProc | undefined;
+    for (let i = 0; i < 600 && !victim; i++) {
+      const host = (await readStatusFile(path.join(repo.dir, 'docs/plan-outputs/dist/status.json')).catch(() => undefined))?.tasks['1.1']?.run?.host;
+      if (host && firstSeen) victim = workers.find((w) => w.out().includes(`worker ${host}:`));
+      if (!victim) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(victim, 'found the worker running 1.1');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    release();
+    const res = await run.done;
+    assert.equal(res.code, 0, `${res.out}\n${res.err}`);
+    const s = await status();
+    assert.equal(s.tasks['1.1']!.status, 'completed');
+    assert.notEqual(s.tasks['1.1']!.run?.host, undefined);
+    assert.ok(!victim.out().includes(`1.1: done`), 'the killed worker did not finish it');
+    assert.equal(repo.git(['log', '--format=%s', 'plan/dist']).split('\n').filter((x) => x.startsWith('task 1.1:')).length, 1);
+  });
+
+  test('a conflicting pair: the second commit is rerun on the new tip and both changes land', async () => {
+    const edit = (ctx: ScriptContext, line: string): Reply => {
+      const file = path.join(worktreeOf(ctx.prompt), 'shared.txt');
+      if (ctx.turn === 0) return { content: [{ type: 'tool_use', name: 'Read', input: { file_path: file } }] };
+      if (ctx.turn === 1) return { content: [{ type: 'tool_use', name: 'Edit', input: { file_path: file, old_string: 'base\n', new_string: `base\n${line}\n` } }] };
+      return { content: [{ type: 'text', text: 'edited' }] };
+    };
+    const { repo, orchestrate } = await cluster(
+      (ctx) => edit(ctx, taskIdOf(ctx.prompt) === '1.1' ? 'from 1.1' : 'from 1.2'),
+      '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 First edit\n- [ ] 1.2 Second edit\n',
+      { 'shared.txt': 'base\nend\n' },
+    );
+    const res = await orchestrate().done;
+    assert.equal(res.code, 0, `${res.out}\n${res.err}`);
+    assert.match(res.out, /conflicts with the plan branch in shared\.txt; running it again on the new tip/);
+    const text = await readFile(path.join(repo.dir, 'shared.txt'), 'utf8');
+    assert.match(text, /from 1\.1/);
+    assert.match(text, /from 1\.2/);
+  });
+
+  test('stopping the coordinator cancels a running job: its agent is stopped and the task is pending again', async () => {
+    let agentGone!: () => void;
+    const gone = new Promise<void>((r) => (agentGone = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const { orchestrate, status } = await cluster(
+      async (ctx) => {
+        if (ctx.turn === 1) {
+          started();
+          // Held until the agent's connection closes: that is its process being stopped.
+          return new Promise<Reply>(() => undefined);
+        }
+        return writeOwnFile(ctx);
+      },
+      '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Long part in `out/1.1.txt`\n',
+      {},
+      1,
+    );
+    server!.onDisconnect = () => agentGone();
+    const run = orchestrate(['--grace', '1']);
+    await running;
+    await new Promise((r) => setTimeout(r, 300));
+    run.child.kill('SIGTERM');
+    const res = await run.done;
+    await gone;
+    assert.equal(res.code, 143, `${res.out}\n${res.err}`);
+    assert.equal((await status()).tasks['1.1']!.status, 'pending');
+    assert.match(workers[0]!.out(), /cancelled by the coordinator; stopping its agent/);
+  });
+});
