@@ -9,6 +9,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { nodeStates, readyTasks, type ReadyTask } from '../core/schedule.js';
 import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
@@ -659,7 +660,8 @@ export class Orchestrator {
       remote: q.remote ?? 'origin',
       git: this.git,
       branch,
-      plan: registryName(this.session.path),
+      // Jobs of different repositories (or plan branches) may share one Redis: the name says whose.
+      plan: `${registryName(this.session.path)}-${createHash('sha256').update(`${await this.git.read(['remote', 'get-url', q.remote ?? 'origin']).catch(() => '')}\0${branch}`).digest('hex').slice(0, 10)}`,
       ...(this.identity ? { identity: this.identity } : {}),
       warn: (message) => this.emit({ type: 'warning', message }),
       onProgress: (taskId, p) => {
@@ -685,7 +687,9 @@ export class Orchestrator {
     this.batch.updateRun(task.id, { kind: this.settings.kind, activity: 'queued', activityAt: new Date().toISOString(), turn: 0, costUsd: 0, needsApproval: null, resume: null });
     this.emit({ type: 'started', id: task.id, title: task.title, attempt: r.attempt });
     const allowed = [...new Set([...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))])];
-    void this.queue!.run(task.id, r.attempt, {
+    // The attempt as status.json counts it (across runs): a job ID is never reused by a later run.
+    const attempt = this.batch.status.tasks[task.id]?.attempts ?? r.attempt;
+    void this.queue!.run(task.id, attempt, {
       prompt: renderPrompt(this.promptTemplate, values),
       title: task.title,
       body: task.body,
