@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { analyzePlan, type Analysis } from './analyzer.js';
+import { buildGraph } from './graph.js';
+import { readPhaseOverlap } from './workflowConfig.js';
 import { readPlanFile, relativeToRoot, statusFileFor } from './planFile.js';
 import { findRepoRoot, StatusStore, type StatusFile } from './status.js';
 import type { StatusLookup, TaskStatus } from './schedule.js';
@@ -42,11 +44,27 @@ export class AnalysisCache {
   }
 }
 
+/** Analyses shared by a cache stay unchanged: the graph with an overlap is a copy, kept per analysis. */
+const overlapGraphs = new WeakMap<Analysis, Map<number, Analysis>>();
+
+/**
+ * The analysis with the repository's `plans.phase_overlap` applied to its graph (what next, simulate,
+ * the orchestrator and the API schedule with). The diagnostics stay those of the plan as written.
+ */
+export function withPhaseOverlap(analysis: Analysis, overlap: number | undefined): Analysis {
+  if (overlap === undefined) return analysis;
+  let byOverlap = overlapGraphs.get(analysis);
+  if (!byOverlap) overlapGraphs.set(analysis, (byOverlap = new Map()));
+  let result = byOverlap.get(overlap);
+  if (!result) byOverlap.set(overlap, (result = { ...analysis, graph: buildGraph(analysis.plan, { phaseOverlap: overlap }) }));
+  return result;
+}
+
 export async function openPlan(planPath: string, root?: string, cache?: AnalysisCache): Promise<PlanSession> {
   const abs = path.resolve(planPath);
   const text = await readPlanFile(abs);
-  const analysis = cache ? cache.analyze(abs, text) : analyzePlan(text);
   const repoRoot = root ?? findRepoRoot(path.dirname(abs));
+  const analysis = withPhaseOverlap(cache ? cache.analyze(abs, text) : analyzePlan(text), await readPhaseOverlap(repoRoot));
   const statusPath = statusFileFor(abs, analysis.plan, repoRoot);
   const relPath = relativeToRoot(repoRoot, abs);
   const store = new StatusStore(statusPath, relPath);
