@@ -25,6 +25,7 @@ import { registerWorktreeCommands } from './worktreeCommands.js';
 import { registerConflictCommands } from './conflictCommands.js';
 import { registerOrchestrateCommands } from './orchestrateCommands.js';
 import { registerServeCommands } from './serveCommands.js';
+import { registerSetupCommands } from './setupCommands.js';
 import { relativeToCwd, table, wholeNumber } from './format.js';
 import { formatMinutes } from '../core/scheduleData.js';
 
@@ -281,6 +282,7 @@ export function buildProgram(io: Io): Command {
   // orchestrate ends with its own exit codes (1 failed tasks, 130/143 signals), not commander's.
   registerOrchestrateCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
   registerServeCommands(program, io);
+  registerSetupCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
 
   return program;
 }
