@@ -9,6 +9,8 @@
  * sim-output/<id>.txt in the current directory (so the orchestrator has something to commit).
  * Fails when the title contains [FAIL] or PLAN_SIM_FAIL lists the id (comma-separated); never ends
  * when the title contains [HANG]; also writes a `.env` when PLAN_SIM_SECRET lists the id.
+ * PLAN_SIM_FINDINGS (`id:path,id:path`, paths relative to the current directory) makes a task also write
+ * a findings file, as the plans whose VERIFY items name files (file gates) expect.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -53,6 +55,13 @@ if (title.includes('[HANG]')) {
     if (title.includes('[FAIL]') || failing.includes(id)) {
       console.error(`sim-agent ${id}: failing on purpose`);
       process.exit(1);
+    }
+    for (const entry of (process.env.PLAN_SIM_FINDINGS ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const at = entry.indexOf(':');
+      if (entry.slice(0, at) !== id) continue;
+      const file = entry.slice(at + 1);
+      mkdirSync(path.dirname(file), { recursive: true });
+      appendFileSync(file, `# Findings of ${id}\n\n${title}\n`);
     }
     mkdirSync('sim-output', { recursive: true });
     appendFileSync(path.join('sim-output', `${id}.txt`), `${id} done at ${new Date().toISOString()} by ${process.pid}\n`);

@@ -134,6 +134,7 @@ class LiveView {
       }
       case 'completed':
       case 'unchecked':
+      case 'file-checked':
         this.running.delete(e.id);
         this.done++;
         break;
@@ -240,6 +241,8 @@ export function formatEvent(e: OrchestratorEvent): string {
       return `✗ ${e.id} failed: ${e.error}${e.retrying ? ' (retrying)' : ''}`;
     case 'unchecked':
       return `✓ ${e.id} not checked (VERIFY item without a command)`;
+    case 'file-checked':
+      return `✓ ${e.id} ${e.note}`;
     case 'reset':
       return `↺ ${e.id} back to pending: ${e.reason}`;
     case 'stopping':

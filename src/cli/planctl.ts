@@ -14,6 +14,7 @@ import { resolvePlanPath, worktreeRoot, writePlanPointer, readPlanFile, relative
 import { findRepoRoot } from '../core/status.js';
 import { readApprovedCommands } from '../run/approvals.js';
 import { gateCommands } from '../run/gates.js';
+import { fileGates } from '../run/fileGates.js';
 import { nodeStates, readyTasks, simulate, simulateBatched, waitingFor, type TaskStatus } from '../core/schedule.js';
 import { planProgress, type PlanProgress } from '../core/progress.js';
 import { tickCompletedTasks, withOriginalBom } from '../core/sync.js';
@@ -24,6 +25,7 @@ import { registerWorktreeCommands } from './worktreeCommands.js';
 import { registerConflictCommands } from './conflictCommands.js';
 import { registerOrchestrateCommands } from './orchestrateCommands.js';
 import { registerServeCommands } from './serveCommands.js';
+import { registerSetupCommands } from './setupCommands.js';
 import { relativeToCwd, table, wholeNumber } from './format.js';
 import { formatMinutes } from '../core/scheduleData.js';
 
@@ -72,12 +74,15 @@ export function buildProgram(io: Io): Command {
       // Everything a run would execute besides the agents: the explicit gate commands, nothing else.
       const approved = new Set(await readApprovedCommands(statusFileFor(resolved.path, plan, findRepoRoot(path.dirname(resolved.path)))).catch(() => []));
       const commands = gateCommands(plan).map((g) => ({ ...g, approved: approved.has(g.command) }));
+      // Files the VERIFY items require (checked after their phase, never executed).
+      const files = fileGates(plan);
       if (opts.json) {
-        io.out(json({ plan: shown, diagnostics: diagnostics.map(publicDiagnostic), commands }));
+        io.out(json({ plan: shown, diagnostics: diagnostics.map(publicDiagnostic), commands, files }));
       } else {
         for (const d of diagnostics) io.out(`${shown}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
         io.out(summaryLine(diagnostics));
         for (const c of commands) io.out(`${shown}:${c.line}: ${c.taskId} runs: $ ${c.command}${c.approved ? '' : '  (not approved yet)'}`);
+        for (const f of files) io.out(`${shown}:${f.line}: ${f.taskId} checks: ${f.files.join(', ')} exist${f.files.length === 1 ? 's' : ''} and ${f.files.length === 1 ? 'is' : 'are'} not empty`);
       }
       if (diagnostics.some((d) => d.severity === 'error')) throw new UsageExit(1);
     });
@@ -244,14 +249,17 @@ export function buildProgram(io: Io): Command {
 
   program
     .command('use')
-    .description("make a plan this worktree's active plan (.claude-context/current-plan.txt)")
+    .description("make a plan this worktree's active plan (.claude-context/current-plan.txt and the seeds' .claude/current-plan.txt)")
     .argument('<plan>', 'plan file')
     .action(async (planArg: string) => {
       const planPath = path.resolve(io.cwd, planArg);
-      await readPlanFile(planPath);
+      const text = await readPlanFile(planPath);
       const root = worktreeRoot({ cwd: io.cwd, env: io.env });
-      const pointer = await writePlanPointer(root, planPath);
-      io.out(`active plan: ${relativeToCwd(io.cwd, planPath)} (${relativeToCwd(io.cwd, pointer)})`);
+      const pointer = await writePlanPointer(root, planPath, { both: true });
+      // The plan's deliverables go to findings/ (the prompt and the slash commands name it): there from the start.
+      const statusFile = statusFileFor(planPath, (await analyzeOffThread(text)).plan, findRepoRoot(path.dirname(planPath)));
+      await fs.mkdir(path.join(path.dirname(statusFile), 'findings'), { recursive: true });
+      io.out(`active plan: ${relativeToCwd(io.cwd, planPath)} (${relativeToCwd(io.cwd, pointer)}, .claude/current-plan.txt)`);
     });
 
   program
@@ -275,6 +283,7 @@ export function buildProgram(io: Io): Command {
   // orchestrate ends with its own exit codes (1 failed tasks, 130/143 signals), not commander's.
   registerOrchestrateCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
   registerServeCommands(program, io);
+  registerSetupCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
 
   return program;
 }

@@ -1,11 +1,16 @@
 /**
  * `planctl serve`: the plan API (REST + WebSocket, see docs/api.md) on 127.0.0.1 until SIGINT/SIGTERM.
+ * The `api` section of git-workflow.json (the seeds' keys) is honoured: `port` is the default port,
+ * `enabled: false` refuses to start unless --force, and `auth_required: false` is refused: the API
+ * starts agents that run commands here, so it never runs without its token.
  */
 import type { Command } from 'commander';
 import { PlanError } from '../core/source.js';
 import { parseAgent } from './orchestrateCommands.js';
 import { isPidAlive } from '../run/registry.js';
 import { wholeNumber } from './format.js';
+import { loadWorkflowConfig, WORKFLOW_CONFIG_FILE, type ApiConfig } from '../core/workflowConfig.js';
+import { findRepoRoot } from '../core/status.js';
 
 const PARENT_POLL_MS = 2_000;
 
@@ -23,6 +28,22 @@ interface ServeOptions {
   maxParallel?: string;
   tokenFile?: string;
   allowOrigin: string[];
+  force?: boolean;
+}
+
+/** The port to listen on, or a refusal, from the flags and git-workflow.json's `api` section. */
+export function apiStartDecision(api: ApiConfig, flags: { port?: number; force?: boolean }): { port?: number } {
+  if (api.auth_required === false) {
+    throw new PlanError(
+      'invalid-argument',
+      `${WORKFLOW_CONFIG_FILE}: api.auth_required is false, but the plan API always requires its bearer token: it starts agents that run commands in this repository, so anyone who could reach the port could run them; remove the key or set it to true`,
+    );
+  }
+  if (api.enabled === false && !flags.force) {
+    throw new PlanError('invalid-argument', `${WORKFLOW_CONFIG_FILE} has api.enabled: false, so the API is not started; set it to true, or pass --force to start it anyway`);
+  }
+  const port = flags.port ?? api.port;
+  return port !== undefined ? { port } : {};
 }
 
 
@@ -30,13 +51,16 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
   program
     .command('serve')
     .description('serve the plan API (REST + WebSocket) on 127.0.0.1; every request needs the token in the token file')
-    .option('--port <n>', 'port on 127.0.0.1 (default 3100; 0 picks a free one and prints it)')
+    .option('--port <n>', 'port on 127.0.0.1 (default: git-workflow.json api.port, else 3100; 0 picks a free one and prints it)')
+    .option('--force', 'start even though git-workflow.json says api.enabled: false')
     .option('--agent <json>', 'agent argv (JSON array) for orchestrators started through the API (default ["claude","-p","{prompt}"])')
     .option('--max-parallel <n>', 'agents at once for orchestrators started through the API, unless a request says')
     .option('--token-file <file>', 'where the bearer token is kept (default: PLAN_API_TOKEN_FILE, then $XDG_CONFIG_HOME/plan-orchestrator/api-token)')
     .option('--allow-origin <origin>', 'let browser pages from this origin call the API (repeatable; none by default)', (v: string, all: string[]) => [...all, v], [])
     .action(async (opts: ServeOptions) => {
-      const port = opts.port === undefined ? undefined : wholeNumber(opts.port, '--port', 0, 65535);
+      const flagPort = opts.port === undefined ? undefined : wholeNumber(opts.port, '--port', 0, 65535);
+      const config = await loadWorkflowConfig(findRepoRoot(io.cwd));
+      const { port } = apiStartDecision(config.api, { ...(flagPort !== undefined ? { port: flagPort } : {}), force: opts.force === true });
       const maxParallel = opts.maxParallel === undefined ? undefined : wholeNumber(opts.maxParallel, '--max-parallel', 1, 32);
       const agent = opts.agent === undefined ? undefined : parseAgent(opts.agent);
       // Loaded here, not at the top: the HTTP stack is only needed by this command, and every other

@@ -400,13 +400,16 @@ function readPhaseAnnotations(
     const r = range(start + ps.index, start + ps.index + ps[0].length);
     ann.pipelineStartRange = r;
     const ids = [...ps[1]!.matchAll(/\b(T\d+[a-z]?|\d+(?:\.\d+)+)\b/g)].map((m) => m[1]!);
-    if (ids.length > 0 && !/%/.test(ps[1]!)) {
+    const share = /^\s*(\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?phase\s+(\d+(?:\.\d+)?)\b/i.exec(ps[1]!);
+    if (share && Number(share[1]) > 0 && Number(share[1]) <= 100) {
+      ann.pipelineStartShare = { percent: Number(share[1]), phase: share[2]! };
+    } else if (ids.length > 0 && !/%/.test(ps[1]!)) {
       ann.pipelineStart.push(...ids);
     } else {
       notes.push({
         code: 'unsupported-annotation',
         severity: 'warning',
-        message: `"${ps[0].trim()}" is not understood, so this phase waits for the whole phase before it; write "pipeline-start: when 1.3 completes"`,
+        message: `"${ps[0].trim()}" is not understood, so this phase waits for the whole phase before it; write "pipeline-start: when 1.3 completes" or "pipeline-start: 60% of Phase 1"`,
         range: r,
         tasks: [],
       });

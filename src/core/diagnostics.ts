@@ -353,7 +353,12 @@ class Reachability {
     for (let qi = 0; qi < queue.length; qi++) {
       const v = queue[qi]!;
       let set: Uint32Array | undefined;
+      // A quota node below 100% guarantees none of its counted predecessors in particular: a task after
+      // the overlap may run beside any one of them, so they are no ancestors through it.
+      const quota = graph.quotas.get(v);
+      const partial = quota !== undefined && quota.need < quota.counted.size;
       for (const p of graph.preds[v]!) {
+        if (partial && quota.counted.has(p)) continue;
         const from = this.anc[p];
         const pb = this.bit.get(p);
         if (!from && pb === undefined) continue;

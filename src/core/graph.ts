@@ -7,6 +7,11 @@
  *   tasksDone(k) — every task of phase k is done;
  *   gate(k)      — tasksDone(k) and the phase's blocking VERIFY items are done.
  * A task that waits for "the phase before" waits for gate(k-1).
+ *
+ * A percentage pipeline (`pipeline-start: 60% of Phase 1`, or the plan-wide `phase_overlap`) adds a
+ * quota node after those: it is done once `need` of its counted predecessors (the tasks of the earlier
+ * phase) are done, plus all of its other predecessors. It is a node rather than edges because "any 3
+ * of these 5" cannot be written as edges; schedule.ts honours the quota in nodeStates and simulate.
  */
 import type { Phase, Plan, Task } from './model.js';
 
@@ -34,6 +39,34 @@ export interface PlanGraph {
   selfDependencies: UnresolvedDependency[];
   /** Task IDs named by `pipeline-start` or sequential notes that do not exist. */
   unknownAnnotationIds: Array<{ phase: number; id: string; where: 'pipeline-start' | 'execution-note' }>;
+  /** Quota nodes (percentage pipelines), keyed by node; every other node needs all of its predecessors. */
+  quotas: Map<number, QuotaNode>;
+}
+
+export interface QuotaNode {
+  /** The predecessors that count towards the quota (the earlier phase's tasks); the others are all required. */
+  counted: Set<number>;
+  /** How many of `counted` must be done: ceil(percent × counted.size). */
+  need: number;
+  percent: number;
+  /** The phase (index) named in messages: the last of `phases`. */
+  phase: number;
+  /** The phases (indices) whose tasks are counted. */
+  phases: number[];
+}
+
+export interface GraphOptions {
+  /**
+   * Plan-wide phase overlap (git-workflow.json `plans.phase_overlap`, 0 < x ≤ 1): a phase that would
+   * wait for the whole phase before it starts once this share of that phase's tasks is done (the
+   * seeds' status-cli.js used 0.8). Phases with their own annotation keep it.
+   */
+  phaseOverlap?: number;
+}
+
+/** ceil(percent% × count), without 0.7 × 10 = 7.000000000000001 rounding up to 8. */
+export function quotaNeed(count: number, percent: number): number {
+  return Math.min(count, Math.max(0, Math.ceil((count * percent) / 100 - 1e-9)));
 }
 
 export const DEFAULT_TASK_MINUTES = 60;
@@ -49,6 +82,8 @@ export function gateNode(graph: Pick<PlanGraph, 'taskCount'>, phaseIndex: number
 /** Describes a node for people: a task ID, or "the end of Phase 2". */
 export function describeNode(plan: Plan, graph: PlanGraph, node: number): string {
   if (node < graph.taskCount) return plan.tasks[node]!.id;
+  const quota = graph.quotas.get(node);
+  if (quota) return `${quota.percent}% of Phase ${plan.phases[quota.phase]!.id}`;
   const phase = plan.phases[(node - graph.taskCount) >> 1]!;
   const name = phase.implicit ? 'the task list' : `Phase ${phase.id}`;
   return (node - graph.taskCount) % 2 === 0 ? `the tasks of ${name}` : `the end of ${name}`;
@@ -58,7 +93,7 @@ export function isSequentialDialect(plan: Plan): boolean {
   return plan.dialect !== 'seeds';
 }
 
-export function buildGraph(plan: Plan): PlanGraph {
+export function buildGraph(plan: Plan, options: GraphOptions = {}): PlanGraph {
   const n = plan.tasks.length;
   const nodeCount = n + 2 * plan.phases.length;
   const preds: number[][] = Array.from({ length: nodeCount }, () => []);
@@ -76,6 +111,7 @@ export function buildGraph(plan: Plan): PlanGraph {
     unresolved: [],
     selfDependencies: [],
     unknownAnnotationIds: [],
+    quotas: new Map(),
   };
   const seen = new Set<string>();
   const addEdge = (from: number, to: number, kind: EdgeKind): void => {
@@ -97,7 +133,23 @@ export function buildGraph(plan: Plan): PlanGraph {
     graph.duration[t.index] = t.estimateMinutes ?? (t.kind === 'verify' || hasChildren ? 0 : DEFAULT_TASK_MINUTES);
   }
 
-  const entries = phaseEntries(plan, graph, phaseByNumber);
+  const quotaCache = new Map<string, number>();
+  const quotaNode = (phases: number[], percent: number, required: number[]): number => {
+    const key = `${phases.join(',')}@${percent}`;
+    const cached = quotaCache.get(key);
+    if (cached !== undefined) return cached;
+    const v = graph.nodeCount++;
+    preds.push([]);
+    graph.duration.push(0);
+    // Leaf tasks only: a group task is done with its children and would count them twice.
+    const counted = phases.flatMap((p) => plan.phases[p]!.taskIndices.filter((i) => plan.tasks[i]!.childIds.length === 0));
+    for (const r of required) addEdge(r, v, 'barrier');
+    for (const c of counted) addEdge(c, v, 'pipeline');
+    graph.quotas.set(v, { counted: new Set(counted), need: quotaNeed(counted.length, percent), percent, phase: phases[phases.length - 1]!, phases });
+    quotaCache.set(key, v);
+    return v;
+  };
+  const entries = phaseEntries(plan, graph, phaseByNumber, quotaNode, options);
   const sequential = isSequentialDialect(plan);
 
   for (let k = 0; k < plan.phases.length; k++) {
@@ -150,12 +202,18 @@ export function buildGraph(plan: Plan): PlanGraph {
       const isGroup = t.childIds.length > 0;
       if (!hasExplicit(t) && (inScope.get(t.index)?.length ?? 0) === 0 && !isGroup) {
         const fallback = t.parentId !== undefined && indexById.has(t.parentId) ? entryOf(plan.tasks[indexById.get(t.parentId)!]!) : entries[k]!;
-        const kind: EdgeKind = phase.annotations.pipelineStart.length > 0 && t.parentId === undefined ? 'pipeline' : 'barrier';
+        const pipelined = phase.annotations.pipelineStart.length > 0 || phase.annotations.pipelineStartShare !== undefined;
+        const kind: EdgeKind = pipelined && t.parentId === undefined ? 'pipeline' : 'barrier';
         for (const p of fallback) addEdge(p, t.index, kind);
       }
       addEdge(t.index, tasksDoneNode(graph, k), 'barrier');
     }
-    for (const p of entries[k]!) addEdge(p, tasksDoneNode(graph, k), 'barrier');
+    for (const p of entries[k]!) {
+      addEdge(p, tasksDoneNode(graph, k), 'barrier');
+      // A phase that started during the one before it is not finished before that one is: so what
+      // waits for the end of this phase also waits for the end of the phase it overlapped.
+      for (const q of graph.quotas.get(p)?.phases ?? []) addEdge(gateNode(graph, q), tasksDoneNode(graph, k), 'barrier');
+    }
     addEdge(tasksDoneNode(graph, k), gateNode(graph, k), 'barrier');
     for (const vi of phase.verifyIndices) {
       addEdge(tasksDoneNode(graph, k), vi, 'verify');
@@ -164,8 +222,8 @@ export function buildGraph(plan: Plan): PlanGraph {
     }
   }
 
-  graph.succs = Array.from({ length: nodeCount }, () => []);
-  for (let v = 0; v < nodeCount; v++) for (const p of preds[v]!) graph.succs[p]!.push(v);
+  graph.succs = Array.from({ length: graph.nodeCount }, () => []);
+  for (let v = 0; v < graph.nodeCount; v++) for (const p of preds[v]!) graph.succs[p]!.push(v);
   return graph;
 }
 
@@ -173,8 +231,19 @@ export function buildGraph(plan: Plan): PlanGraph {
  * What the tasks of each phase wait for by default. Phases joined by `[PARALLEL]` or
  * `(parallel-with: Phase N)` start together, so they share the entry of the earliest of them;
  * the phase after such a group waits for the end of every member before it.
+ *
+ * A percentage (`pipeline-start: 60% of Phase 1`, or `phaseOverlap`) replaces "the end of the phase
+ * before" by a quota node over that phase's tasks. The quota node also requires everything the counted
+ * phase itself waited for in full (the gates of the group before it): phases overlap with their
+ * neighbour only, so a VERIFY failure two phases back still holds the plan.
  */
-function phaseEntries(plan: Plan, graph: PlanGraph, phaseByNumber: Map<string, number>): number[][] {
+function phaseEntries(
+  plan: Plan,
+  graph: PlanGraph,
+  phaseByNumber: Map<string, number>,
+  quotaNode: (phases: number[], percent: number, required: number[]) => number,
+  options: GraphOptions,
+): number[][] {
   const m = plan.phases.length;
   const group = Array.from({ length: m }, (_, i) => i);
   const find = (i: number): number => (group[i] === i ? i : (group[i] = find(group[i]!)));
@@ -190,9 +259,31 @@ function phaseEntries(plan: Plan, graph: PlanGraph, phaseByNumber: Map<string, n
       if (j !== undefined) union(i, j);
     }
   });
+  /** The members (before `k`) of the group before phase k's group: what phase k waits for in full. */
+  const previousGroup = (k: number): number[] => {
+    const root = find(k);
+    if (root === 0) return [];
+    const prevGroup = find(root - 1);
+    const members: number[] = [];
+    for (let j = 0; j < root; j++) if (find(j) === prevGroup) members.push(j);
+    return members;
+  };
+  const gatesOf = (phases: number[]): number[] => phases.map((j) => gateNode(graph, j));
+  const overlap = options.phaseOverlap;
+  const overlapPercent = overlap !== undefined && overlap > 0 && overlap < 1 ? Math.round(overlap * 1e6) / 1e4 : undefined;
   const entries: number[][] = [];
   for (let k = 0; k < m; k++) {
     const phase = plan.phases[k]!;
+    const share = phase.annotations.pipelineStartShare;
+    if (share) {
+      const target = phaseByNumber.get(share.phase);
+      if (target !== undefined && target < k) {
+        entries.push([quotaNode([target], share.percent, gatesOf(previousGroup(target)))]);
+        continue;
+      }
+      // A phase that does not exist, or this one or a later one: keep the ordinary barrier.
+      graph.unknownAnnotationIds.push({ phase: k, id: `Phase ${share.phase}`, where: 'pipeline-start' });
+    }
     if (phase.annotations.pipelineStart.length > 0) {
       const ids: number[] = [];
       for (const id of phase.annotations.pipelineStart) {
@@ -215,10 +306,8 @@ function phaseEntries(plan: Plan, graph: PlanGraph, phaseByNumber: Map<string, n
       entries.push([]);
       continue;
     }
-    const prevGroup = find(k - 1);
-    const gates: number[] = [];
-    for (let j = 0; j < k; j++) if (find(j) === prevGroup) gates.push(gateNode(graph, j));
-    entries.push(gates);
+    const before = previousGroup(k);
+    entries.push(overlapPercent !== undefined ? [quotaNode(before, overlapPercent, gatesOf(previousGroup(before[0]!)))] : gatesOf(before));
   }
   return entries;
 }

@@ -88,6 +88,11 @@ export interface PhaseAnnotations {
   parallelWith: string[];
   /** Task IDs the phase waits for instead of the whole phase before it. */
   pipelineStart: string[];
+  /**
+   * `pipeline-start: 60% of Phase 1`: the phase starts once that share of the named phase's tasks is
+   * done (the seeds' own annotation; see graph.ts, quota nodes). Set instead of `pipelineStart`.
+   */
+  pipelineStartShare?: { percent: number; phase: string };
   pipelineStartRange?: SourceRange;
   parallelWithRange?: SourceRange;
 }

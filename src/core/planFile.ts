@@ -74,14 +74,29 @@ export function worktreeRoot(opts: { cwd: string; env: NodeJS.ProcessEnv }): str
   return dir;
 }
 
-/** Writes this worktree's pointer (`planctl use`); the plan is stored relative to the worktree root. */
-export async function writePlanPointer(root: string, planPath: string): Promise<string> {
-  const pointer = path.join(root, POINTER_FILES[0]);
-  await fs.mkdir(path.dirname(pointer), { recursive: true });
+/**
+ * Writes this worktree's pointer; the plan is stored relative to the worktree root. With `both`
+ * (`planctl use`, Set Active Plan), the seeds' `.claude/current-plan.txt` gets the same value, so that
+ * their scripts and planctl agree on the active plan. Not by default: in a plan worktree that file may
+ * be tracked, and rewriting it would show as the user's change.
+ */
+export async function writePlanPointer(root: string, planPath: string, opts: { both?: boolean } = {}): Promise<string> {
   const rel = path.relative(root, planPath);
   const value = rel.startsWith('..') || path.isAbsolute(rel) ? planPath : rel.split(path.sep).join('/');
-  await fs.writeFile(pointer, `${value}\n`, 'utf8');
-  return pointer;
+  const pointers = opts.both ? POINTER_FILES : POINTER_FILES.slice(0, 1);
+  for (const p of pointers) {
+    const pointer = path.join(root, p);
+    await fs.mkdir(path.dirname(pointer), { recursive: true });
+    await fs.writeFile(pointer, `${value}\n`, 'utf8');
+  }
+  return path.join(root, POINTER_FILES[0]);
+}
+
+/** What each pointer of a worktree names (trimmed; undefined when the file is missing or empty). */
+export async function readPointers(root: string): Promise<Record<(typeof POINTER_FILES)[number], string | undefined>> {
+  const out = {} as Record<(typeof POINTER_FILES)[number], string | undefined>;
+  for (const p of POINTER_FILES) out[p] = (await fs.readFile(path.join(root, p), 'utf8').catch(() => '')).trim() || undefined;
+  return out;
 }
 
 /** The plan's name as the status folder uses it: the file name without `.md`. */

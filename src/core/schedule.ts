@@ -76,11 +76,27 @@ export function nodeStates(plan: Plan, graph: PlanGraph, statusOf: StatusLookup)
         const children = graph.preds[v]!.filter((p) => graph.edgeKinds.get(`${p}>${v}`) === 'group');
         if (children.length > 0 && children.every((c) => state[c] === 'done')) state[v] = 'done';
       }
-    } else if (graph.preds[v]!.every((p) => state[p] === 'done')) {
+    } else if (virtualDone(graph, v, (p) => state[p] === 'done')) {
       state[v] = 'done';
     }
   }
   return state;
+}
+
+/**
+ * Whether a virtual node (phase barrier, gate, quota) is done: all of its predecessors, except that a
+ * quota node needs only `need` of its counted ones (a percentage pipeline, see graph.ts).
+ */
+function virtualDone(graph: PlanGraph, v: number, isDone: (p: number) => boolean): boolean {
+  const quota = graph.quotas.get(v);
+  if (!quota) return graph.preds[v]!.every(isDone);
+  let counted = 0;
+  for (const p of graph.preds[v]!) {
+    if (quota.counted.has(p)) {
+      if (isDone(p)) counted++;
+    } else if (!isDone(p)) return false;
+  }
+  return counted >= quota.need;
 }
 
 export interface ReadyTask {
@@ -256,7 +272,24 @@ class Frontier {
     this.remaining = new Int32Array(graph.nodeCount);
     this.finishedAt = new Float64Array(graph.nodeCount).fill(-1);
     this.ready = new ReadyHeap(priority);
-    for (let v = 0; v < graph.nodeCount; v++) this.remaining[v] = graph.preds[v]!.length;
+    this.quotaLeft = new Int32Array(graph.nodeCount);
+    for (let v = 0; v < graph.nodeCount; v++) {
+      const quota = graph.quotas.get(v);
+      // A quota node waits for its required predecessors plus `need` of the counted ones.
+      this.remaining[v] = quota ? graph.preds[v]!.length - quota.counted.size + quota.need : graph.preds[v]!.length;
+      if (quota) this.quotaLeft[v] = quota.need;
+    }
+  }
+
+  /** Counted predecessors a quota node still needs; those finishing after it is met change nothing. */
+  private readonly quotaLeft: Int32Array;
+
+  private counts(u: number, s: number): boolean {
+    const quota = this.graph.quotas.get(s);
+    if (!quota || !quota.counted.has(u)) return true;
+    if (this.quotaLeft[s]! <= 0) return false;
+    this.quotaLeft[s]!--;
+    return true;
   }
 
   start(at: number): void {
@@ -270,7 +303,7 @@ class Frontier {
       const u = stack.pop()!;
       this.finishedAt[u] = at;
       for (const s of this.graph.succs[u]!) {
-        if (--this.remaining[s]! !== 0) continue;
+        if (!this.counts(u, s) || --this.remaining[s]! !== 0) continue;
         if (this.duration[s] === 0) {
           this.onInstant(s, at);
           stack.push(s);
@@ -314,6 +347,7 @@ function prepare(plan: Plan, graph: PlanGraph, statusOf?: StatusLookup): { durat
 }
 
 function criticalPathOf(plan: Plan, graph: PlanGraph, duration: Float64Array, priority: Float64Array): { ids: string[]; minutes: number } {
+  if (graph.quotas.size > 0) return quotaCriticalPath(plan, graph, duration);
   let best = -1;
   for (let v = 0; v < graph.nodeCount; v++) if (graph.preds[v]!.length === 0 && (best < 0 || priority[v]! > priority[best]!)) best = v;
   const ids: string[] = [];
@@ -327,6 +361,43 @@ function criticalPathOf(plan: Plan, graph: PlanGraph, duration: Float64Array, pr
   }
   if (ids.length === 0) minutes = 0;
   return { ids, minutes };
+}
+
+/**
+ * The critical path of a plan with quota nodes: the longest chain with unlimited workers, where a quota
+ * node is reached when its need-th counted predecessor ends (the backward bottom levels would count
+ * the slowest task of the earlier phase, which the overlap does not wait for, and overstate the lower bound).
+ */
+function quotaCriticalPath(plan: Plan, graph: PlanGraph, duration: Float64Array): { ids: string[]; minutes: number } {
+  const { order } = graphFacts(graph);
+  const finish = new Float64Array(graph.nodeCount);
+  const via = new Int32Array(graph.nodeCount).fill(-1);
+  for (const v of order) {
+    let start = 0;
+    let from = -1;
+    const quota = graph.quotas.get(v);
+    const consider = (p: number): void => {
+      if (from < 0 || finish[p]! > start) {
+        start = finish[p]!;
+        from = p;
+      }
+    };
+    if (quota) {
+      const counted = graph.preds[v]!.filter((p) => quota.counted.has(p)).sort((a, b) => finish[a]! - finish[b]! || a - b);
+      if (quota.need > 0) consider(counted[quota.need - 1]!);
+      for (const p of graph.preds[v]!) if (!quota.counted.has(p)) consider(p);
+    } else {
+      for (const p of graph.preds[v]!) consider(p);
+    }
+    finish[v] = start + duration[v]!;
+    via[v] = from;
+  }
+  let end = -1;
+  for (let v = 0; v < graph.nodeCount; v++) if (end < 0 || finish[v]! > finish[end]!) end = v;
+  const ids: string[] = [];
+  for (let v = end; v >= 0; v = via[v]!) if (v < graph.taskCount && duration[v]! > 0) ids.push(plan.tasks[v]!.id);
+  ids.reverse();
+  return { ids, minutes: ids.length > 0 && end >= 0 ? finish[end]! : 0 };
 }
 
 function summarise(plan: Plan, graph: PlanGraph, workers: number, duration: Float64Array, priority: Float64Array, schedule: ScheduledTask[]): Simulation {

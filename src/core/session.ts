@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { analyzePlan, type Analysis } from './analyzer.js';
 import { analyzeOffThread } from './offThread.js';
+import { buildGraph } from './graph.js';
+import { readPhaseOverlap } from './workflowConfig.js';
 import { readPlanFile, relativeToRoot, statusFileFor } from './planFile.js';
 import { findRepoRoot, StatusStore, type StatusFile } from './status.js';
 import type { StatusLookup, TaskStatus } from './schedule.js';
@@ -52,12 +54,28 @@ export class AnalysisCache {
   }
 }
 
+/** Analyses shared by a cache stay unchanged: the graph with an overlap is a copy, kept per analysis. */
+const overlapGraphs = new WeakMap<Analysis, Map<number, Analysis>>();
+
+/**
+ * The analysis with the repository's `plans.phase_overlap` applied to its graph (what next, simulate,
+ * the orchestrator and the API schedule with). The diagnostics stay those of the plan as written.
+ */
+export function withPhaseOverlap(analysis: Analysis, overlap: number | undefined): Analysis {
+  if (overlap === undefined) return analysis;
+  let byOverlap = overlapGraphs.get(analysis);
+  if (!byOverlap) overlapGraphs.set(analysis, (byOverlap = new Map()));
+  let result = byOverlap.get(overlap);
+  if (!result) byOverlap.set(overlap, (result = { ...analysis, graph: buildGraph(analysis.plan, { phaseOverlap: overlap }) }));
+  return result;
+}
+
 export async function openPlan(planPath: string, root?: string, cache?: AnalysisCache): Promise<PlanSession> {
   const abs = path.resolve(planPath);
   const text = await readPlanFile(abs);
-  // Off the main thread: a CLI stays responsive to Ctrl-C and a server to other requests (offThread.ts).
-  const analysis = cache ? await cache.analyzeAsync(abs, text) : await analyzeOffThread(text);
   const repoRoot = root ?? findRepoRoot(path.dirname(abs));
+  // Off the main thread: a CLI stays responsive to Ctrl-C and a server to other requests (offThread.ts).
+  const analysis = withPhaseOverlap(cache ? await cache.analyzeAsync(abs, text) : await analyzeOffThread(text), await readPhaseOverlap(repoRoot));
   const statusPath = statusFileFor(abs, analysis.plan, repoRoot);
   const relPath = relativeToRoot(repoRoot, abs);
   const store = new StatusStore(statusPath, relPath);

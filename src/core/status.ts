@@ -4,7 +4,7 @@
  * agents lose no update and a reader never sees half a file.
  */
 import { constants as fsConstants, existsSync } from 'node:fs';
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile, { type LockOptions } from 'proper-lockfile';
@@ -12,6 +12,7 @@ import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 import { PlanError } from './source.js';
 import { isRecordedProcessAlive, processStartTime } from './processIdentity.js';
+import { parseArrayLayout, serializeArrayLayout, type LegacyLayout } from './legacyStatus.js';
 
 const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'skipped'] as const;
 /** Enough to see how a task got where it is, without letting a flapping task grow the file forever. */
@@ -75,37 +76,22 @@ const taskRecordSchema = z.object({
   run: agentRunSchema.optional(),
 });
 
+/** The seeds' array layout, kept for their scripts (legacyStatus.ts); never on disk under this name. */
+const legacyLayoutSchema = z.object({
+  fields: z.record(z.string(), z.unknown()),
+  taskFields: z.record(z.string(), z.record(z.string(), z.unknown())),
+  hyphenStatus: z.boolean().optional(),
+  fromSeeds: z.boolean().optional(),
+});
+
 const statusFileSchema = z.object({
   schemaVersion: z.literal(1),
   plan: z.string(),
   version: z.number().int().nonnegative(),
   updatedAt: z.string(),
   tasks: z.record(z.string(), taskRecordSchema),
-});
-
-/**
- * The users' old tool kept `tasks` as an array (plus a derived `summary`, which we drop: it is
- * recomputed from the tasks). Its field names varied, and it wrote `null` for unset values.
- */
-const legacyText = z.string().nullish();
-const legacyFileSchema = z.object({
-  plan: legacyText,
-  planPath: legacyText,
-  version: z.number().int().nonnegative().nullish(),
-  tasks: z.array(
-    z.object({
-      id: z.union([z.string(), z.number()]).transform(String),
-      status: z.preprocess((v) => (typeof v === 'string' ? v.replace('-', '_') : v), taskStatusSchema),
-      startedAt: legacyText,
-      started_at: legacyText,
-      completedAt: legacyText,
-      completed_at: legacyText,
-      updatedAt: legacyText,
-      lastError: legacyText,
-      error: legacyText,
-      attempts: z.number().int().nonnegative().nullish(),
-    }),
-  ),
+  /** Set when the file is in the seeds' array layout: what it keeps for their scripts. */
+  legacy: legacyLayoutSchema.optional(),
 });
 
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
@@ -210,16 +196,22 @@ export function parseStatusText(text: string, statusPath: string): StatusFile {
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw corrupt(statusPath, 'not a JSON object');
   const fields = json as { schemaVersion?: unknown; tasks?: unknown };
-  // Only a file without a schemaVersion can be the old tool's: anything else with a tasks array (a
-  // newer or foreign format) would lose its content if it were converted and written back.
-  if (fields.schemaVersion === undefined) {
-    if (!Array.isArray(fields.tasks)) throw corrupt(statusPath, 'no schemaVersion and no tasks list: not a status file this tool knows');
-    const legacy = legacyFileSchema.safeParse(json);
-    if (!legacy.success) throw corrupt(statusPath, firstIssue(legacy.error));
-    return fromLegacy(legacy.data);
+  // A file without a schemaVersion is the old tool's (the seeds' status-cli.js); with schemaVersion 1
+  // and a tasks array it is one we wrote in their layout. Either way it stays in that layout.
+  if (fields.schemaVersion === undefined && !Array.isArray(fields.tasks)) {
+    throw corrupt(statusPath, 'no schemaVersion and no tasks list: not a status file this tool knows');
   }
-  if (fields.schemaVersion !== 1) {
+  if (fields.schemaVersion !== undefined && fields.schemaVersion !== 1) {
     throw corrupt(statusPath, `schemaVersion ${JSON.stringify(fields.schemaVersion)} is not one this version of Plan Orchestrator reads (1)`);
+  }
+  if (Array.isArray(fields.tasks)) {
+    let layout;
+    try {
+      layout = parseArrayLayout(json as Record<string, unknown>, taskRecordSchema as never, fields.schemaVersion === undefined);
+    } catch (err) {
+      throw corrupt(statusPath, (err as Error).message);
+    }
+    return { schemaVersion: 1, plan: layout.plan, version: layout.version, updatedAt: layout.updatedAt, tasks: layout.tasks as StatusFile['tasks'], legacy: layout.legacy };
   }
   const parsed = statusFileSchema.safeParse(json);
   if (!parsed.success) throw corrupt(statusPath, firstIssue(parsed.error));
@@ -424,6 +416,11 @@ export class StatusStore {
     try {
       // Read inside the lock: what another process wrote a moment ago is what we must build on.
       const status = await this.read();
+      // The seeds' file is about to be rewritten for the first time: keep their original beside it.
+      if (status.legacy?.fromSeeds) {
+        await backupStatusFile(this.path);
+        delete status.legacy.fromSeeds;
+      }
       await mutator(status);
       status.schemaVersion = 1;
       status.plan = this.planRelPath;
@@ -436,7 +433,7 @@ export class StatusStore {
       // Checked again just before writing: a link put in place since the read would be written through.
       await refuseSymlink(this.path);
       try {
-        await writeFileAtomic(this.path, `${JSON.stringify(checked.data, null, 2)}\n`);
+        await writeFileAtomic(this.path, `${JSON.stringify(serializeStatus(checked.data), null, 2)}\n`);
       } catch (err) {
         throw ioError(this.path, 'cannot be written', err);
       }
@@ -448,30 +445,26 @@ export class StatusStore {
   }
 }
 
-function fromLegacy(legacy: z.infer<typeof legacyFileSchema>): StatusFile {
-  const tasks: Record<string, TaskRecord> = {};
-  for (const t of legacy.tasks) {
-    const startedAt = t.startedAt ?? t.started_at ?? undefined;
-    const completedAt = t.completedAt ?? t.completed_at ?? undefined;
-    const lastError = t.lastError ?? t.error ?? undefined;
-    const updatedAt = t.updatedAt ?? completedAt ?? startedAt ?? '';
-    tasks[t.id] = {
-      status: t.status,
-      ...(startedAt ? { startedAt } : {}),
-      ...(completedAt ? { completedAt } : {}),
-      updatedAt,
-      attempts: t.attempts ?? (startedAt ? 1 : 0),
-      ...(lastError ? { lastError } : {}),
-      history: [],
-    };
+/** What goes on disk: our record layout, or the seeds' array layout when the file came in it. */
+export function serializeStatus(status: StatusFile): Record<string, unknown> {
+  const { legacy, ...ours } = status;
+  if (!legacy) return ours;
+  return serializeArrayLayout(ours as Parameters<typeof serializeArrayLayout>[0], legacy as LegacyLayout);
+}
+
+/**
+ * Copies a status file to `status.json.bak`, or to `status.json.<time>.bak` when that exists already
+ * (an earlier migration's backup is never overwritten). Returns the backup's path.
+ */
+export async function backupStatusFile(statusPath: string): Promise<string> {
+  const plain = `${statusPath}.bak`;
+  const target = existsSync(plain) ? `${statusPath}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak` : plain;
+  try {
+    await copyFile(statusPath, target, fsConstants.COPYFILE_EXCL);
+  } catch (err) {
+    throw ioError(statusPath, `cannot be backed up to ${path.basename(target)}`, err);
   }
-  return {
-    schemaVersion: 1,
-    plan: legacy.plan ?? legacy.planPath ?? '',
-    version: legacy.version ?? 0,
-    updatedAt: '',
-    tasks,
-  };
+  return target;
 }
 
 function firstIssue(error: z.ZodError): string {

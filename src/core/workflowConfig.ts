@@ -1,6 +1,7 @@
 /**
- * `git-workflow.json` at the repository root: the seeds' configuration file. Only the `worktrees`
- * section is read here; other sections (`api`, …) belong to other features and pass through untouched.
+ * `git-workflow.json` at the repository root: the seeds' configuration file. Read here: `worktrees`,
+ * `agent`, `plans` (scheduling: `phase_overlap`) and `api` (`planctl serve`); other sections pass
+ * through untouched.
  *
  * Every error names the key (`worktrees.max_concurrent: …`) because the file is edited by hand and a
  * bare "invalid config" sends the user hunting.
@@ -72,9 +73,30 @@ const agentSchema = z.strictObject({
 });
 export type AgentConfig = z.infer<typeof agentSchema>;
 
+/**
+ * `plans`: how every plan of the repository is scheduled. `phase_overlap` (0 < x ≤ 1) lets a phase
+ * start once that share of the phase before it is done: the seeds' status-cli.js started the next phase
+ * at 80% (0.8), which `planctl migrate` writes for the repositories it migrates. 1 (or unset) is the
+ * strict barrier of plan-format.md.
+ */
+const plansSchema = z.looseObject({
+  phase_overlap: z.number().gt(0, 'must be more than 0 (a share such as 0.8)').max(1, 'must be at most 1 (a share such as 0.8, not a percentage)').optional(),
+});
+export type PlansConfig = z.infer<typeof plansSchema>;
+
+/** `api`: the seeds' section for the plan API (`planctl serve`). */
+const apiSchema = z.looseObject({
+  enabled: z.boolean().optional(),
+  port: z.number().int('must be a whole number').min(0, 'must be 0 to 65535').max(65535, 'must be 0 to 65535').optional(),
+  auth_required: z.boolean().optional(),
+});
+export type ApiConfig = z.infer<typeof apiSchema>;
+
 const configSchema = z.looseObject({
   worktrees: worktreesSchema.prefault({}),
   agent: agentSchema.optional(),
+  plans: plansSchema.optional(),
+  api: apiSchema.optional(),
 });
 
 const KNOWN_WORKTREE_KEYS = new Set(Object.keys(worktreesSchema.shape));
@@ -98,6 +120,8 @@ export interface WorkflowConfig {
   worktrees: WorktreesConfig;
   /** The `agent` section as written (absent keys: the agent layer's defaults). */
   agent: AgentConfig;
+  plans: PlansConfig;
+  api: ApiConfig;
   /** Where the file was read from; undefined when there is none and every default applies. */
   file: string | undefined;
   /** Unknown keys in `worktrees` (likely typos): reported, not fatal, so older planctl versions can read newer files. */
@@ -174,7 +198,37 @@ export function parseWorkflowConfig(json: unknown, file: string): WorkflowConfig
     ...(worktrees.post_create ? { post_create: worktrees.post_create } : {}),
     ...(worktrees.main_branch ? { main_branch: worktrees.main_branch } : {}),
   };
-  return { worktrees: config, agent: parsed.data.agent ?? {}, file, warnings };
+  return { worktrees: config, agent: parsed.data.agent ?? {}, plans: parsed.data.plans ?? {}, api: parsed.data.api ?? {}, file, warnings };
+}
+
+/**
+ * Just `plans.phase_overlap`, for every command that schedules (next, status, simulate, orchestrate,
+ * the API): a mistake elsewhere in the file (a worktree setting) must not stop `planctl next`.
+ */
+export async function readPhaseOverlap(repoRoot: string): Promise<number | undefined> {
+  const file = path.join(repoRoot, WORKFLOW_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new WorkflowConfigError(`${WORKFLOW_CONFIG_FILE}: not valid JSON (${(e as Error).message})`, undefined, file);
+  }
+  const plans = (json as { plans?: unknown } | null)?.plans;
+  if (plans === undefined) return undefined;
+  const parsed = plansSchema.safeParse(plans);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = ['plans', ...issue.path.map(String)].join('.');
+    throw new WorkflowConfigError(`${WORKFLOW_CONFIG_FILE}: ${key}: ${friendlyMessage(issue)}`, key, file);
+  }
+  const overlap = parsed.data.phase_overlap;
+  return overlap !== undefined && overlap < 1 ? overlap : undefined;
 }
 
 function friendlyMessage(issue: z.core.$ZodIssue): string {

@@ -24,6 +24,7 @@ import { commandAdapter } from './agents/command.js';
 import { readApprovedTools } from './approvals.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
+import { checkFileGate, fileGateOf } from './fileGates.js';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
 import { RegistryRecord, isPidAlive, registryDir, registryName } from './registry.js';
 import { QueueCoordinator, type QueuedOutcome } from './queue/coordinator.js';
@@ -90,6 +91,8 @@ export type OrchestratorEvent =
   | { type: 'failed'; id: string; error: string; retrying: boolean }
   | { type: 'needs-approval'; id: string; denials: ToolDenial[] }
   | { type: 'unchecked'; id: string }
+  /** A file gate passed: the VERIFY item's files exist and are not empty. */
+  | { type: 'file-checked'; id: string; note: string }
   | { type: 'reset'; id: string; reason: string }
   | { type: 'stopping'; signal: NodeJS.Signals }
   | { type: 'budget'; spentUsd: number; maxUsd: number }
@@ -364,6 +367,23 @@ export class Orchestrator {
       const ready = this.ready(Math.max(free, 1) + this.failedForGood.size);
       const instant = ready.find((r) => r.kind === 'verify' && !this.taskOf(r.id).command);
       if (instant) {
+        const files = fileGateOf(this.taskOf(instant.id));
+        if (files) {
+          // A file gate: the phase's tasks are done, so the files they were to write are looked at now.
+          const res = await checkFileGate(files, { root: this.opts.worktree!, outputDir: path.dirname(this.session.statusPath) });
+          if (res.ok) {
+            void this.batch.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: res.note });
+            this.completed.push(instant.id);
+            this.emit({ type: 'file-checked', id: instant.id, note: res.note });
+          } else {
+            // Not retried within the run: nothing would write the file. A later run checks it again.
+            void this.batch.record({ taskId: instant.id, status: 'failed', agent: this.agentName, error: res.reason });
+            this.failedForGood.add(instant.id);
+            this.emit({ type: 'failed', id: instant.id, error: res.reason, retrying: false });
+          }
+          progressed = true;
+          continue;
+        }
         void this.batch.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: 'not checked: the VERIFY item has no command' });
         this.completed.push(instant.id);
         this.emit({ type: 'unchecked', id: instant.id });

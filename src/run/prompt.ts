@@ -16,6 +16,7 @@ import path from 'node:path';
 import { metadataValue, type Plan, type Task } from '../core/model.js';
 import type { PlanGraph } from '../core/graph.js';
 import type { StatusFile } from '../core/status.js';
+import { fileGateOf, resolveGateFile } from './fileGates.js';
 
 export const DEFAULT_PROMPT_TEMPLATE = `# Task {{task.id}}: {{task.title}}
 
@@ -82,8 +83,16 @@ export function promptValues(ctx: PromptContext): Record<string, string> {
     const commit = rec?.run?.commit ? `, commit ${rec.run.commit.slice(0, 12)}` : '';
     return `${d.id} ${d.title} (${rec?.status ?? 'pending'}${commit})`;
   });
-  const verify = phase ? phase.verifyIndices.map((i) => plan.tasks[i]!).map((v) => `${v.syntheticId ? '' : `${v.id} `}${v.title}`) : [];
   const rel = path.relative(ctx.worktree, ctx.findingsDir).split(path.sep).join('/') || '.';
+  const place = { root: ctx.worktree, outputDir: path.dirname(ctx.findingsDir) };
+  const verify = phase
+    ? phase.verifyIndices.map((i) => plan.tasks[i]!).map((v) => {
+        // A file gate says where its file is looked for: `findings/x.md` means the plan's findings folder.
+        const files = (fileGateOf(v) ?? []).map((f) => resolveGateFile(f, place)).filter((f): f is string => f !== undefined);
+        const checked = files.length > 0 ? ` (checked after the phase: ${files.map((f) => `\`${path.relative(ctx.worktree, f).split(path.sep).join('/')}\``).join(', ')} must exist and not be empty)` : '';
+        return `${v.syntheticId ? '' : `${v.id} `}${v.title}${checked}`;
+      })
+    : [];
   return {
     'task.id': task.id,
     'task.title': task.title,

@@ -11,6 +11,8 @@ import { PlanError } from '../core/source.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { PlanTreeNode, PlanTreeProvider } from './planTree.js';
 import { showSchedule } from './scheduleView.js';
+import { formatInitReport, initRepository } from '../setup/init.js';
+import { findRepoRoot } from '../core/status.js';
 
 export interface CommandContext {
   extension: vscode.ExtensionContext;
@@ -168,6 +170,18 @@ export function commandTable(ctx: CommandContext): Record<string, Handler> {
     'planOrchestrator.openPlan': async (arg) => {
       const entry = await pickPlan(arg);
       if (entry) await vscode.window.showTextDocument(entry.uri);
+    },
+    'planOrchestrator.initRepository': async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      if (!folder) throw new PlanError('invalid-argument', 'open a folder first: the repository is set up in its root');
+      if (!vscode.workspace.isTrusted) throw new PlanError('invalid-argument', 'this workspace is not trusted: nothing is written');
+      const report = await initRepository(findRepoRoot(folder.uri.fsPath));
+      for (const line of formatInitReport(report)) ctx.log.info(`init: ${line}`);
+      const kept = report.files.filter((f) => f.action === 'kept').map((f) => f.newFile);
+      const changed = report.files.filter((f) => f.action !== 'unchanged').length;
+      const message = kept.length > 0 ? `Plan Orchestrator: set up; your own versions were kept, the new ones are in ${kept.join(', ')}` : `Plan Orchestrator: set up (${changed} file(s) written; /plan:* commands in .claude/commands/plan)`;
+      void vscode.window.showInformationMessage(message);
+      return report;
     },
     'planOrchestrator.revealTask': async (uri, line) => {
       if (isUri(uri) && typeof line === 'number') await revealLine(uri, line);

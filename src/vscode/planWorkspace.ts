@@ -185,7 +185,7 @@ export class PlanWorkspace implements vscode.Disposable {
   }
 
   async setActivePlan(entry: PlanEntry): Promise<string> {
-    const pointer = await writePlanPointer(entry.root, entry.uri.fsPath);
+    const pointer = await writePlanPointer(entry.root, entry.uri.fsPath, { both: true });
     this.activePlanPath = entry.uri.fsPath;
     this.listChanged.fire();
     return pointer;

@@ -103,6 +103,11 @@ enabled = false
 enabled = false
 [otel]
 exporter = "none"
+[sandbox_workspace_write]
+# /tmp is not a writable root: its sandbox would protect /tmp/.git by creating it as a mount point,
+# and a /tmp/.git makes every folder under /tmp look like part of a repository.
+exclude_slash_tmp = true
+exclude_tmpdir_env_var = true
 [features]
 plugins = false
 remote_plugin = false

@@ -197,7 +197,7 @@ describe('StatusStore', () => {
     await assert.rejects(new StatusStore(p, 'x.md').read(), isPlanError('status-unreadable', p));
   });
 
-  test("the old tool's array format is read, and the next write converts it", async () => {
+  test("the old tool's array format is read, and written back in it: their fields kept, summary current, a backup of their original", async () => {
     const p = freshStatusPath();
     await mkdir(path.dirname(p), { recursive: true });
     await writeFile(
@@ -223,14 +223,29 @@ describe('StatusStore', () => {
     assert.equal(s.tasks['1.3']!.status, 'pending');
     assert.equal(s.version, 0);
 
+    const original = await readFile(p, 'utf8');
     await store.setTaskStatus('1.3', 'in_progress');
     const written = JSON.parse(await readFile(p, 'utf8'));
     assert.equal(written.schemaVersion, 1);
     assert.equal(written.version, 1);
-    assert.equal(Array.isArray(written.tasks), false);
-    assert.equal(written.summary, undefined);
-    assert.equal(written.tasks['1.1'].status, 'completed');
-    assert.equal(written.tasks['1.3'].status, 'in_progress');
+    // The seeds' scripts read this file too: it keeps their layout and fields, and the counts are current.
+    assert.equal(Array.isArray(written.tasks), true);
+    assert.deepEqual(written.summary, { total: 3, completed: 1, pending: 0, in_progress: 2, failed: 0, skipped: 0 });
+    assert.equal(written.planPath, 'docs/plans/demo.md');
+    assert.equal(written.planName, 'demo');
+    assert.deepEqual(written.tasks.map((t: { id: string }) => t.id), ['1.1', '1.2', '1.3']);
+    assert.equal(written.tasks[0].description, 'A');
+    assert.equal(written.tasks[0].phase, 1);
+    assert.equal(written.tasks[0].status, 'completed');
+    assert.equal(written.tasks[2].status, 'in_progress');
+    assert.equal(written.tasks[2].error, null, 'an old field name keeps being written, with the current value');
+    // Their original is kept, once.
+    assert.equal(await readFile(`${p}.bak`, 'utf8'), original);
+    await store.setTaskStatus('1.3', 'completed');
+    assert.equal((await readFile(`${p}.bak`, 'utf8')), original);
+    const again = await store.read();
+    assert.equal(again.tasks['1.3']!.status, 'completed');
+    assert.equal(again.tasks['1.3']!.history.length, 2, 'our own fields survive the array layout');
   });
 
   test('a file of an unknown shape or schema version is refused, named, and never rewritten', async () => {
