@@ -76,6 +76,12 @@ if (skipAgents) {
   banner('real agents: Claude Code and Codex against scripted model servers (node --test out/test/agents/)');
   const agents = await step(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'out/test/agents/']);
   record('agents', agents, nodeTestCounts(agents.stdout));
+  banner('install redis-server (scripts/install-redis.sh)');
+  const redis = await step('bash', ['scripts/install-redis.sh']);
+  if (redis.code !== 0) record('redis install', redis, undefined);
+  banner('distributed: planctl worker x2, BullMQ on a real redis-server (node --test out/test/distributed/)');
+  const distributed = await step(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'out/test/distributed/']);
+  record('distributed', distributed, nodeTestCounts(distributed.stdout));
 }
 
 if (skipVscode) {

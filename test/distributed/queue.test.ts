@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { readStatusFile } from '../../src/core/status.js';
+import { GitService } from '../../src/git/gitService.js';
+import { resolveAgentSettings } from '../../src/run/agents/index.js';
+import { QueueCoordinator } from '../../src/run/queue/coordinator.js';
 import { removeTempRepos } from '../unit/helpers/tempRepo.js';
 import { startScriptedAnthropic, taskIdOf, type ScriptContext, type Reply, type ScriptedAnthropic } from '../agents/scriptedAnthropic.js';
 import { agentBinDir, missing, planctlProcess } from '../agents/realAgents.js';
@@ -174,4 +177,32 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     assert.equal((await status()).tasks['1.1']!.status, 'pending');
     assert.match(workers[0]!.out(), /cancelled by the coordinator; stopping its agent/);
   });
+
+  test('a job submitted twice (a duplicate delivery) runs once and is integrated once', async () => {
+    const { repo } = await cluster(writeOwnFile, '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Part in `out/1.1.txt`\n', {}, 1);
+    const git = await GitService.open(repo.dir);
+    const coordinator = await QueueCoordinator.start({ url: redis.url, remote: 'origin', git, branch: 'plan/dist', plan: `dup-${process.pid}`, onProgress: () => undefined, warn: () => undefined });
+    try {
+      const job = {
+        prompt: '# Task 1.1: Part\n\nWork only inside {{worktree}} and only on task 1.1.',
+        title: 'Part',
+        body: '',
+        estimateMinutes: 5,
+        allowedTools: [],
+        settings: resolveAgentSettings(undefined),
+        outputDir: 'docs/plan-outputs/dist',
+        findingsDir: 'docs/plan-outputs/dist/findings',
+        message: 'task 1.1: Part',
+      };
+      const [first, second] = await Promise.all([coordinator.run('1.1', 1, job), coordinator.run('1.1', 1, job)]);
+      const third = await coordinator.run('1.1', 1, job);
+      for (const r of [first, second, third]) assert.equal(r.ok, true);
+      assert.equal(repo.git(['log', '--format=%s']).split('\n').filter((x) => x === 'task 1.1: Part').length, 1, 'integrated once');
+      const sessions = server!.requests.filter((r) => r.kind === 'main' && r.turn === 0 && taskIdOf(r.prompt ?? '') === '1.1');
+      assert.equal(sessions.length, 1, 'the agent ran once');
+    } finally {
+      await coordinator.close();
+    }
+  });
 });
+

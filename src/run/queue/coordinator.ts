@@ -32,7 +32,8 @@ export interface QueueCoordinatorOptions {
 export class QueueCoordinator {
   private readonly byJob = new Map<string, string>();
   private readonly current = new Map<string, RemoteJob>();
-  private readonly integrated = new Set<string>();
+  /** Each job's integration, once: a duplicate delivery waits for the first one's. */
+  private readonly integrations = new Map<string, Promise<{ commit: string } | { conflict: string[] }>>();
   private lastPushed: string | undefined;
 
   private constructor(
@@ -82,11 +83,14 @@ export class QueueCoordinator {
       const result = outcome.result;
       if (!result.ok) return { ok: false, reason: result.reason ?? 'the agent failed', result };
       if (!result.commit) return { ok: true, result };
-      // One delivery of a job is integrated; a second one (after a stall) finds it done.
-      if (this.integrated.has(jobId)) return { ok: true, result };
-      const applied = await this.opts.git.applyRemoteCommit(this.opts.remote, ref, result.commit, this.opts.identity ? { identity: this.opts.identity } : {});
+      // One delivery of a job is integrated; a second one (after a stall) waits for it and shares it.
+      let applying = this.integrations.get(jobId);
+      if (!applying) {
+        applying = this.opts.git.applyRemoteCommit(this.opts.remote, ref, result.commit, this.opts.identity ? { identity: this.opts.identity } : {});
+        this.integrations.set(jobId, applying);
+      }
+      const applied = await applying;
       if ('commit' in applied) {
-        this.integrated.add(jobId);
         await this.publishTip();
         return { ok: true, result, commit: applied.commit };
       }

@@ -26,7 +26,8 @@ export class RemoteTasks {
   private readonly queue: Queue<TaskJobData, TaskJobResult>;
   private readonly events: QueueEvents;
   private readonly publisher: Redis;
-  private readonly waiting = new Map<string, (o: RemoteOutcome) => void>();
+  /** Everyone waiting for a job: a duplicate submit waits for the same job as the first. */
+  private readonly waiting = new Map<string, Array<(o: RemoteOutcome) => void>>();
 
   private constructor(url: string, private readonly opts: RemoteTasksOptions) {
     const connection = connectionOf(parseRedisUrl(url));
@@ -56,10 +57,10 @@ export class RemoteTasks {
   }
 
   private settle(jobId: string, outcome: RemoteOutcome): void {
-    const resolve = this.waiting.get(jobId);
-    if (!resolve) return;
+    const waiters = this.waiting.get(jobId);
+    if (!waiters) return;
     this.waiting.delete(jobId);
-    resolve(outcome);
+    for (const resolve of waiters) resolve(outcome);
   }
 
   /**
@@ -67,7 +68,7 @@ export class RemoteTasks {
    * the job already there and waits for it, so a duplicate is run (and integrated) once.
    */
   async submit(jobId: string, data: TaskJobData): Promise<RemoteJob> {
-    const done = new Promise<RemoteOutcome>((resolve) => this.waiting.set(jobId, resolve));
+    const done = new Promise<RemoteOutcome>((resolve) => this.waiting.set(jobId, [...(this.waiting.get(jobId) ?? []), resolve]));
     const job = await this.queue.add('task', data, {
       jobId,
       attempts: this.opts.attempts ?? 1,
