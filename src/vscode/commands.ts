@@ -11,6 +11,7 @@ import { PlanError } from '../core/source.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { PlanTreeNode, PlanTreeProvider } from './planTree.js';
 import { showSchedule } from './scheduleView.js';
+import { setTaskState } from './taskActions.js';
 
 export interface CommandContext {
   extension: vscode.ExtensionContext;
@@ -93,7 +94,7 @@ export function commandTable(ctx: CommandContext): Record<string, Handler> {
       reason = await vscode.window.showInputBox({ prompt: `Why did ${target.task.id} fail?`, placeHolder: 'e.g. tests fail on CI' });
       if (reason === undefined) return;
     }
-    await workspace.setTaskStatus(target.entry, target.task.id, status, reason);
+    await setTaskState(workspace, target.entry, target.task.id, status, reason);
   };
 
   return {
