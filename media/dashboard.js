@@ -165,8 +165,9 @@
         el('span', { class: 'id' }, li, task.id);
         el('span', { class: 'name', title: task.title }, li, task.title);
         if (task.startedAt) el('span', { class: 'elapsed', 'data-started': task.startedAt }, li, elapsed(nowMs() - Date.parse(task.startedAt)));
-        if (task.activity) el('span', { class: 'activity', title: task.activity }, li, task.activity);
+        // The cost beside the elapsed time; the activity below, on its own line.
         if (task.costUsd) el('span', { class: 'cost' }, li, `$${task.costUsd.toFixed(2)}`);
+        if (task.activity) el('span', { class: 'activity', title: task.activity }, li, task.activity);
       }
     }
     if (p.failedTasks.length) {

@@ -58,6 +58,7 @@
     ['critical', 'critical path'],
     ['verify', 'VERIFY with estimate'],
     ['milestone', 'check / group (no worker)'],
+    ['default', 'no estimate: default length'],
   ]) {
     const item = el('span', { class: 'legend-item' }, legend);
     el('span', { class: `swatch ${cls}` }, item);
@@ -116,7 +117,7 @@
     }
     second.push(['utilisation', `${Math.round(s.utilisation * 100)}%`]);
     const guessed = (d.defaultEstimates || []).length;
-    if (guessed) second.push(['without an estimate', `${guessed} (${d.defaultMinutes || 60} min (default) each, dashed)`, 'default']);
+    if (guessed) second.push(['without an estimate', `${guessed} × ${d.defaultMinutes || 60} min (default)`, 'default']);
     summaryLine(summary, second);
     const cp = el('p', { class: 'critical-path' }, summary);
     el('span', { class: 'name' }, cp, 'Critical path ');

@@ -12,7 +12,7 @@ import type { Tally } from '../core/progress.js';
 import { webviewHtml } from './webviewHtml.js';
 
 export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
-export const DASHBOARD_TITLE = 'Plan Orchestrator: Dashboard';
+export const DASHBOARD_TITLE = 'Plan Dashboard';
 /** Status files change in bursts while agents work: the page is redrawn at most this often. */
 const THROTTLE_MS = 500;
 

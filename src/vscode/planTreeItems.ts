@@ -23,7 +23,7 @@ export const ICONS: Record<TaskDisplayState, vscode.ThemeIcon> = {
 };
 
 /** Labels longer than this are cut at a word, so a narrow side bar still shows the state and dependencies. */
-export const TITLE_MAX = 48;
+export const TITLE_MAX = 28;
 
 export function shortTitle(title: string): string {
   const oneLine = title.replace(/\s+/g, ' ').trim();

@@ -104,7 +104,7 @@ suite('Dashboard', () => {
 
     await vscode.commands.executeCommand('planOrchestrator.showDashboard');
     const tab = await until('the dashboard tab', () =>
-      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Plan Orchestrator: Dashboard' && t.input instanceof vscode.TabInputWebview),
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Plan Dashboard' && t.input instanceof vscode.TabInputWebview),
     );
     assert.ok(tab);
     const data = await until('dashboard data with zeta', () => {
