@@ -53,7 +53,30 @@
 
   const STATUS_LABEL = { pending: 'reset', in_progress: 'started', completed: 'completed', failed: 'failed', skipped: 'skipped' };
 
+  function counts(p) {
+    const tasks = `${p.done}/${p.total} task${p.total === 1 ? '' : 's'}`;
+    return p.checks && p.checks.total ? `${tasks} · ${p.checks.done}/${p.checks.total} check${p.checks.total === 1 ? '' : 's'}` : tasks;
+  }
+
+  // Enter or Space on a focused element that is not a button does what a click does.
+  function activate(node, action) {
+    node.addEventListener('click', action);
+    node.addEventListener('keydown', (e) => {
+      if (e.target !== node || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      action(e);
+    });
+  }
+
+  // What had the focus before a redraw gets it back after: a redraw every few seconds must not
+  // throw a keyboard user back to the top of the page.
+  function focusKey() {
+    const a = document.activeElement;
+    return a && a.dataset && a.dataset.focus;
+  }
+
   function render() {
+    const focused = focusKey();
     app.textContent = '';
     if (!data) {
       el('p', { class: 'empty' }, app, 'Loading…');
@@ -67,60 +90,70 @@
       'span',
       { class: 'counts' },
       heading,
-      `${t.done}/${t.total} done (${t.percent}%) · ${t.plans} plan${t.plans === 1 ? '' : 's'}${t.running ? ` · ${t.running} running` : ''}${t.failed ? ` · ${t.failed} failed` : ''}`,
+      `${t.done}/${t.total} tasks done (${t.percent}%) · ${t.plans} plan${t.plans === 1 ? '' : 's'}${t.running ? ` · ${t.running} running` : ''}${t.failed ? ` · ${t.failed} failed` : ''}`,
     );
+    startControl(heading);
     progressBar(header, t, 'All plans');
     if (!data.trusted) el('p', { class: 'notice' }, header, 'This workspace is not trusted: orchestrators cannot be started or stopped from here.');
 
-    const layout = el('div', { class: 'layout' }, app);
-    const panes = el('section', { class: 'panes', 'aria-label': 'Plans' }, layout);
-    if (!data.plans.length) el('p', { class: 'empty' }, panes, 'No active plans: create a plan worktree or start a task to see it here.');
+    const panes = el('section', { class: 'panes', 'aria-label': 'Plans' }, app);
+    if (!data.plans.length) el('p', { class: 'empty' }, panes, 'No active plans yet: start one above, or create a plan worktree.');
     for (const p of data.plans) pane(panes, p);
-
-    const feed = el('section', { class: 'feed', 'aria-label': 'Activity' }, layout);
-    el('h2', {}, feed, 'Activity');
-    if (!data.activity.length) el('p', { class: 'empty' }, feed, 'No task status changes yet.');
-    const list = el('ol', {}, feed);
-    for (const a of data.activity) {
-      const li = el('li', { class: `status-${a.status}` }, list);
-      el('time', { datetime: a.at, title: a.at }, li, timeOfDay(a.at));
-      el('span', { class: 'dot', 'aria-hidden': 'true' }, li);
-      const text = el('span', { class: 'text' }, li);
-      el('span', { class: 'plan' }, text, a.planTitle);
-      el('span', { class: 'what' }, text, ` ${a.id} ${STATUS_LABEL[a.status] || a.status}`);
-      if (a.title) el('span', { class: 'task-title' }, text, ` — ${a.title}`);
-      if (a.note) el('span', { class: 'note' }, text, ` (${a.note})`);
+    if (focused) {
+      const again = app.querySelector(`[data-focus="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
     }
   }
 
+  /** "Start a plan…": any plan of the workspace, not only the active ones. */
+  function startControl(parent) {
+    const plans = data.workspacePlans || [];
+    if (!plans.length) return;
+    const form = el('form', { class: 'start-plan' }, parent);
+    el('label', { for: 'start-plan' }, form, 'Start a plan');
+    const select = el('select', { id: 'start-plan', 'data-focus': 'start-plan', disabled: !data.trusted }, form);
+    el('option', { value: '' }, select, 'Choose a plan…');
+    for (const p of plans) el('option', { value: p.file, title: p.path }, select, `${p.title} — ${p.path}`);
+    const go = el('button', { type: 'submit', 'data-focus': 'start-plan-go', disabled: !data.trusted, title: data.trusted ? 'Start the orchestrator for this plan' : 'Requires a trusted workspace' }, form, 'Start');
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!select.value) {
+        select.focus();
+        return;
+      }
+      go.disabled = true;
+      vscode.postMessage({ type: 'startPlan', file: select.value });
+    });
+  }
+
   function pane(parent, p) {
-    const card = el('article', { class: `pane${p.orchestrator ? ' live' : ''}${p.failed ? ' has-failures' : ''}` }, parent);
+    // A card is one stop for the keyboard: Tab reaches it, Enter or Space opens the plan; its buttons follow.
+    const card = el('article', { class: `pane${p.orchestrator ? ' live' : ''}${p.failed ? ' has-failures' : ''}`, tabindex: 0, 'aria-label': `${p.title}: ${counts(p)}`, 'data-focus': `card:${p.key}` }, parent);
+    activate(card, () => vscode.postMessage({ type: 'open', key: p.key }));
     const top = el('div', { class: 'pane-top' }, card);
     const titles = el('div', { class: 'titles' }, top);
-    const title = el('a', { class: 'title', href: '#', title: 'Open the plan' }, titles, p.title);
-    title.addEventListener('click', (e) => {
-      e.preventDefault();
-      vscode.postMessage({ type: 'open', key: p.key });
-    });
+    el('h2', { class: 'title', title: p.title }, titles, p.title);
     el('span', { class: 'where' }, titles, [p.branch, p.where].filter(Boolean).join(' · '));
     const actions = el('div', { class: 'actions' }, top);
     const button = el(
       'button',
-      { type: 'button', class: p.orchestrator ? 'stop' : 'start', disabled: !data.trusted, title: data.trusted ? '' : 'Requires a trusted workspace' },
+      { type: 'button', class: p.orchestrator ? 'stop' : 'start', disabled: !data.trusted, title: data.trusted ? '' : 'Requires a trusted workspace', 'data-focus': `button:${p.key}` },
       actions,
       p.orchestrator ? 'Stop' : 'Start',
     );
-    button.addEventListener('click', () => {
+    button.addEventListener('click', (e) => {
+      e.stopPropagation();
       button.disabled = true;
       vscode.postMessage({ type: p.orchestrator ? 'stop' : 'start', key: p.key });
     });
+    button.addEventListener('keydown', (e) => e.stopPropagation());
 
-    const counts = el('div', { class: 'pane-counts' }, card);
-    const figures = el('span', {}, counts);
+    const countsRow = el('div', { class: 'pane-counts' }, card);
+    const figures = el('span', {}, countsRow);
     el('span', { class: 'big' }, figures, `${p.done}/${p.total}`);
-    el('span', {}, figures, ` done · ${p.percent}%`);
-    const state = el('span', { class: `state ${p.orchestrator ? 'on' : 'off'}` }, counts, p.orchestrator ? `● orchestrator running · pid ${p.orchestrator.pid}` : '○ no orchestrator');
-    if (p.orchestrator && p.orchestrator.startedAt) state.title = `since ${p.orchestrator.startedAt}`;
+    el('span', {}, figures, ` tasks · ${p.percent}%${p.checks && p.checks.total ? ` · ${p.checks.done}/${p.checks.total} checks` : ''}`);
+    const state = el('span', { class: `state ${p.orchestrator ? 'on' : 'off'}` }, countsRow, p.orchestrator ? `● orchestrator running · pid ${p.orchestrator.pid}` : '○ no orchestrator');
+    if (p.orchestrator && p.orchestrator.startedAt) state.title = `since ${new Date(p.orchestrator.startedAt).toLocaleString()}`;
     progressBar(card, p, p.title);
     if (p.error) el('p', { class: 'error' }, card, p.error);
 
@@ -130,10 +163,11 @@
         const li = el('li', {}, ul);
         el('span', { class: 'icon spin', 'aria-hidden': 'true' }, li, '⟳');
         el('span', { class: 'id' }, li, task.id);
-        el('span', { class: 'name' }, li, task.title);
+        el('span', { class: 'name', title: task.title }, li, task.title);
         if (task.startedAt) el('span', { class: 'elapsed', 'data-started': task.startedAt }, li, elapsed(nowMs() - Date.parse(task.startedAt)));
-        if (task.activity) el('span', { class: 'activity', title: task.activity }, li, task.activity);
+        // The cost beside the elapsed time; the activity below, on its own line.
         if (task.costUsd) el('span', { class: 'cost' }, li, `$${task.costUsd.toFixed(2)}`);
+        if (task.activity) el('span', { class: 'activity', title: task.activity }, li, task.activity);
       }
     }
     if (p.failedTasks.length) {
@@ -142,12 +176,33 @@
         const li = el('li', {}, ul);
         el('span', { class: 'icon', 'aria-hidden': 'true' }, li, '✕');
         el('span', { class: 'id' }, li, task.id);
-        el('span', { class: 'name' }, li, task.title);
+        el('span', { class: 'name', title: task.title }, li, task.title);
         if (task.error) el('span', { class: 'reason', title: task.error }, li, task.error);
       }
     }
     if (!p.runningTasks.length && !p.failedTasks.length && !p.error) {
       el('p', { class: 'quiet' }, card, p.total && p.done === p.total ? 'All tasks done.' : 'Nothing running.');
+    }
+    feed(card, p);
+  }
+
+  /** The plan's own feed: one line per status change, newest first. */
+  function feed(card, p) {
+    if (!p.activity || !p.activity.length) return;
+    const details = el('details', { class: 'feed', open: true }, card);
+    const summary = el('summary', { 'data-focus': `feed:${p.key}` }, details, 'Activity');
+    summary.addEventListener('keydown', (e) => e.stopPropagation());
+    summary.addEventListener('click', (e) => e.stopPropagation());
+    const list = el('ol', {}, details);
+    for (const a of p.activity) {
+      const text = `${a.id} ${STATUS_LABEL[a.status] || a.status}${a.title ? ` — ${a.title}` : ''}${a.note ? ` (${a.note})` : ''}`;
+      const li = el('li', { class: `status-${a.status}`, title: text }, list);
+      el('time', { datetime: a.at, title: new Date(a.at).toLocaleString() }, li, timeOfDay(a.at));
+      el('span', { class: 'dot', 'aria-hidden': 'true' }, li);
+      const line = el('span', { class: 'text' }, li);
+      el('span', { class: 'what' }, line, `${a.id} ${STATUS_LABEL[a.status] || a.status}`);
+      if (a.title) el('span', { class: 'task-title' }, line, ` — ${a.title}`);
+      if (a.note) el('span', { class: 'note' }, line, ` (${a.note})`);
     }
   }
 

@@ -49,6 +49,7 @@
   el('span', { id: 'workers-hint', class: 'hint' }, controls, `1–${maxWorkers}`);
   const summary = el('section', { class: 'summary', 'aria-live': 'polite' }, app);
   const legend = el('div', { class: 'legend' }, app);
+  const banner = el('p', { class: 'banner', role: 'status', hidden: '' }, app);
   const message = el('p', { class: 'message', role: 'alert', hidden: '' }, app);
   const chart = el('div', { class: 'chart' }, app);
 
@@ -57,6 +58,7 @@
     ['critical', 'critical path'],
     ['verify', 'VERIFY with estimate'],
     ['milestone', 'check / group (no worker)'],
+    ['default', 'no estimate: default length'],
   ]) {
     const item = el('span', { class: 'legend-item' }, legend);
     el('span', { class: `swatch ${cls}` }, item);
@@ -111,9 +113,11 @@
     const second = [];
     if (s.text.batched !== null) {
       const gain = s.makespan > 0 && s.batchedMakespan > s.makespan ? ` (×${(s.batchedMakespan / s.makespan).toFixed(2)} slower)` : '';
-      second.push(['Batched pattern', `${s.text.batched}${gain}`]);
+      second.push(['one batch at a time (the old way)', `${s.text.batched}${gain}`]);
     }
     second.push(['utilisation', `${Math.round(s.utilisation * 100)}%`]);
+    const guessed = (d.defaultEstimates || []).length;
+    if (guessed) second.push(['without an estimate', `${guessed} × ${d.defaultMinutes || 60} min (default)`, 'default']);
     summaryLine(summary, second);
     const cp = el('p', { class: 'critical-path' }, summary);
     el('span', { class: 'name' }, cp, 'Critical path ');
@@ -125,6 +129,10 @@
     title.textContent = data.title ? `Schedule: ${data.title}` : 'Schedule';
     if (document.activeElement !== input) input.value = String(data.workers);
     const bars = data.rows.reduce((n, r) => n + r.bars.length, 0);
+    // Errors in the plan (an unknown dependency, a cycle broken up) make the chart a guess: say so first.
+    const errors = data.planErrors || 0;
+    banner.hidden = !errors || Boolean(data.error);
+    banner.textContent = errors ? `⚠ The plan has ${errors} error${errors === 1 ? '' : 's'} (see the Problems panel): this schedule may not be what will run.` : '';
     renderSummary(data, bars);
     chart.replaceChildren();
     const text = data.error ? data.error : bars === 0 ? 'This plan has no tasks to schedule.' : '';
@@ -224,6 +232,7 @@
     else c.push('bar');
     if (bar.critical) c.push('critical');
     if (bar.kind === 'verify') c.push('verify');
+    if (data.defaultEstimates && data.defaultEstimates.includes(bar.id)) c.push('default');
     return c.join(' ');
   }
 

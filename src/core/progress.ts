@@ -1,7 +1,7 @@
 /** Progress of a plan per phase, as `planctl status`, the tree and the status bar show it. */
-import type { Plan } from './model.js';
+import type { Plan, Task } from './model.js';
 import type { PlanGraph } from './graph.js';
-import { nodeStates, type StatusLookup } from './schedule.js';
+import { nodeStates, type NodeState, type StatusLookup } from './schedule.js';
 
 export interface Counts {
   total: number;
@@ -43,4 +43,65 @@ export function planProgress(plan: Plan, graph: PlanGraph, statusOf: StatusLooku
     }
   }
   return { title: plan.title, phases, ...all, percent: all.total === 0 ? 0 : Math.round((100 * all.done) / all.total) };
+}
+
+/** Done and total of one kind of item. */
+export interface Tally {
+  done: number;
+  total: number;
+}
+
+/**
+ * What the extension shows everywhere a plan's progress appears (tree, tooltips, status bar,
+ * dashboard, Orchestrators view), so that no two places disagree:
+ * - `tasks`: the work items, each counted once: a group task (Kiro's `1.` with `1.1`, `1.2`) is done
+ *   when its children are, so only its children count; optional tasks (Kiro `- [ ]*`) are left out;
+ * - `checks`: the VERIFY items, shown apart, since they are checks of the work rather than work;
+ * - `percent`: of the tasks (of the checks when a plan has nothing else).
+ * Skipped items count as done, as the tree's checkbox shows them.
+ */
+export interface TaskCounts {
+  tasks: Tally;
+  checks: Tally;
+  running: number;
+  failed: number;
+  /** Optional tasks, not in `tasks`. */
+  optional: number;
+  percent: number;
+}
+
+export function taskCounts(
+  plan: Plan,
+  graph: PlanGraph,
+  statusOf: StatusLookup,
+  opts: { states?: readonly NodeState[]; only?: (t: Task) => boolean } = {},
+): TaskCounts {
+  const state = opts.states ?? nodeStates(plan, graph, statusOf);
+  const out: TaskCounts = { tasks: { done: 0, total: 0 }, checks: { done: 0, total: 0 }, running: 0, failed: 0, optional: 0, percent: 0 };
+  const seen = new Set<string>();
+  for (const t of plan.tasks) {
+    // A duplicated ID is one task for the graph and the status file: count it once.
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (t.childIds.length > 0 || (opts.only && !opts.only(t))) continue;
+    if (t.optional) {
+      out.optional++;
+      continue;
+    }
+    const tally = t.kind === 'verify' ? out.checks : out.tasks;
+    tally.total++;
+    const s = state[t.index];
+    if (s === 'done') tally.done++;
+    else if (s === 'running') out.running++;
+    else if (s === 'failed') out.failed++;
+  }
+  const basis = out.tasks.total > 0 ? out.tasks : out.checks;
+  out.percent = basis.total === 0 ? 0 : Math.round((100 * basis.done) / basis.total);
+  return out;
+}
+
+/** `5/8 tasks · 2/3 checks` (checks only when the plan has any). */
+export function formatCounts(c: Pick<TaskCounts, 'tasks' | 'checks'>): string {
+  const tasks = `${c.tasks.done}/${c.tasks.total} task${c.tasks.total === 1 ? '' : 's'}`;
+  return c.checks.total > 0 ? `${tasks} · ${c.checks.done}/${c.checks.total} check${c.checks.total === 1 ? '' : 's'}` : tasks;
 }

@@ -138,6 +138,8 @@ export function buildScheduleData(plan: Plan, sim: Simulation, batched?: Simulat
     const phase = task ? (plan.phases[task.phaseIndex]?.id ?? '') : '';
     const lane = milestone ? (lanesAt.get(s.start) ?? 0) : 0;
     if (milestone) lanesAt.set(s.start, lane + 1);
+    // The plan gives no estimate: the bar is as long as graph.ts's default, which the tooltip says.
+    const defaultEstimate = !milestone && task !== undefined && task.estimateMinutes === undefined;
     const bar: ScheduleBar = {
       id: s.id,
       title: task?.title ?? '',
@@ -149,7 +151,7 @@ export function buildScheduleData(plan: Plan, sim: Simulation, batched?: Simulat
       lane,
       line: task?.range.start.line ?? 0,
       phase,
-      tooltip: tooltipFor(s.id, task, s.start, s.end, milestone, isCritical, phase, s.worker),
+      tooltip: tooltipFor(s.id, task, s.start, s.end, milestone, isCritical, phase, s.worker, defaultEstimate),
     };
     if (s.worker === null || !rows[s.worker]) milestones.bars.push(bar);
     else {
@@ -191,9 +193,10 @@ export function buildScheduleData(plan: Plan, sim: Simulation, batched?: Simulat
   };
 }
 
-function tooltipFor(id: string, task: Task | undefined, start: number, end: number, milestone: boolean, critical: boolean, phase: string, worker: number | null): string {
+function tooltipFor(id: string, task: Task | undefined, start: number, end: number, milestone: boolean, critical: boolean, phase: string, worker: number | null, defaultEstimate: boolean): string {
   const head = task?.title ? `${id} ${task.title}` : id;
-  const when = milestone ? `at ${formatMinutes(start)}` : `${formatMinutes(start)} → ${formatMinutes(end)} (${formatMinutes(end - start)})`;
+  // A length the plan did not give is said to be a guess, so nobody plans on it.
+  const when = milestone ? `at ${formatMinutes(start)}` : `${formatMinutes(start)} → ${formatMinutes(end)} (${formatMinutes(end - start)}${defaultEstimate ? ', default estimate' : ''})`;
   const where = [phase ? `Phase ${phase}` : '', worker === null ? '' : `Worker ${worker + 1}`].filter(Boolean).join(' · ');
   const extra = [critical ? 'on the critical path' : '', milestone && task?.kind === 'verify' ? 'VERIFY check, no worker' : '', milestone && task && task.childIds.length > 0 ? 'group: done with its children' : '']
     .filter(Boolean)

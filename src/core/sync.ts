@@ -44,3 +44,32 @@ export function withOriginalBom(text: string, original: Uint8Array): string {
   const hasBom = original.length >= 3 && original[0] === 0xef && original[1] === 0xbb && original[2] === 0xbf;
   return hasBom && !text.startsWith(UTF8_BOM) ? UTF8_BOM + text : text;
 }
+
+export interface CheckboxEdit {
+  id: string;
+  /** Offset of the character between the brackets (as `Task.checkboxOffset`). */
+  offset: number;
+  /** `x` to tick, a space to untick. */
+  char: 'x' | ' ';
+}
+
+/**
+ * The one-character edits that tick (or untick) these tasks' boxes in `text`, for an editor to apply
+ * as an undoable edit; boxes already in that state are left out. The same rules as
+ * tickCompletedTasks: a task's own box only, the first of a duplicated ID.
+ */
+export function checkboxEdits(text: string, plan: Plan, ids: readonly string[], ticked: boolean): CheckboxEdit[] {
+  const wanted = new Set(ids);
+  const seen = new Set<string>();
+  const out: CheckboxEdit[] = [];
+  const char = ticked ? 'x' : ' ';
+  for (const t of plan.tasks) {
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    if (!wanted.has(t.id) || t.checkboxOffset < 0 || t.checkboxOffset >= text.length) continue;
+    const current = text[t.checkboxOffset]!;
+    if (ticked ? current === 'x' || current === 'X' : current === ' ') continue;
+    out.push({ id: t.id, offset: t.checkboxOffset, char });
+  }
+  return out;
+}

@@ -283,6 +283,15 @@ const NAME_LOCK_OPTIONS = {
 
 const DAY_MS = 86_400_000;
 
+/** Who commits the plan's status file when git has no identity configured (as the orchestrator's own commits). */
+const STATUS_COMMIT_IDENTITY = { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' };
+
+/** Ours, not the user's: the worktree context (`.claude-context/`) and the plan's status file with its lock and temp files. */
+function isOurs(rel: string, marker: WorktreeMarker | undefined): boolean {
+  if (rel === CONTEXT_DIR || rel.startsWith(`${CONTEXT_DIR}/`)) return true;
+  return marker !== undefined && (rel === marker.statusFile || rel.startsWith(`${marker.statusFile}.`));
+}
+
 export class WorktreeManager {
   /** Names whose create lock this instance holds, so its own repair step does not wait on itself. */
   private readonly heldNames = new Set<string>();
@@ -573,6 +582,7 @@ export class WorktreeManager {
       if (changes.length > 0) throw new WorktreeError('dirty', `${entry.name} has uncommitted changes (${listFew(changes)}): commit them in ${this.shown(info.path)} first`);
     }
     await this.assertMainCheckoutReady(target);
+    if (wtGit) await this.commitOwnStatus(info.path, marker, entry.name);
 
     const oldTip = await this.git.resolveCommit(branch);
     if (!oldTip) throw new GitError('unknown-ref', `branch ${branch} does not exist`);
@@ -648,6 +658,7 @@ export class WorktreeManager {
     if (op) throw new WorktreeError('in-progress', `a ${op} is in progress in ${this.shown(info.path)}: finish or abort it first`);
     const changes = await this.userChanges(info.path, marker);
     if (changes.length > 0) throw new WorktreeError('dirty', `${entry.name} has uncommitted changes (${listFew(changes)}): commit or stash them first`);
+    await this.commitOwnStatus(info.path, marker, entry.name);
     const before = (await this.git.resolveCommit(branch))!;
     const ontoSha = await this.git.resolveCommit(target);
     const outcome = await wtGit.rebaseOnto(target);
@@ -926,16 +937,28 @@ export class WorktreeManager {
     return (await fs.stat(statusFile).catch(() => undefined))?.mtime;
   }
 
-  /** Uncommitted changes that are the user's: our context directory and untracked status file don't count. */
+  /**
+   * Uncommitted changes that are the user's: our context directory and the plan's status file don't
+   * count, untracked or not (an agent's `git add -A` can commit the status file once; the orchestrator
+   * rewrites it after every task).
+   */
   private async userChanges(wtPath: string, marker: WorktreeMarker | undefined): Promise<string[]> {
     const entries = await this.git.statusEntries(wtPath);
-    return entries
-      .filter((e) => {
-        if (e.path === CONTEXT_DIR || e.path.startsWith(`${CONTEXT_DIR}/`)) return false;
-        if (e.code === '??' && marker && (e.path === marker.statusFile || e.path.startsWith(`${marker.statusFile}.`))) return false;
-        return true;
-      })
-      .map((e) => e.path);
+    return entries.filter((e) => !isOurs(e.path, marker)).map((e) => e.path);
+  }
+
+  /**
+   * Commits the plan's status file on the plan branch when it is tracked and has changed, before the
+   * branch is merged or rebased: the plan's final state goes along, and git does not refuse to rebase
+   * over a modified tracked file. An untracked status file stays untracked (it never reaches a commit).
+   */
+  private async commitOwnStatus(wtPath: string, marker: WorktreeMarker | undefined, name: string): Promise<string | undefined> {
+    if (!marker) return undefined;
+    const changed = (await this.git.statusEntries(wtPath)).filter((e) => e.code !== '??' && e.code !== '!!' && e.path === marker.statusFile);
+    if (changed.length === 0) return undefined;
+    const wtGit = await GitService.open(wtPath);
+    const identity = (await wtGit.hasIdentity()) ? undefined : STATUS_COMMIT_IDENTITY;
+    return wtGit.commitPaths([marker.statusFile], `Plan ${name}: record the task status`, identity ? { identity } : {});
   }
 
   /** Git-ignored files a removal would destroy (see ignoredFiles.ts); our context and status files don't count. */
@@ -999,6 +1022,7 @@ export class WorktreeManager {
     if (await depGit.operationInProgress()) return { rebase: 'skipped', reason: 'an operation is in progress there' };
     const changes = await this.userChanges(dep.path, marker);
     if (changes.length > 0) return { rebase: 'skipped', reason: `uncommitted changes (${listFew(changes)})` };
+    await this.commitOwnStatus(dep.path, marker, dep.name);
     // --onto with the old tip: only the dependent's own commits move, even after a squash merge.
     const ontoSha = await this.git.resolveCommit(target);
     const outcome = await depGit.rebaseOnto(target, { upstream: oldTip });

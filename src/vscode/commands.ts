@@ -13,6 +13,7 @@ import type { PlanTreeNode, PlanTreeProvider } from './planTree.js';
 import { showSchedule } from './scheduleView.js';
 import { formatInitReport, initRepository } from '../setup/init.js';
 import { findRepoRoot } from '../core/status.js';
+import { setTaskState } from './taskActions.js';
 
 export interface CommandContext {
   extension: vscode.ExtensionContext;
@@ -95,7 +96,7 @@ export function commandTable(ctx: CommandContext): Record<string, Handler> {
       reason = await vscode.window.showInputBox({ prompt: `Why did ${target.task.id} fail?`, placeHolder: 'e.g. tests fail on CI' });
       if (reason === undefined) return;
     }
-    await workspace.setTaskStatus(target.entry, target.task.id, status, reason);
+    await setTaskState(workspace, target.entry, target.task.id, status, reason);
   };
 
   return {

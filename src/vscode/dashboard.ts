@@ -1,14 +1,18 @@
 /**
  * The aggregate dashboard: `planctl status --all-plans` and the multi-pane TUI as a webview. One
- * pane per active plan, an activity feed, and an overall progress bar; the numbers come from
- * ActivePlans (orchestratorsView.ts), media/dashboard.js only draws what it is posted.
+ * card per active plan with its own activity feed, an overall progress bar, and "Start a plan…" for
+ * any plan of the workspace; the numbers come from ActivePlans (orchestratorsView.ts),
+ * media/dashboard.js only draws what it is posted.
  */
 import * as vscode from 'vscode';
+import path from 'node:path';
 import { commandArgument, type ActivePlans, type ActivityItem } from './orchestratorsView.js';
+import type { PlanWorkspace } from './planWorkspace.js';
+import type { Tally } from '../core/progress.js';
 import { webviewHtml } from './webviewHtml.js';
 
 export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
-export const DASHBOARD_TITLE = 'Plan Orchestrator: Dashboard';
+export const DASHBOARD_TITLE = 'Plan Dashboard';
 /** Status files change in bursts while agents work: the page is redrawn at most this often. */
 const THROTTLE_MS = 500;
 
@@ -20,6 +24,7 @@ export interface DashboardPlan {
   branch?: string;
   done: number;
   total: number;
+  checks: Tally;
   running: number;
   failed: number;
   percent: number;
@@ -27,6 +32,15 @@ export interface DashboardPlan {
   failedTasks: Array<{ id: string; title: string; error?: string }>;
   orchestrator?: { pid: number; startedAt?: string };
   error?: string;
+  /** This plan's latest task status changes, newest first (one line each). */
+  activity: ActivityItem[];
+}
+
+/** A plan of the workspace, for "Start a plan…": active or not. */
+export interface WorkspacePlanChoice {
+  file: string;
+  title: string;
+  path: string;
 }
 
 export interface DashboardData {
@@ -35,12 +49,13 @@ export interface DashboardData {
   trusted: boolean;
   total: { done: number; total: number; running: number; failed: number; percent: number; plans: number };
   plans: DashboardPlan[];
-  activity: ActivityItem[];
+  /** Every plan of the workspace, for "Start a plan…". */
+  workspacePlans: WorkspacePlanChoice[];
 }
 
-type DashboardMessage = { type: 'ready' } | { type: 'start' | 'stop' | 'open'; key: string };
+export type DashboardMessage = { type: 'ready' } | { type: 'start' | 'stop' | 'open'; key: string } | { type: 'startPlan'; file: string };
 
-export function dashboardData(model: ActivePlans): DashboardData {
+export function dashboardData(model: ActivePlans, workspace: PlanWorkspace): DashboardData {
   const plans = model.plans().map(
     (p): DashboardPlan => ({
       key: p.key,
@@ -50,6 +65,7 @@ export function dashboardData(model: ActivePlans): DashboardData {
       branch: p.branch,
       done: p.done,
       total: p.total,
+      checks: p.checks,
       running: p.running,
       failed: p.failed,
       percent: p.percent,
@@ -57,6 +73,7 @@ export function dashboardData(model: ActivePlans): DashboardData {
       failedTasks: p.failedTasks.map(({ id, title, error }) => ({ id, title, error })),
       orchestrator: p.orchestrator && { pid: p.orchestrator.pid, startedAt: p.orchestrator.startedAt },
       error: p.error,
+      activity: p.activity,
     }),
   );
   const sum = (f: (p: DashboardPlan) => number): number => plans.reduce((n, p) => n + f(p), 0);
@@ -67,7 +84,7 @@ export function dashboardData(model: ActivePlans): DashboardData {
     trusted: vscode.workspace.isTrusted,
     total: { done, total, running: sum((p) => p.running), failed: sum((p) => p.failed), percent: total ? Math.round((100 * done) / total) : 0, plans: plans.length },
     plans,
-    activity: [...model.activity()],
+    workspacePlans: workspace.plans().map((e) => ({ file: e.uri.fsPath, title: e.analysis?.plan.title || path.basename(e.uri.fsPath), path: vscode.workspace.asRelativePath(e.uri) })),
   };
 }
 
@@ -82,6 +99,7 @@ export class DashboardPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly model: ActivePlans,
+    private readonly workspace: PlanWorkspace,
     private readonly onDispose: () => void,
   ) {
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'plans.svg');
@@ -116,32 +134,46 @@ export class DashboardPanel implements vscode.Disposable {
 
   post(): DashboardData {
     this.lastPost = Date.now();
-    this.data = dashboardData(this.model);
+    this.data = dashboardData(this.model, this.workspace);
     if (!this.disposed) void this.panel.webview.postMessage({ type: 'render', data: this.data });
     return this.data;
   }
 
-  private async handleMessage(message: unknown): Promise<void> {
-    const m = message as Partial<DashboardMessage> | undefined;
-    if (!m || typeof m !== 'object') return;
+  /** What the page sent (public for tests: the page's messages, without a page). */
+  async handleMessage(message: unknown): Promise<unknown> {
+    const m = message as { type?: unknown; key?: unknown; file?: unknown } | undefined;
+    if (!m || typeof m !== 'object') return undefined;
     if (m.type === 'ready') {
       this.post();
-      return;
+      return undefined;
     }
-    if ((m.type !== 'start' && m.type !== 'stop' && m.type !== 'open') || typeof m.key !== 'string') return;
+    if (m.type === 'startPlan' && typeof m.file === 'string') {
+      // Only a plan the workspace knows: a message is no proof of anything.
+      const entry = this.workspace.plans().find((e) => e.uri.fsPath === m.file);
+      if (!entry) return undefined;
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage('Plan Orchestrator: trust this workspace to start orchestrators.');
+        return undefined;
+      }
+      try {
+        return await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', entry.uri);
+      } finally {
+        setTimeout(() => void this.model.refresh(), 1500);
+      }
+    }
+    if ((m.type !== 'start' && m.type !== 'stop' && m.type !== 'open') || typeof m.key !== 'string') return undefined;
     const plan = this.model.plans().find((p) => p.key === m.key);
-    if (!plan) return;
+    if (!plan) return undefined;
     if (m.type === 'open') {
-      await vscode.window.showTextDocument(vscode.Uri.file(plan.planFile), { viewColumn: vscode.ViewColumn.One });
-      return;
+      return vscode.window.showTextDocument(vscode.Uri.file(plan.planFile), { viewColumn: vscode.ViewColumn.One });
     }
     // The page disables the buttons too, but a message is no proof of trust.
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('Plan Orchestrator: trust this workspace to start or stop orchestrators.');
-      return;
+      return undefined;
     }
     try {
-      await vscode.commands.executeCommand(m.type === 'start' ? 'planOrchestrator.startOrchestrator' : 'planOrchestrator.stopOrchestrator', commandArgument(plan));
+      return await vscode.commands.executeCommand(m.type === 'start' ? 'planOrchestrator.startOrchestrator' : 'planOrchestrator.stopOrchestrator', commandArgument(plan));
     } finally {
       // The registry record is written once the orchestrator is up.
       setTimeout(() => void this.model.refresh(), 1500);
@@ -170,6 +202,7 @@ export class Dashboard implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly model: ActivePlans,
+    private readonly workspace: PlanWorkspace,
   ) {}
 
   async show(): Promise<DashboardPanel> {
@@ -183,7 +216,7 @@ export class Dashboard implements vscode.Disposable {
       localResourceRoots: [media],
       retainContextWhenHidden: false,
     });
-    const created = new DashboardPanel(panel, this.context.extensionUri, this.model, () => {
+    const created = new DashboardPanel(panel, this.context.extensionUri, this.model, this.workspace, () => {
       if (this.current === created) this.current = undefined;
     });
     this.current = created;

@@ -1,11 +1,14 @@
 /**
  * Editor decorations on plan documents: after each task line its live state and what it waits for
  * ("waits for 1.2 (running)"), and the dependencies/dependents of the task under the cursor highlighted.
- * Also the CodeLens actions on phases and tasks.
+ * CodeLens only above the plan's title (run, stop) and its phase headings (progress, ready tasks): a
+ * lens above every task would double the plan's line height. Task actions live in the tree, the
+ * hover and the editor's code actions (language.ts).
  */
 import * as vscode from 'vscode';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
-import { taskViews, type TaskDisplayState, type TaskView } from './taskState.js';
+import { countsOf, taskViews, type TaskDisplayState, type TaskView } from './taskState.js';
+import { formatCounts } from '../core/progress.js';
 
 const STATE_TEXT: Record<TaskDisplayState, string> = {
   done: '✓ done',
@@ -48,7 +51,13 @@ export class TaskDecorations implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly lenses = new vscode.EventEmitter<void>();
 
-  constructor(private readonly workspace: PlanWorkspace) {
+  /** `isRunning` tells whether an orchestrator runs the plan; `onDidChangeRunning` when that may have changed. */
+  constructor(
+    private readonly workspace: PlanWorkspace,
+    private readonly isRunning: (entry: PlanEntry) => boolean = () => false,
+    onDidChangeRunning?: vscode.Event<void>,
+  ) {
+    if (onDidChangeRunning) this.disposables.push(onDidChangeRunning(() => this.lenses.fire()));
     for (const state of Object.keys(STATE_TEXT) as TaskDisplayState[]) {
       this.stateTypes.set(
         state,
@@ -143,40 +152,25 @@ export class TaskDecorations implements vscode.Disposable {
     const lenses: vscode.CodeLens[] = [];
     const views = taskViews(this.workspace, entry);
     const plan = entry.analysis.plan;
-    plan.phases.forEach((phase) => {
+    plan.phases.forEach((phase, phaseIndex) => {
       if (phase.implicit) return;
       const members = [...phase.taskIndices, ...phase.verifyIndices].map((i) => views.get(plan.tasks[i]!.id)!).filter(Boolean);
-      const done = members.filter((v) => v.state === 'done' || v.state === 'skipped').length;
-      const ready = members.filter((v) => v.state === 'ready').map((v) => v.task.id);
+      const ready = members.filter((v) => v.state === 'ready' && v.task.childIds.length === 0).map((v) => v.task.id);
+      const counts = countsOf(this.workspace, entry, (t) => t.phaseIndex === phaseIndex)!;
       const range = new vscode.Range(phase.range.start.line - 1, 0, phase.range.start.line - 1, 0);
       lenses.push(
         new vscode.CodeLens(range, {
-          title: `${done}/${members.length} done${ready.length ? ` · ready: ${ready.slice(0, 4).join(', ')}${ready.length > 4 ? '…' : ''}` : ''}`,
+          title: `${formatCounts(counts)}${ready.length ? ` · ready: ${ready.slice(0, 4).join(', ')}${ready.length > 4 ? '…' : ''}` : ''}`,
           command: 'planOrchestrator.showNextTasks',
           arguments: [entry.uri],
         }),
       );
     });
-    if (!trusted) return lenses;
-    if (plan.titleRange) {
-      const at = new vscode.Range(plan.titleRange.start.line - 1, 0, plan.titleRange.start.line - 1, 0);
-      lenses.push(new vscode.CodeLens(at, { title: '$(run-all) Run orchestrator', command: 'planOrchestrator.startOrchestrator', arguments: [entry.uri] }));
-      lenses.push(new vscode.CodeLens(at, { title: '$(debug-stop) Stop', command: 'planOrchestrator.stopOrchestrator', arguments: [entry.uri] }));
-    }
-    for (const view of views.values()) {
-      const t = view.task;
-      const range = new vscode.Range(t.range.start.line - 1, 0, t.range.start.line - 1, 0);
-      const arg = { uri: entry.uri, id: t.id };
-      if (view.state === 'ready' || view.state === 'failed') {
-        lenses.push(new vscode.CodeLens(range, { title: '$(play) Start', command: 'planOrchestrator.startTask', arguments: [arg] }));
-      }
-      if (view.state !== 'done' && view.state !== 'skipped') {
-        lenses.push(new vscode.CodeLens(range, { title: '$(check) Complete', command: 'planOrchestrator.completeTask', arguments: [arg] }));
-      }
-      if (view.state !== 'ready' && view.state !== 'blocked') {
-        lenses.push(new vscode.CodeLens(range, { title: '$(discard) Reset', command: 'planOrchestrator.resetTask', arguments: [arg] }));
-      }
-    }
+    if (!trusted || !plan.titleRange) return lenses;
+    const at = new vscode.Range(plan.titleRange.start.line - 1, 0, plan.titleRange.start.line - 1, 0);
+    if (this.isRunning(entry)) lenses.push(new vscode.CodeLens(at, { title: '$(debug-stop) Stop orchestrator', command: 'planOrchestrator.stopOrchestrator', arguments: [entry.uri] }));
+    else lenses.push(new vscode.CodeLens(at, { title: '$(run-all) Run orchestrator', command: 'planOrchestrator.startOrchestrator', arguments: [entry.uri] }));
+    lenses.push(new vscode.CodeLens(at, { title: '$(graph) Schedule', command: 'planOrchestrator.showSchedule', arguments: [entry.uri] }));
     return lenses;
   }
 

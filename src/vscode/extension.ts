@@ -19,6 +19,11 @@ import { OrchestratorTerminals, orchestratorCommands } from './orchestratorTermi
 import { ActivePlans, OrchestratorsTreeProvider, orchestratorsViewCommands } from './orchestratorsView.js';
 import { Dashboard, dashboardCommands, type DashboardData } from './dashboard.js';
 import { ApiServerController, apiServerCommands } from './apiServer.js';
+import { TreeOptions, treeOptionCommands } from './treeOptions.js';
+import { AgentOutputDocuments } from './agentOutput.js';
+import { TaskFailureNotifier, taskRunCommands } from './taskRun.js';
+import { TaskCodeActions } from './taskCodeActions.js';
+import type { DashboardPanel } from './dashboard.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
@@ -33,6 +38,12 @@ export interface PlanOrchestratorApi {
   apiServer: ApiServerController;
   /** The data last posted to the dashboard page, if it is open. */
   lastDashboardData(): DashboardData | undefined;
+  /** The open dashboard panel (tests send it the page's messages). */
+  dashboardPanel(): DashboardPanel | undefined;
+  /** The Plans view's filter and grouping. */
+  treeOptions: TreeOptions;
+  /** The Plans view itself (its description shows the filter). */
+  planView: vscode.TreeView<import('./planTree.js').PlanTreeNode>;
   /** The orchestrator run shown in one of our terminals: what it runs, where, and how it ended. */
   orchestratorRun(terminal: vscode.Terminal): { spec: RunSpec; outcome?: RunOutcome } | undefined;
   /** How long activation took, in ms (for the benchmarks); the workspace scan is not part of it. */
@@ -48,9 +59,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
   try {
     const workspace = new PlanWorkspace(log);
     context.subscriptions.push(workspace);
-    const tree = new PlanTreeProvider(workspace);
+    const treeOptions = new TreeOptions();
+    const tree = new PlanTreeProvider(workspace, treeOptions);
     const view = vscode.window.createTreeView('planOrchestrator.plans', { treeDataProvider: tree, showCollapseAll: true, manageCheckboxStateManually: true });
-    context.subscriptions.push(tree, view, tree.bindCheckboxes(view));
+    // A filtered view says so where the user looks: beside its title, and in a message when nothing matches.
+    const showFilter = (): void => {
+      const text = treeOptions.describe();
+      view.description = text ? `Filter: ${text}` : undefined;
+      view.message = text && tree.getChildren().length === 0 ? `No tasks match the filter ${text}. Clear it with the button above.` : undefined;
+    };
+    context.subscriptions.push(treeOptions, tree, view, tree.bindCheckboxes(view), treeOptions.onDidChange(showFilter), tree.onDidChangeTreeData(() => treeOptions.filter && showFilter()));
     const ctx: CommandContext = { extension: context, workspace, tree, view, log };
     const worktrees = new WorktreeTreeProvider(workspaceRepoRoot);
     context.subscriptions.push(worktrees, vscode.window.createTreeView('planOrchestrator.worktrees', { treeDataProvider: worktrees }));
@@ -68,12 +86,43 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     const activePlans = new ActivePlans(workspace, worktrees, workspaceRepoRoot);
     const orchestrators = new OrchestratorsTreeProvider(activePlans);
     const orchestratorsView = vscode.window.createTreeView('planOrchestrator.orchestrators', { treeDataProvider: orchestrators });
-    const dashboard = new Dashboard(context, activePlans);
+    const dashboard = new Dashboard(context, activePlans, workspace);
     context.subscriptions.push(activePlans, orchestrators, orchestratorsView, orchestrators.bindVisibility(orchestratorsView), dashboard);
     const apiServer = new ApiServerController(context, workspaceRepoRoot, log);
     context.subscriptions.push(apiServer);
+    const agentOutputs = new AgentOutputDocuments();
+    context.subscriptions.push(agentOutputs);
+    // Plans an orchestrator runs: their rows offer Stop, the plan's CodeLens too.
+    const runningPlans = (): Set<string> => {
+      const out = new Set<string>();
+      for (const p of activePlans.plans()) {
+        if (!p.orchestrator) continue;
+        const entry = p.entry ?? workspace.plans().find((e) => path.basename(e.uri.fsPath).replace(/\.md$/i, '') === p.name);
+        if (entry) out.add(entry.uri.toString());
+      }
+      return out;
+    };
+    context.subscriptions.push(activePlans.onDidChange(() => tree.setRunning(runningPlans())));
+    // Ahead/behind and dirty in the Worktrees view move with every task commit: re-read them when a
+    // worktree plan's status changes (a task finished) and when a run ends, at most once a second.
+    let worktreeTimer: ReturnType<typeof setTimeout> | undefined;
+    const refreshWorktreesSoon = (): void => {
+      worktreeTimer ??= setTimeout(() => {
+        worktreeTimer = undefined;
+        void worktrees.refresh();
+      }, 1000);
+    };
+    context.subscriptions.push(
+      workspace.onDidChangePlan((c) => {
+        if (c.kind === 'status' && c.entry.runsIn) refreshWorktreesSoon();
+      }),
+      terminals.onDidEndRun(() => refreshWorktreesSoon()),
+      { dispose: () => worktreeTimer && clearTimeout(worktreeTimer) },
+    );
     const commands = {
       ...commandTable(ctx),
+      ...treeOptionCommands(treeOptions),
+      ...taskRunCommands(workspace, terminals, agentOutputs),
       ...worktreeCommands(worktrees, workspace, log),
       ...orchestratorCommands(terminals, workspace),
       ...orchestratorsViewCommands(activePlans),
@@ -94,9 +143,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
         }),
       );
     }
-    context.subscriptions.push(new ApprovalNotifier(workspace, terminals, log));
+    context.subscriptions.push(new ApprovalNotifier(workspace, terminals, log), new TaskFailureNotifier(workspace));
     context.subscriptions.push(...registerLanguageFeatures(workspace, log, worktrees));
-    context.subscriptions.push(new TaskDecorations(workspace));
+    context.subscriptions.push(
+      new TaskDecorations(workspace, (entry) => runningPlans().has(entry.uri.toString()), activePlans.onDidChange),
+      vscode.languages.registerCodeActionsProvider({ language: 'markdown' }, new TaskCodeActions(workspace), { providedCodeActionKinds: TaskCodeActions.providedCodeActionKinds }),
+    );
     const statusBar = new PlanStatusBar(workspace);
     context.subscriptions.push(statusBar, activePlans.onDidChange(() => statusBar.setActivePlans(activePlans.plans())));
     context.subscriptions.push(
@@ -117,7 +169,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     void ready.then(() => activePlans.refresh());
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
-    return { workspace, tree, statusBar, schedule: scheduleApi, worktrees, orchestrators, apiServer, lastDashboardData: () => dashboard.lastData(), orchestratorRun: (t) => terminals.runOf(t), activationMs, ready };
+    return {
+      workspace,
+      tree,
+      statusBar,
+      schedule: scheduleApi,
+      worktrees,
+      orchestrators,
+      apiServer,
+      lastDashboardData: () => dashboard.lastData(),
+      dashboardPanel: () => dashboard.panel,
+      treeOptions,
+      planView: view,
+      orchestratorRun: (t) => terminals.runOf(t),
+      activationMs,
+      ready,
+    };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(`activation failed: ${e instanceof Error && e.stack ? e.stack : message}`);

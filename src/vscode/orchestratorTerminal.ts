@@ -16,7 +16,7 @@ import { readApprovedCommands } from '../run/approvals.js';
 import { gateCommands, unapprovedCommands } from '../run/gates.js';
 import { checkPlace } from '../run/preflight.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
-import { OrchestratorRun, announceOutcome } from './orchestratorRun.js';
+import { OrchestratorRun, announceOutcome, type RunOutcome } from './orchestratorRun.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
 
@@ -44,12 +44,16 @@ export class OrchestratorTerminals implements vscode.Disposable {
   private readonly runs = new WeakMap<vscode.Terminal, OrchestratorRun>();
   private readonly disposables: vscode.Disposable[] = [];
   private shim: string | undefined;
+  private readonly ended = new vscode.EventEmitter<{ planFile: string; outcome: RunOutcome }>();
+  /** A run this extension started has ended (the Worktrees view re-reads ahead/behind then). */
+  readonly onDidEndRun = this.ended.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly worktrees: WorktreeTreeProvider,
   ) {
     this.disposables.push(
+      this.ended,
       vscode.window.onDidCloseTerminal((t) => {
         for (const [key, term] of this.terminals) if (term === t) this.terminals.delete(key);
       }),
@@ -177,7 +181,10 @@ export class OrchestratorTerminals implements vscode.Disposable {
     const logsDir = await openPlan(planFile)
       .then((s) => path.join(path.dirname(s.statusPath), 'logs'))
       .catch(() => undefined);
-    run.onDidFinish((outcome) => void announceOutcome(title, outcome, logsDir));
+    run.onDidFinish((outcome) => {
+      this.ended.fire({ planFile, outcome });
+      void announceOutcome(title, outcome, logsDir);
+    });
     this.terminals.set(key, terminal);
     terminal.show(true);
     return terminal;

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { AnalysisCache, openPlan } from '../core/session.js';
 import { runningRecordFor } from '../run/registry.js';
-import { planProgress } from '../core/progress.js';
+import { taskCounts, type Tally } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
 import type { Plan } from '../core/model.js';
 import type { StatusFile } from '../core/status.js';
@@ -15,6 +15,8 @@ import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
 import { readRegistry } from './orchestratorTerminal.js';
+import { countsOf } from './taskState.js';
+import { humanTime, oneLine } from './format.js';
 
 export interface TaskRow {
   id: string;
@@ -49,8 +51,11 @@ export interface ActivePlan {
   branch?: string;
   worktree?: PlanWorktree;
   entry?: PlanEntry;
+  /** Tasks done and in all (core's taskCounts: what the tree and the status bar count too). */
   done: number;
   total: number;
+  /** VERIFY items, counted apart. */
+  checks: Tally;
   running: number;
   failed: number;
   percent: number;
@@ -60,10 +65,17 @@ export interface ActivePlan {
   statusPath: string;
   updatedAt?: string;
   error?: string;
+  /** The plan's latest task status changes, newest first. */
+  activity: ActivityItem[];
 }
 
-/** How many status changes the activity feed keeps, newest first. */
-export const ACTIVITY_LIMIT = 50;
+/** How many status changes each plan's activity feed keeps, newest first. */
+export const ACTIVITY_LIMIT = 12;
+
+/** Newest first, at most ACTIVITY_LIMIT. */
+function latest(items: ActivityItem[]): ActivityItem[] {
+  return items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, ACTIVITY_LIMIT);
+}
 
 function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progress' | 'failed'): TaskRow[] {
   if (!status) return [];
@@ -74,7 +86,7 @@ function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progre
     const run = r.run;
     out.push({
       id: t.id,
-      title: t.title,
+      title: oneLine(t.title),
       startedAt: r.startedAt,
       error: r.lastError,
       ...(run?.activity && wanted === 'in_progress' ? { activity: run.activity } : {}),
@@ -88,17 +100,17 @@ function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progre
 
 function activityOf(plan: Plan, status: StatusFile | undefined, key: string, planTitle: string): ActivityItem[] {
   if (!status) return [];
-  const titles = new Map(plan.tasks.map((t) => [t.id, t.title]));
+  // A task's title can be a whole paragraph (Kiro, spec-kit): a feed entry is one line.
+  const titles = new Map(plan.tasks.map((t) => [t.id, oneLine(t.title)]));
   const out: ActivityItem[] = [];
   for (const [id, record] of Object.entries(status.tasks)) {
-    for (const h of record.history) out.push({ plan: key, planTitle, id, title: titles.get(id) ?? '', status: h.status, at: h.at, note: h.note });
+    for (const h of record.history) out.push({ plan: key, planTitle, id, title: titles.get(id) ?? '', status: h.status, at: h.at, note: h.note ? oneLine(h.note) : undefined });
   }
-  return out;
+  return latest(out);
 }
 
 export class ActivePlans implements vscode.Disposable {
   private plansList: ActivePlan[] = [];
-  private feed: ActivityItem[] = [];
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
@@ -122,10 +134,6 @@ export class ActivePlans implements vscode.Disposable {
 
   plans(): readonly ActivePlan[] {
     return this.plansList;
-  }
-
-  activity(): readonly ActivityItem[] {
-    return this.feed;
   }
 
   /**
@@ -165,7 +173,6 @@ export class ActivePlans implements vscode.Disposable {
     const root = this.repoRoot();
     const registry = root ? await readRegistry(root) : [];
     const out: ActivePlan[] = [];
-    const feed: ActivityItem[] = [];
     const live = (planFile: string): ActivePlan['orchestrator'] => {
       const r = runningRecordFor(registry, planFile);
       return r ? { pid: r.pid, host: r.host, startedAt: r.startedAt } : undefined;
@@ -177,7 +184,7 @@ export class ActivePlans implements vscode.Disposable {
       try {
         const s = await openPlan(planFile, w.path, this.analyses);
         const title = s.analysis.plan.title || planName(planFile);
-        const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
+        const c = taskCounts(s.analysis.plan, s.analysis.graph, s.statusOf);
         const status = s.status.version > 0 || Object.keys(s.status.tasks).length > 0 ? s.status : undefined;
         out.push({
           key: planFile,
@@ -187,24 +194,25 @@ export class ActivePlans implements vscode.Disposable {
           cwd: w.path,
           branch: w.branch,
           worktree: w,
-          done: p.done,
-          total: p.total,
-          running: p.running,
-          failed: p.failed,
-          percent: p.percent,
+          done: c.tasks.done,
+          total: c.tasks.total,
+          checks: c.checks,
+          running: c.running,
+          failed: c.failed,
+          percent: c.percent,
           runningTasks: taskRows(s.analysis.plan, status, 'in_progress'),
           failedTasks: taskRows(s.analysis.plan, status, 'failed'),
           orchestrator: live(planFile),
           statusPath: s.statusPath,
           updatedAt: status?.updatedAt,
+          activity: activityOf(s.analysis.plan, status, planFile, title),
         });
-        feed.push(...activityOf(s.analysis.plan, status, planFile, title));
         this.watch(path.dirname(s.statusPath));
       } catch (e) {
         out.push({
           key: planFile, title: w.name, name: w.name, planFile, cwd: w.path, branch: w.branch, worktree: w,
-          done: 0, total: 0, running: 0, failed: 0, percent: 0, runningTasks: [], failedTasks: [],
-          orchestrator: live(planFile), statusPath: '', error: e instanceof Error ? e.message : String(e),
+          done: 0, total: 0, checks: { done: 0, total: 0 }, running: 0, failed: 0, percent: 0, runningTasks: [], failedTasks: [],
+          orchestrator: live(planFile), statusPath: '', error: e instanceof Error ? e.message : String(e), activity: [],
         });
       }
     }
@@ -214,7 +222,7 @@ export class ActivePlans implements vscode.Disposable {
       if (!entry.status || !entry.analysis || worktreeNames.has(name)) continue;
       const plan = entry.analysis.plan;
       const title = plan.title || name;
-      const p = planProgress(plan, entry.analysis.graph, this.workspace.statusOf(entry));
+      const c = countsOf(this.workspace, entry)!;
       out.push({
         key: entry.uri.fsPath,
         title,
@@ -222,22 +230,21 @@ export class ActivePlans implements vscode.Disposable {
         planFile: entry.uri.fsPath,
         cwd: entry.root,
         entry,
-        done: p.done,
-        total: p.total,
-        running: p.running,
-        failed: p.failed,
-        percent: p.percent,
+        done: c.tasks.done,
+        total: c.tasks.total,
+        checks: c.checks,
+        running: c.running,
+        failed: c.failed,
+        percent: c.percent,
         runningTasks: taskRows(plan, entry.status, 'in_progress'),
         failedTasks: taskRows(plan, entry.status, 'failed'),
         orchestrator: live(entry.uri.fsPath),
         statusPath: entry.statusPath,
         updatedAt: entry.status.updatedAt,
+        activity: activityOf(plan, entry.status, entry.uri.fsPath, title),
       });
-      feed.push(...activityOf(plan, entry.status, entry.uri.fsPath, title));
     }
-    feed.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
     this.plansList = out;
-    this.feed = feed.slice(0, ACTIVITY_LIMIT);
     // Worktrees that went away take their watchers with them.
     const dirs = new Set(out.filter((p) => p.worktree && p.statusPath).map((p) => path.dirname(p.statusPath)));
     for (const [dir, w] of this.watchers) {
@@ -357,6 +364,7 @@ export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<Orches
     item.contextValue = p.orchestrator ? 'orchestrator.plan.running' : 'orchestrator.plan';
     const parts = [
       `${p.done}/${p.total} (${p.percent}%)`,
+      p.checks.total ? `${p.checks.done}/${p.checks.total} checks` : '',
       p.running ? `${p.running} running` : '',
       p.failed ? `${p.failed} failed` : '',
       p.orchestrator ? `▶ pid ${p.orchestrator.pid}` : '',
@@ -369,8 +377,8 @@ export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<Orches
     );
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${p.title}**${p.branch ? ` — \`${p.branch}\`` : ''}\n\n`);
-    md.appendMarkdown(`${p.done} of ${p.total} done (${p.percent}%), ${p.running} running, ${p.failed} failed\n\n`);
-    md.appendMarkdown(p.orchestrator ? `Orchestrator running: pid ${p.orchestrator.pid}${p.orchestrator.startedAt ? ` since ${p.orchestrator.startedAt}` : ''}\n\n` : 'No orchestrator running\n\n');
+    md.appendMarkdown(`${p.done} of ${p.total} tasks done (${p.percent}%)${p.checks.total ? `, ${p.checks.done} of ${p.checks.total} checks passed` : ''}, ${p.running} running, ${p.failed} failed\n\n`);
+    md.appendMarkdown(p.orchestrator ? `Orchestrator running: pid ${p.orchestrator.pid}${p.orchestrator.startedAt ? `, started ${humanTime(p.orchestrator.startedAt)}` : ''}\n\n` : 'No orchestrator running\n\n');
     md.appendText(p.planFile);
     item.tooltip = md;
     item.command = { command: 'vscode.open', title: 'Open Plan', arguments: [vscode.Uri.file(p.planFile)] };

@@ -1,29 +1,27 @@
 /**
- * The Plans view: plans → phases → tasks and VERIFY items. Nodes are kept by key so that a change
- * refreshes only the rows whose rendering changed (VS Code re-renders exactly what we fire).
+ * The Plans view: plans → phases → tasks and VERIFY items (or, grouped by state, plans → Running,
+ * Failed, Ready, Blocked, Done → tasks), filtered by text and state (treeOptions.ts). Nodes are kept
+ * by key so that a change refreshes only the rows whose rendering changed (VS Code re-renders exactly
+ * what we fire). How each row looks is planTreeItems.ts.
  */
 import * as vscode from 'vscode';
-import path from 'node:path';
-import type { Phase, Task } from '../core/model.js';
-import type { TaskRecord } from '../core/status.js';
-import { planProgress } from '../core/progress.js';
+import type { Phase } from '../core/model.js';
 import type { PlanChange, PlanEntry, PlanWorkspace } from './planWorkspace.js';
-import { taskViews, type TaskDisplayState, type TaskView } from './taskState.js';
+import { taskViews, type TaskDisplayState } from './taskState.js';
+import { STATE_ORDER, type TreeOptions } from './treeOptions.js';
+import { groupItem, phaseItem, planItem, taskItem, TaskProblemDecorations } from './planTreeItems.js';
+import { problemCounts, type ProblemCounts } from './format.js';
+import { setTaskState } from './taskActions.js';
 
 export type PlanTreeNode =
   | { kind: 'plan'; key: string; entry: PlanEntry }
   | { kind: 'phase'; key: string; entry: PlanEntry; phaseIndex: number }
-  | { kind: 'task'; key: string; entry: PlanEntry; taskId: string }
+  | { kind: 'group'; key: string; entry: PlanEntry; state: TaskDisplayState }
+  | { kind: 'task'; key: string; entry: PlanEntry; taskId: string; grouped?: TaskDisplayState }
   | { kind: 'message'; key: string; entry: PlanEntry; text: string };
 
-const ICONS: Record<TaskDisplayState, vscode.ThemeIcon> = {
-  done: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed')),
-  running: new vscode.ThemeIcon('sync~spin', new vscode.ThemeColor('charts.blue')),
-  failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
-  skipped: new vscode.ThemeIcon('debug-step-over', new vscode.ThemeColor('disabledForeground')),
-  ready: new vscode.ThemeIcon('circle-large-outline'),
-  blocked: new vscode.ThemeIcon('lock-small', new vscode.ThemeColor('disabledForeground')),
-};
+/** Skipped tasks sit with the done ones when grouped: both are finished. */
+const groupOf = (state: TaskDisplayState): TaskDisplayState => (state === 'skipped' ? 'done' : state);
 
 export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<PlanTreeNode | PlanTreeNode[] | undefined>();
@@ -37,11 +35,37 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
   /** Number of rows handed to VS Code since start: lets tests and benchmarks see partial refreshes. */
   renderedItems = 0;
 
-  constructor(private readonly workspace: PlanWorkspace) {
+  /** Plans an orchestrator runs (their URIs), for the plan rows' Stop action and description. */
+  private running = new Set<string>();
+  /** Problems per task of each analysis, for the rows' badges; dropped when diagnostics change. */
+  private problemsCache = new WeakMap<object, Map<string, ProblemCounts>>();
+  private readonly decorations: TaskProblemDecorations;
+
+  constructor(
+    private readonly workspace: PlanWorkspace,
+    private readonly options: TreeOptions,
+  ) {
+    this.decorations = new TaskProblemDecorations((uri, id) => {
+      const entry = workspace.get(uri);
+      return entry ? this.taskProblems(entry).get(id) : undefined;
+    });
     this.disposables.push(
       this.emitter,
+      this.decorations,
       workspace.onDidChangePlans(() => this.refreshAll()),
       workspace.onDidChangePlan((c) => this.onPlanChanged(c)),
+      options.onDidChange(() => this.refreshAll()),
+      vscode.languages.onDidChangeDiagnostics((e) => {
+        let any = false;
+        for (const uri of e.uris) {
+          const entry = workspace.get(uri);
+          if (!entry?.analysis) continue;
+          this.problemsCache.delete(entry.analysis);
+          this.queue(entry);
+          any = true;
+        }
+        if (any) this.decorations.changed();
+      }),
     );
   }
 
@@ -49,6 +73,37 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     this.rendered.clear();
     this.childKeys.clear();
     this.emitter.fire(undefined);
+  }
+
+  /** Which plans an orchestrator runs now (from the Orchestrators view's model). */
+  setRunning(uris: ReadonlySet<string>): void {
+    const changed = [...new Set([...uris, ...this.running])].filter((u) => uris.has(u) !== this.running.has(u));
+    this.running = new Set(uris);
+    for (const u of changed) {
+      const entry = this.workspace.plans().find((e) => e.uri.toString() === u);
+      if (entry) this.queue(entry);
+    }
+  }
+
+  /** Errors and warnings on each task's lines (0-based), from every diagnostics source. */
+  taskProblems(entry: PlanEntry): Map<string, ProblemCounts> {
+    const analysis = entry.analysis;
+    if (!analysis) return new Map();
+    const cached = this.problemsCache.get(analysis);
+    if (cached) return cached;
+    const out = new Map<string, ProblemCounts>();
+    const diagnostics = vscode.languages.getDiagnostics(entry.uri).filter((d) => d.severity <= vscode.DiagnosticSeverity.Warning);
+    if (diagnostics.length > 0) {
+      for (const t of analysis.plan.tasks) {
+        // Only a task's own lines: a parent's range holds its children's, which carry their own.
+        const first = t.range.start.line - 1;
+        const last = t.childIds.length > 0 ? first : t.range.end.line - 1;
+        const p = problemCounts(entry.uri, { start: first, end: last });
+        if (p.errors + p.warnings > 0 && !out.has(t.id)) out.set(t.id, p);
+      }
+    }
+    this.problemsCache.set(analysis, out);
+    return out;
   }
 
   private node<T extends PlanTreeNode>(make: T): T {
@@ -64,19 +119,28 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
 
   private readonly queued = new Set<PlanEntry>();
 
+  private onPlanChanged(change: PlanChange): void {
+    this.queue(change.entry);
+  }
+
   /**
    * Diffs after the current task, coalescing bursts: whoever caused the change (an edit being
    * checked, a status write) finishes first, and diagnostics are not held up by the tree.
    */
-  private onPlanChanged(change: PlanChange): void {
+  private queue(entry: PlanEntry): void {
     if (this.queued.size === 0) {
       setTimeout(() => {
         const entries = [...this.queued];
         this.queued.clear();
+        // A filter can make a plan appear or disappear: the list of plans is then what changed.
+        if (this.options.filter && entries.some((e) => this.visiblePlans().includes(e) !== this.rendered.has(`plan:${e.uri}`))) {
+          this.refreshAll();
+          return;
+        }
         for (const e of entries) this.diffPlan(e);
       }, 0);
     }
-    this.queued.add(change.entry);
+    this.queued.add(entry);
   }
 
   /** Fires the smallest set of rows that changed for one plan. */
@@ -99,8 +163,15 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     if (changed.length > 0) this.emitter.fire(changed);
   }
 
+  /** Plans with at least one task through the filter (every plan without a filter). */
+  private visiblePlans(): PlanEntry[] {
+    const plans = this.workspace.plans();
+    if (!this.options.filter) return plans;
+    return plans.filter((e) => [...taskViews(this.workspace, e).values()].some((v) => this.options.matches(v)));
+  }
+
   getChildren(element?: PlanTreeNode): PlanTreeNode[] {
-    const kids = element ? this.childrenOf(element) : this.workspace.plans().map((e) => this.planNode(e));
+    const kids = element ? this.childrenOf(element) : this.visiblePlans().map((e) => this.planNode(e));
     if (element) this.childKeys.set(element.key, kids.map((k) => k.key).join('\n'));
     return kids;
   }
@@ -108,22 +179,36 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
   getParent(element: PlanTreeNode): PlanTreeNode | undefined {
     if (element.kind === 'plan') return undefined;
     const plan = element.entry.analysis?.plan;
+    if (element.kind === 'task' && element.grouped) return this.groupNode(element.entry, element.grouped);
     if (element.kind === 'task' && plan) {
       const task = plan.tasks.find((t) => t.id === element.taskId);
       if (task?.parentId) return this.taskNode(element.entry, task.parentId);
       const phase = task ? plan.phases[task.phaseIndex] : undefined;
       if (phase && !phase.implicit) return this.phaseNode(element.entry, task!.phaseIndex);
     }
-    if (element.kind === 'task' || element.kind === 'phase' || element.kind === 'message') return this.planNode(element.entry);
-    return undefined;
+    return this.planNode(element.entry);
   }
 
   private phaseNode(entry: PlanEntry, phaseIndex: number): PlanTreeNode {
     return this.node({ kind: 'phase', key: `phase:${entry.uri}:${phaseIndex}`, entry, phaseIndex });
   }
 
-  private taskNode(entry: PlanEntry, taskId: string): PlanTreeNode {
-    return this.node({ kind: 'task', key: `task:${entry.uri}:${taskId}`, entry, taskId });
+  private groupNode(entry: PlanEntry, state: TaskDisplayState): PlanTreeNode {
+    return this.node({ kind: 'group', key: `group:${entry.uri}:${state}`, entry, state });
+  }
+
+  private taskNode(entry: PlanEntry, taskId: string, grouped?: TaskDisplayState): PlanTreeNode {
+    return this.node({ kind: 'task', key: `${grouped ? 'grouped' : 'task'}:${entry.uri}:${taskId}`, entry, taskId, grouped });
+  }
+
+  /** Does the task, or one of its subtasks, pass the filter? */
+  private shown(entry: PlanEntry, taskId: string, depth = 0): boolean {
+    if (!this.options.filter) return true;
+    const views = taskViews(this.workspace, entry);
+    const v = views.get(taskId);
+    if (!v) return false;
+    if (this.options.matches(v)) return true;
+    return depth < 16 && v.task.childIds.some((c) => this.shown(entry, c, depth + 1));
   }
 
   private tasksUnder(entry: PlanEntry, phase: Phase, parentId?: string): PlanTreeNode[] {
@@ -134,7 +219,16 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
       const t = plan.tasks[i]!;
       if (t.parentId !== parentId || seen.has(t.id)) continue;
       seen.add(t.id);
-      out.push(this.taskNode(entry, t.id));
+      if (this.shown(entry, t.id)) out.push(this.taskNode(entry, t.id));
+    }
+    return out;
+  }
+
+  /** Work items in one state group: tasks without subtasks and VERIFY items, through the filter. */
+  private groupMembers(entry: PlanEntry, state: TaskDisplayState): string[] {
+    const out: string[] = [];
+    for (const v of taskViews(this.workspace, entry).values()) {
+      if (v.task.childIds.length === 0 && groupOf(v.state) === state && this.options.matches(v)) out.push(v.task.id);
     }
     return out;
   }
@@ -147,20 +241,25 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
       if (!plan) return [];
       const out: PlanTreeNode[] = [];
       if (entry.statusError) out.push(this.node({ kind: 'message', key: `msg:${entry.uri}:status`, entry, text: entry.statusError }));
+      if (this.options.groupByState) {
+        for (const state of STATE_ORDER) if (state !== 'skipped' && this.groupMembers(entry, state).length > 0) out.push(this.groupNode(entry, state));
+        return out;
+      }
       plan.phases.forEach((p, i) => {
         if (p.implicit) out.push(...this.tasksUnder(entry, p));
-        else out.push(this.phaseNode(entry, i));
+        else if (!this.options.filter || this.tasksUnder(entry, p).length > 0) out.push(this.phaseNode(entry, i));
       });
       return out;
     }
     if (!plan) return [];
+    if (element.kind === 'group') return this.groupMembers(entry, element.state).map((id) => this.taskNode(entry, id, element.state));
     if (element.kind === 'phase') {
       const phase = plan.phases[element.phaseIndex];
       return phase ? this.tasksUnder(entry, phase) : [];
     }
     if (element.kind === 'task') {
       const task = plan.tasks.find((t) => t.id === element.taskId);
-      if (!task || task.childIds.length === 0) return [];
+      if (!task || task.childIds.length === 0 || element.grouped) return [];
       return this.tasksUnder(entry, plan.phases[task.phaseIndex]!, task.id);
     }
     return [];
@@ -177,7 +276,8 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
         const deps = v.task.dependsOn.map((d) => d.target).join(',') || v.dependsOn.join(',');
         const rec = entry.status?.tasks[n.taskId];
         const run = rec?.run;
-        return `${v.task.title}|${v.state}|${deps}|${v.task.childIds.length}|${v.task.estimateMinutes}|${v.task.files.length}|${v.task.range.start.line}|${trusted}|${rec?.lastError ?? ''}|${run?.activity ?? ''}|${run?.turn ?? ''}|${run?.costUsd ?? ''}|${run?.needsApproval?.length ?? 0}`;
+        const p = this.taskProblems(entry).get(n.taskId);
+        return `${v.task.title}|${v.state}|${deps}|${v.task.childIds.length}|${v.task.estimateMinutes}|${v.task.files.length}|${v.task.range.start.line}|${trusted}|${rec?.lastError ?? ''}|${run?.activity ?? ''}|${run?.turn ?? ''}|${run?.costUsd ?? ''}|${run?.needsApproval?.length ?? 0}|${run?.log ?? ''}|${p ? `${p.errors}/${p.warnings}` : ''}|${rec?.history?.length ?? 0}`;
       }
       case 'phase': {
         const plan = entry.analysis?.plan;
@@ -187,10 +287,13 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
         const states = [...phase.taskIndices, ...phase.verifyIndices].map((i) => views.get(plan.tasks[i]!.id)?.state ?? '').join(',');
         return `${phase.id}|${phase.title}|${states}|${phase.range.start.line}`;
       }
+      case 'group':
+        return `${n.state}|${this.groupMembers(entry, n.state).length}`;
       case 'plan': {
         const views = [...taskViews(this.workspace, entry).values()].map((v) => v.state[0]).join('');
         const a = entry.analysis;
-        return `${a?.plan.title}|${views}|${a?.diagnostics.filter((d) => d.severity === 'error').length}|${this.workspace.pointedPlan() === entry}|${entry.loadError}|${entry.runsIn?.branch ?? ''}`;
+        const p = problemCounts(entry.uri);
+        return `${a?.plan.title}|${views}|${p.errors}/${p.warnings}|${this.workspace.pointedPlan() === entry}|${entry.loadError}|${entry.runsIn?.branch ?? ''}|${this.running.has(entry.uri.toString())}`;
       }
       case 'message':
         return n.text;
@@ -208,11 +311,16 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     const entry = element.entry;
     switch (element.kind) {
       case 'plan':
-        return this.planItem(entry);
+        return planItem(this.workspace, entry, this.running.has(entry.uri.toString()));
       case 'phase':
-        return this.phaseItem(entry, element.phaseIndex);
-      case 'task':
-        return this.taskItem(entry, element.taskId);
+        return phaseItem(this.workspace, entry, element.phaseIndex);
+      case 'group':
+        return groupItem(entry, element.state, this.groupMembers(entry, element.state).length);
+      case 'task': {
+        const view = taskViews(this.workspace, entry).get(element.taskId);
+        if (!view) return new vscode.TreeItem(element.taskId);
+        return taskItem(entry, view, this.taskProblems(entry).get(element.taskId), element.grouped !== undefined);
+      }
       case 'message': {
         const item = new vscode.TreeItem(element.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
@@ -222,117 +330,13 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
     }
   }
 
-  private planItem(entry: PlanEntry): vscode.TreeItem {
-    const plan = entry.analysis?.plan;
-    const name = path.basename(entry.uri.fsPath);
-    const item = new vscode.TreeItem(plan?.title || name, vscode.TreeItemCollapsibleState.Collapsed);
-    item.id = `plan:${entry.uri}`;
-    item.contextValue = 'plan';
-    item.resourceUri = entry.uri;
-    item.command = { command: 'planOrchestrator.openPlan', title: 'Open Plan', arguments: [entry.uri] };
-    const active = this.workspace.pointedPlan() === entry;
-    if (plan && entry.analysis) {
-      const p = planProgress(plan, entry.analysis.graph, this.workspace.statusOf(entry));
-      item.description = `${p.done}/${p.total} · ${p.percent}%${entry.runsIn ? ` · ⎇ ${entry.runsIn.branch}` : ''}${active ? ' · active' : ''}`;
-      item.iconPath = new vscode.ThemeIcon(p.total > 0 && p.done === p.total ? 'pass-filled' : p.running > 0 ? 'sync~spin' : 'checklist');
-      const errors = entry.analysis.diagnostics.filter((d) => d.severity === 'error').length;
-      item.tooltip = new vscode.MarkdownString(
-        `**${plan.title || name}**\n\n${vscode.workspace.asRelativePath(entry.uri)} · ${plan.dialect} dialect\n\n` +
-          `${p.done} of ${p.total} done, ${p.running} running, ${p.failed} failed` +
-          (entry.runsIn ? `\n\nRuns in its worktree on ${entry.runsIn.branch} (${entry.runsIn.path}); the states shown are the worktree's.` : '') +
-          (errors ? `\n\n$(error) ${errors} error${errors === 1 ? '' : 's'} in the plan` : ''),
-        true,
-      );
-    } else {
-      item.description = entry.loadError ? 'cannot read' : '';
-      item.iconPath = new vscode.ThemeIcon('warning');
-    }
-    return item;
-  }
-
-  private phaseItem(entry: PlanEntry, phaseIndex: number): vscode.TreeItem {
-    const plan = entry.analysis!.plan;
-    const phase = plan.phases[phaseIndex]!;
-    const views = taskViews(this.workspace, entry);
-    const members = [...phase.taskIndices, ...phase.verifyIndices].map((i) => views.get(plan.tasks[i]!.id)).filter((v): v is TaskView => !!v);
-    const done = members.filter((v) => v.state === 'done' || v.state === 'skipped').length;
-    const running = members.some((v) => v.state === 'running');
-    const item = new vscode.TreeItem(`Phase ${phase.id}: ${phase.title}`, vscode.TreeItemCollapsibleState.Collapsed);
-    item.id = `phase:${entry.uri}:${phaseIndex}`;
-    item.contextValue = 'phase';
-    item.description = `${done}/${members.length}`;
-    item.iconPath = new vscode.ThemeIcon(
-      members.length > 0 && done === members.length ? 'pass' : running ? 'sync~spin' : done > 0 ? 'circle-large-filled' : 'circle-large-outline',
-    );
-    item.command = { command: 'planOrchestrator.revealTask', title: 'Go to Phase', arguments: [entry.uri, phase.range.start.line] };
-    return item;
-  }
-
-  private taskItem(entry: PlanEntry, taskId: string): vscode.TreeItem {
-    const view = taskViews(this.workspace, entry).get(taskId);
-    if (!view) return new vscode.TreeItem(taskId);
-    const t = view.task;
-    const item = new vscode.TreeItem(
-      `${t.id} ${t.title}`,
-      t.childIds.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
-    );
-    item.id = `task:${entry.uri}:${t.id}`;
-    const record = entry.status?.tasks[t.id];
-    const needsApproval = view.state === 'failed' && (record?.run?.needsApproval?.length ?? 0) > 0;
-    // Menus read these: `task.failed` offers Retry, `.log` Open Log (a task whose agent ran).
-    item.contextValue = `${needsApproval ? 'task.needsApproval' : view.state === 'failed' ? 'task.failed' : t.kind === 'verify' ? 'task.verify' : 'task'}${record?.run?.log ? '.log' : ''}`;
-    item.iconPath = needsApproval ? new vscode.ThemeIcon('shield', new vscode.ThemeColor('problemsWarningIcon.foreground')) : ICONS[view.state];
-    const explicit = t.dependsOn.map((d) => (d.kind === 'phase' ? `Phase ${d.target}` : d.target));
-    const shown = explicit.length > 0 ? explicit : view.dependsOn;
-    item.description = [
-      view.state === 'ready' || view.state === 'blocked' ? '' : needsApproval ? 'needs approval' : view.state,
-      agentLine(view.state, record),
-      shown.length > 0 ? `⇠ ${shown.join(', ')}` : '',
-    ]
-      .filter(Boolean)
-      .join(' · ');
-    item.tooltip = this.taskTooltip(entry, view);
-    item.command = { command: 'planOrchestrator.revealTask', title: 'Go to Task', arguments: [entry.uri, t.range.start.line] };
-    if (vscode.workspace.isTrusted) {
-      item.checkboxState = {
-        state: view.state === 'done' || view.state === 'skipped' ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
-        tooltip: view.state === 'done' ? 'Reset this task' : 'Mark this task complete',
-      };
-    }
-    return item;
-  }
-
-  private taskTooltip(entry: PlanEntry, view: TaskView): vscode.MarkdownString {
-    const t: Task = view.task;
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${t.id}** ${escape(t.title)}\n\n`);
-    md.appendMarkdown(`State: **${view.state}**${t.estimateMinutes !== undefined ? ` · estimate ${t.estimateMinutes} min` : ''}\n\n`);
-    if (view.dependsOn.length) md.appendMarkdown(`Depends on: ${view.dependsOn.join(', ')}\n\n`);
-    if (view.waitsFor.length) md.appendMarkdown(`Waits for: ${view.waitsFor.map((w) => `${w.id} (${w.state})`).join(', ')}\n\n`);
-    if (view.dependents.length) md.appendMarkdown(`Needed by: ${view.dependents.join(', ')}\n\n`);
-    if (t.files.length) md.appendMarkdown(`Files: ${t.files.map((f) => `\`${f.path}\``).join(', ')}\n\n`);
-    const record = entry.status?.tasks[t.id];
-    if (record?.history?.length) {
-      md.appendMarkdown('History:\n');
-      for (const h of record.history.slice(-5)) md.appendMarkdown(`- ${h.at}: ${h.status}${h.note ? ` — ${escape(h.note)}` : ''}\n`);
-    }
-    if (record?.lastError) md.appendMarkdown(`\nLast error: ${escape(record.lastError)}\n`);
-    const run = record?.run;
-    if (run?.needsApproval?.length) md.appendMarkdown(`\nWaiting for approval: ${run.needsApproval.map((d) => `\`${d.rule}\``).join(', ')} (Approve and Retry)\n`);
-    if (run?.kind) {
-      const parts = [run.kind, run.model, run.turn ? `turn ${run.turn}` : '', run.totalCostUsd ?? run.costUsd ? `$${(run.totalCostUsd ?? run.costUsd)!.toFixed(2)}` : '', run.commit ? `commit ${run.commit.slice(0, 7)}` : ''];
-      md.appendMarkdown(`\nAgent: ${escape(parts.filter(Boolean).join(' · '))}${run.activity ? `\n\nLatest: ${escape(run.activity)}` : ''}\n`);
-    }
-    return md;
-  }
-
   /** Ticking a row completes the task; unticking resets it. */
   bindCheckboxes(view: vscode.TreeView<PlanTreeNode>): vscode.Disposable {
     return view.onDidChangeCheckboxState(async (e) => {
       for (const [node, state] of e.items) {
         if (node.kind !== 'task') continue;
         try {
-          await this.workspace.setTaskStatus(node.entry, node.taskId, state === vscode.TreeItemCheckboxState.Checked ? 'completed' : 'pending');
+          await setTaskState(this.workspace, node.entry, node.taskId, state === vscode.TreeItemCheckboxState.Checked ? 'completed' : 'pending');
         } catch (err) {
           void vscode.window.showErrorMessage(`Plan Orchestrator: ${err instanceof Error ? err.message : String(err)}`);
           this.emitter.fire(node);
@@ -344,18 +348,4 @@ export class PlanTreeProvider implements vscode.TreeDataProvider<PlanTreeNode>, 
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
-}
-
-/** What the agent is doing (running) or why it stopped (failed), short enough for a row. */
-function agentLine(state: string, record: TaskRecord | undefined): string {
-  const run = record?.run;
-  if (state === 'running' && run?.activity) {
-    return [run.activity.length > 48 ? `${run.activity.slice(0, 47)}…` : run.activity, run.turn ? `turn ${run.turn}` : '', run.costUsd ? `$${run.costUsd.toFixed(2)}` : ''].filter(Boolean).join(' · ');
-  }
-  if (state === 'failed' && record?.lastError) return record.lastError.length > 60 ? `${record.lastError.slice(0, 59)}…` : record.lastError;
-  return '';
-}
-
-function escape(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }

@@ -142,7 +142,9 @@ export class PlanWorkspace implements vscode.Disposable {
   /** Finds every plan again (after a settings change, or the Refresh command). */
   async rescan(): Promise<void> {
     const found = new Map<string, vscode.Uri>();
-    const exclude = `{**/node_modules/**,${await this.worktreesExclude()}}`;
+    const worktrees = await this.worktreesExclude();
+    this.excludedDirs = worktrees.dirs;
+    const exclude = `{**/node_modules/**,${worktrees.glob}}`;
     for (const glob of planGlobs()) {
       for (const uri of await vscode.workspace.findFiles(glob, exclude)) found.set(uri.toString(), uri);
     }
@@ -151,10 +153,18 @@ export class PlanWorkspace implements vscode.Disposable {
     this.listChanged.fire();
   }
 
-  /** Plan worktrees inside the checkout hold copies of the plans: they are other worktrees' plans, not ours. */
-  private async worktreesExclude(): Promise<string> {
+  /** Absolute folders whose plans are never ours (the plan worktrees' folder inside the checkout). */
+  private excludedDirs: string[] = [];
+
+  /**
+   * Plan worktrees inside the checkout hold copies of the plans: they are other worktrees' plans, not
+   * ours. The glob is for findFiles; the folders are checked again for every file a watcher reports
+   * (a rebase or a checkout in a worktree rewrites its plan files, which the watchers see as new plans).
+   */
+  private async worktreesExclude(): Promise<{ glob: string; dirs: string[] }> {
+    const fallback = { glob: '**/worktrees/plan-*/**', dirs: [] };
     const folder = vscode.workspace.workspaceFolders?.[0];
-    if (!folder) return '**/worktrees/plan-*/**';
+    if (!folder) return fallback;
     const root = findRepoRoot(folder.uri.fsPath);
     let dir = 'worktrees';
     try {
@@ -162,8 +172,17 @@ export class PlanWorkspace implements vscode.Disposable {
     } catch {
       // an invalid git-workflow.json is reported by the worktree commands; the default is fine here
     }
-    const rel = path.relative(folder.uri.fsPath, path.resolve(root, dir)).split(path.sep).join('/');
-    return rel && !rel.startsWith('..') ? `${rel}/**` : '**/worktrees/plan-*/**';
+    const abs = path.resolve(root, dir);
+    const rel = path.relative(folder.uri.fsPath, abs).split(path.sep).join('/');
+    return rel && !rel.startsWith('..') ? { glob: `${rel}/**`, dirs: [abs] } : fallback;
+  }
+
+  /** Never a plan of this workspace: inside node_modules or a plan worktree. */
+  private isExcluded(uri: vscode.Uri): boolean {
+    const file = uri.fsPath;
+    if (file.split(path.sep).includes('node_modules')) return true;
+    if (this.excludedDirs.some((d) => file.startsWith(d + path.sep))) return true;
+    return /(^|[\\/])worktrees[\\/]plan-[^\\/]+[\\/]/.test(file);
   }
 
   private async readActivePointer(): Promise<void> {
@@ -193,7 +212,7 @@ export class PlanWorkspace implements vscode.Disposable {
 
   private async addPlan(uri: vscode.Uri, notify = true): Promise<void> {
     const key = uri.toString();
-    if (this.entries.has(key)) return;
+    if (this.entries.has(key) || this.isExcluded(uri)) return;
     const root = findRepoRoot(path.dirname(uri.fsPath));
     const entry: PlanEntry = { uri, root, analyzedVersion: -2, statusPath: '' };
     this.entries.set(key, entry);

@@ -1,20 +1,28 @@
 /**
  * The Show Schedule webview: a Gantt chart of `simulate` for one plan. The numbers come from
  * src/core/scheduleData.ts; media/schedule.js only draws what it is posted, so the chart and the
- * CLI's `planctl simulate` can never disagree.
+ * CLI's `planctl simulate` can never disagree. There is one panel, like the Markdown preview: Show
+ * Schedule for another plan shows that plan in it, in its column, rather than opening another column.
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
 import type { PlanChange, PlanEntry } from './planWorkspace.js';
 import { clampWorkers, computeScheduleData, scheduleError, type ScheduleData } from '../core/scheduleData.js';
 import { webviewHtml } from './webviewHtml.js';
+import { DEFAULT_TASK_MINUTES } from '../core/graph.js';
 
 export const SCHEDULE_VIEW_TYPE = 'planOrchestrator.schedule';
 
 /** Messages from media/schedule.js. */
 export type ScheduleMessage = { type: 'ready' } | { type: 'setWorkers'; workers: number } | { type: 'reveal'; id: string; line?: number };
 
-const panels = new Map<string, SchedulePanel>();
+/**
+ * What the page draws: the simulation, how many errors the plan has (a warning banner), and the
+ * tasks drawn at the default estimate because the plan gives them none (flagged as guesses).
+ */
+export type ScheduleView = ScheduleData & { planErrors: number; defaultEstimates: string[]; defaultMinutes: number };
+
+let current: SchedulePanel | undefined;
 const contextsWithCleanup = new WeakSet<vscode.ExtensionContext>();
 
 function planTitle(entry: PlanEntry): string {
@@ -24,7 +32,7 @@ function planTitle(entry: PlanEntry): string {
 export class SchedulePanel implements vscode.Disposable {
   private entry: PlanEntry;
   private workers: number;
-  private data: ScheduleData | undefined;
+  private data: ScheduleView | undefined;
   /** A change arrived while the panel was hidden: compute again when it is shown. */
   private dirty = false;
   private readonly disposables: vscode.Disposable[] = [];
@@ -59,7 +67,7 @@ export class SchedulePanel implements vscode.Disposable {
   }
 
   /** What was last sent to the webview (or would have been, while hidden). */
-  get lastData(): ScheduleData | undefined {
+  get lastData(): ScheduleView | undefined {
     return this.data;
   }
 
@@ -72,7 +80,7 @@ export class SchedulePanel implements vscode.Disposable {
     this.disposables.push(this.changeSubscription);
   }
 
-  /** The plan was analysed again (or the entry replaced after a rescan). */
+  /** The plan was analysed again (or the entry replaced after a rescan), or another plan is shown. */
   update(entry: PlanEntry): void {
     this.entry = entry;
     if (this.panel.visible) this.render();
@@ -84,14 +92,16 @@ export class SchedulePanel implements vscode.Disposable {
     this.render();
   }
 
-  render(): ScheduleData {
+  render(): ScheduleView {
     this.dirty = false;
     const analysis = this.entry.analysis;
     const title = planTitle(this.entry);
     this.panel.title = `Schedule: ${title}`;
-    if (!analysis) this.data = scheduleError(title, this.workers, this.entry.loadError ?? 'the plan has not been read yet');
+    if (!analysis) this.data = { ...scheduleError(title, this.workers, this.entry.loadError ?? 'the plan has not been read yet'), planErrors: 0, defaultEstimates: [], defaultMinutes: DEFAULT_TASK_MINUTES };
     else {
-      this.data = computeScheduleData(analysis.plan, analysis.graph, this.workers);
+      const planErrors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
+      const defaultEstimates = analysis.plan.tasks.filter((t) => t.kind === 'task' && t.childIds.length === 0 && t.estimateMinutes === undefined).map((t) => t.id);
+      this.data = { ...computeScheduleData(analysis.plan, analysis.graph, this.workers), planErrors, defaultEstimates, defaultMinutes: DEFAULT_TASK_MINUTES };
       if (!this.data.title) this.data.title = title;
     }
     void this.panel.webview.postMessage({ type: 'render', data: this.data });
@@ -134,7 +144,7 @@ export class SchedulePanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (panels.get(this.key) === this) panels.delete(this.key);
+    if (current === this) current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
   }
@@ -150,19 +160,18 @@ function isMessage(m: unknown): m is ScheduleMessage {
 }
 
 /**
- * Opens (or reveals) the schedule of a plan. An open panel keeps the worker count chosen in it;
- * pass `onDidChangePlan` (PlanWorkspace.onDidChangePlan) to redraw on edits, or call refreshSchedule.
+ * Opens the schedule of a plan, or shows it in the open panel (which keeps its column and the worker
+ * count chosen in it); pass `onDidChangePlan` (PlanWorkspace.onDidChangePlan) to redraw on edits.
  */
 export function showSchedule(context: vscode.ExtensionContext, entry: PlanEntry, workers: number, onDidChangePlan?: vscode.Event<PlanChange>): void {
   if (!contextsWithCleanup.has(context)) {
     contextsWithCleanup.add(context);
-    context.subscriptions.push({ dispose: () => [...panels.values()].forEach((p) => p.dispose()) });
+    context.subscriptions.push({ dispose: () => current?.dispose() });
   }
-  const existing = panels.get(entry.uri.toString());
-  if (existing) {
-    if (onDidChangePlan) existing.listenTo(onDidChangePlan);
-    existing.panel.reveal(undefined, false);
-    existing.update(entry);
+  if (current) {
+    if (onDidChangePlan) current.listenTo(onDidChangePlan);
+    current.panel.reveal(undefined, false);
+    current.update(entry);
     return;
   }
   const media = vscode.Uri.joinPath(context.extensionUri, 'media');
@@ -172,23 +181,23 @@ export function showSchedule(context: vscode.ExtensionContext, entry: PlanEntry,
     enableFindWidget: false,
   });
   const schedulePanel = new SchedulePanel(panel, context.extensionUri, entry, workers);
-  panels.set(schedulePanel.key, schedulePanel);
+  current = schedulePanel;
   if (onDidChangePlan) schedulePanel.listenTo(onDidChangePlan);
 }
 
 /** Redraws the plan's schedule if its panel is open (cheap no-op otherwise). */
 export function refreshSchedule(entry: PlanEntry): void {
-  panels.get(entry.uri.toString())?.update(entry);
+  if (current?.key === entry.uri.toString()) current.update(entry);
 }
 
 /** The panel of a plan, if open: for tests and for commands that want to drive it. */
 export function schedulePanelFor(entry: PlanEntry | vscode.Uri): SchedulePanel | undefined {
   const uri = entry instanceof vscode.Uri ? entry : entry.uri;
-  return panels.get(uri.toString());
+  return current?.key === uri.toString() ? current : undefined;
 }
 
 /** The data last posted to the plan's schedule panel. */
-export function lastRendered(entry: PlanEntry | vscode.Uri): ScheduleData | undefined {
+export function lastRendered(entry: PlanEntry | vscode.Uri): ScheduleView | undefined {
   return schedulePanelFor(entry)?.lastData;
 }
 

@@ -1,8 +1,9 @@
 /** The active plan's progress in the status bar; a click opens the plan. */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { planProgress } from '../core/progress.js';
+import { formatCounts } from '../core/progress.js';
 import type { PlanWorkspace } from './planWorkspace.js';
+import { countsOf } from './taskState.js';
 
 export class PlanStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('planOrchestrator.progress', vscode.StatusBarAlignment.Left, 50);
@@ -37,10 +38,10 @@ export class PlanStatusBar implements vscode.Disposable {
       const sum = (f: (p: (typeof this.active)[number]) => number): number => this.active.reduce((n, p) => n + f(p), 0);
       const [done, total, running, failed] = [sum((p) => p.done), sum((p) => p.total), sum((p) => p.running), sum((p) => p.failed)];
       this.item.text = `$(checklist) ${done}/${total} · ${this.active.length} plans${running ? ` $(sync~spin) ${running}` : ''}${failed ? ` $(error) ${failed}` : ''}`;
-      const md = new vscode.MarkdownString(`**${this.active.length} active plans**: ${done} of ${total} done\n\n`);
+      const md = new vscode.MarkdownString(`**${this.active.length} active plans**: ${done} of ${total} tasks done\n\n`);
       for (const p of this.active) {
         md.appendMarkdown(`- `);
-        md.appendText(`${p.title}${p.branch ? ` (${p.branch})` : ''}: ${p.done}/${p.total} (${p.percent}%)${p.running ? `, ${p.running} running` : ''}${p.failed ? `, ${p.failed} failed` : ''}`);
+        md.appendText(`${p.title}${p.branch ? ` (${p.branch})` : ''}: ${p.done}/${p.total} tasks (${p.percent}%)${p.running ? `, ${p.running} running` : ''}${p.failed ? `, ${p.failed} failed` : ''}`);
         md.appendMarkdown('\n');
       }
       md.appendMarkdown('\nClick to open the dashboard.');
@@ -54,10 +55,11 @@ export class PlanStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const p = planProgress(entry.analysis.plan, entry.analysis.graph, this.workspace.statusOf(entry));
+    // The same numbers as the plan's row in the tree (core's taskCounts).
+    const c = countsOf(this.workspace, entry)!;
     const name = entry.analysis.plan.title || path.basename(entry.uri.fsPath);
-    this.item.text = `$(checklist) ${p.done}/${p.total}${p.running ? ` $(sync~spin) ${p.running}` : ''}${p.failed ? ` $(error) ${p.failed}` : ''}`;
-    this.item.tooltip = new vscode.MarkdownString(`**${name}**: ${p.done} of ${p.total} done (${p.percent}%), ${p.running} running, ${p.failed} failed\n\nClick to open the plan.`);
+    this.item.text = `$(checklist) ${c.tasks.done}/${c.tasks.total}${c.running ? ` $(sync~spin) ${c.running}` : ''}${c.failed ? ` $(error) ${c.failed}` : ''}`;
+    this.item.tooltip = new vscode.MarkdownString(`**${name}**: ${formatCounts(c)} done (${c.percent}%), ${c.running} running, ${c.failed} failed\n\nClick to open the plan.`);
     this.item.command = { command: 'planOrchestrator.openPlan', title: 'Open Plan', arguments: [entry.uri] };
     this.item.show();
   }

@@ -14,6 +14,7 @@ import type { OtherPlansSource } from './language.js';
 import type { Plan } from '../core/model.js';
 import { parsePlan } from '../core/analyzer.js';
 import { planName, readPlanFile } from '../core/planFile.js';
+import { humanTime, listNames, plural } from './format.js';
 
 export type WorktreeNode = { kind: 'worktree'; worktree: PlanWorktree } | { kind: 'info'; text: string; icon: string };
 
@@ -126,7 +127,7 @@ export class WorktreeTreeProvider implements vscode.TreeDataProvider<WorktreeNod
     md.appendMarkdown(`**${w.name}** — \`${w.branch ?? 'detached'}\` from \`${w.base}\`\n\n`);
     md.appendMarkdown(`${vscode.workspace.asRelativePath(w.path)}${w.plan ? ` · plan \`${w.plan}\`` : ''}\n\n`);
     md.appendMarkdown(`${w.ahead} ahead, ${w.behind} behind \`${w.comparedWith}\`${w.dirty ? ` · uncommitted: ${w.changes.slice(0, 5).join(', ')}` : ''}\n\n`);
-    md.appendMarkdown(`Last activity: ${w.lastActivityAt ?? 'unknown'}${w.stale ? ' (stale)' : ''} · ${formatBytes(w.diskBytes)}\n\n`);
+    md.appendMarkdown(`Last activity: ${w.lastActivityAt ? humanTime(w.lastActivityAt) : 'unknown'}${w.stale ? ' (stale)' : ''} · ${formatBytes(w.diskBytes)}\n\n`);
     if (w.blocked) md.appendMarkdown(`$(warning) Blocked: ${w.blocked.hint}\n\n`);
     for (const c of conflicting) md.appendMarkdown(`$(warning) Conflicts with \`${c.other}\`: ${c.files.map((f) => `\`${f}\``).join(', ')}\n\n`);
     if (order >= 0) md.appendMarkdown(`Recommended merge position ${order + 1}: ${this.conflicts!.order[order]!.reason}\n`);
@@ -190,7 +191,7 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
 
   return {
     'planOrchestrator.worktree.refresh': () => provider.refresh(),
-    'planOrchestrator.worktree.create': async (arg) => {
+    'planOrchestrator.worktree.create': async (arg, second) => {
       requireTrust();
       let planUri: vscode.Uri | undefined;
       if (arg instanceof vscode.Uri) planUri = arg;
@@ -203,6 +204,8 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
         planUri = picked?.uri;
       }
       if (!planUri) return undefined;
+      const choices = typeof second === 'object' && second !== null ? (second as CreateChoices) : {};
+      if (!(await planCommitted(planUri, choices))) return undefined;
       const m = await manager();
       const created = await progress(`Creating a worktree for ${path.basename(planUri.fsPath)}`, () => m.create(planUri.fsPath));
       for (const w of created.warnings) log.warn(`${created.name}: ${w}`);
@@ -241,7 +244,15 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
       const w = await pickWorktree(arg);
       if (!w) return;
       const m = await manager();
-      const result = await progress(`Merging ${w.branch ?? w.name}`, () => m.complete(w.name));
+      let result;
+      try {
+        result = await progress(`Merging ${w.branch ?? w.name}`, () => m.complete(w.name));
+      } catch (e) {
+        if (!(e instanceof WorktreeError)) throw e;
+        // A refusal is something to act on, not a toast that disappears into the notification centre.
+        void showRefusal(`${w.branch ?? w.name} was not merged`, e, w);
+        return { refused: e.code, message: e.message };
+      }
       await provider.refresh();
       if (result.outcome === 'conflict') {
         // Left mid-merge on purpose: the user finishes it in the Source Control view / merge editor.
@@ -284,7 +295,7 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
       const report = await progress('Cleaning up plan worktrees', () => m.cleanup());
       await provider.refresh();
       void vscode.window.showInformationMessage(
-        `Removed ${report.removed.length} worktree(s)${report.kept.length ? `; kept ${report.kept.map((k) => `${k.name} (${k.reason})`).join(', ')}` : ''}`,
+        `Removed ${plural(report.removed.length, 'worktree')}${report.kept.length ? `; kept ${report.kept.map((k) => `${k.name} (${k.reason})`).join(', ')}` : ''}.`,
       );
       return report;
     },
@@ -302,11 +313,70 @@ export function worktreeCommands(provider: WorktreeTreeProvider, plans: PlanWork
       );
       if (!report) return undefined;
       provider.setConflicts(report);
-      const conflicting = report.pairs.filter((p) => !p.clean).length;
-      void vscode.window.showInformationMessage(
-        `${report.branches.length} plan branches, ${conflicting} conflicting pair(s); recommended merge order: ${report.order.map((o) => o.branch).join(' → ') || '—'}`,
-      );
+      void vscode.window.showInformationMessage(conflictSummary(report));
       return report;
     },
   };
+}
+
+/** `2 plan branches: plan/a and plan/b both change src/x.ts. Merge in this order: plan/a → plan/b.` */
+export function conflictSummary(report: ConflictReport): string {
+  const pairs = report.pairs.filter((p) => !p.clean);
+  const head = plural(report.branches.length, 'plan branch', 'plan branches');
+  const clashes = pairs.length
+    ? pairs.map((p) => `${p.a} and ${p.b} both change ${listNames(p.conflicts, 3)}`).join('; ')
+    : report.branches.length > 1
+      ? 'no two of them conflict'
+      : 'nothing to conflict with';
+  const order = report.order.map((o) => o.branch);
+  return `${head}: ${clashes}.${order.length > 1 ? ` Merge in this order: ${order.join(' → ')}.` : ''}`;
+}
+
+/** Answers to Create Worktree's question given in advance (the run flow, tests). */
+export interface CreateChoices {
+  /** Save and commit the plan first when it has unsaved or uncommitted edits (false: create from the last commit). */
+  commitPlan?: boolean;
+}
+
+/**
+ * A worktree is checked out from the last commit: the plan there is the committed one. A plan with
+ * unsaved or uncommitted edits would run without them, so the user is offered to save and commit
+ * just the plan first. False when the user cancelled.
+ */
+async function planCommitted(planUri: vscode.Uri, choices: CreateChoices): Promise<boolean> {
+  const root = findRepoRoot(path.dirname(planUri.fsPath));
+  const rel = path.relative(root, planUri.fsPath).split(path.sep).join('/');
+  const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === planUri.toString());
+  const unsaved = document?.isDirty ?? false;
+  const git = await GitService.open(root).catch(() => undefined);
+  const uncommitted = git ? (await git.statusEntries()).some((e) => e.path === rel) : false;
+  if (!unsaved && !uncommitted) return true;
+  let commit = choices.commitPlan;
+  if (commit === undefined) {
+    const what = unsaved ? 'unsaved edits' : 'changes that are not committed';
+    const answer = await vscode.window.showWarningMessage(
+      `${path.basename(planUri.fsPath)} has ${what}. The worktree starts from the last commit, so the plan would run without them.`,
+      { modal: true, detail: `Save and Commit Plan commits only ${rel}, nothing else.` },
+      'Save and Commit Plan',
+      'Create from Last Commit',
+    );
+    if (!answer) return false;
+    commit = answer === 'Save and Commit Plan';
+  }
+  if (!commit) return true;
+  if (document?.isDirty && !(await document.save())) throw new PlanError('invalid-argument', `${rel} could not be saved`);
+  if (!git) throw new PlanError('invalid-argument', `${rel} is not in a git repository`);
+  await git.commitPaths([rel], `Update the plan ${path.basename(rel)} before running it`);
+  return true;
+}
+
+/** A refusal of Complete Plan, as a modal with what to do about it. */
+async function showRefusal(title: string, e: WorktreeError, w: PlanWorktree): Promise<void> {
+  const actions: Record<string, () => Thenable<unknown>> = {};
+  if (e.code === 'dirty' || e.code === 'in-progress') {
+    actions['Open Worktree in New Window'] = () => vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(w.path), { forceNewWindow: true });
+  }
+  if (e.code === 'main-checkout' || e.code === 'in-progress') actions['Open Source Control'] = () => vscode.commands.executeCommand('workbench.view.scm');
+  const pick = await vscode.window.showErrorMessage(title, { modal: true, detail: e.message }, ...Object.keys(actions));
+  if (pick) await actions[pick]!();
 }

@@ -616,6 +616,21 @@ describe('complete', () => {
     assert.equal(repo.git(['rev-parse', 'main']), repo.git(['rev-parse', 'plan/auth']));
   });
 
+  test("the plan's own status file never blocks complete: committed on the plan branch when tracked, so main gets the final status", async () => {
+    const { repo, m, wt } = await planWithWork();
+    const statusRel = 'docs/plan-outputs/auth/status.json';
+    // An agent's "git add -A" committed the status file once; the orchestrator has rewritten it since.
+    assert.equal(repo.git(['ls-files', statusRel], wt.path), statusRel);
+    const status = JSON.parse(await fs.readFile(path.join(wt.path, statusRel), 'utf8'));
+    status.version += 1;
+    await fs.writeFile(path.join(wt.path, statusRel), JSON.stringify(status));
+    assert.match(repo.git(['status', '--porcelain'], wt.path), /status\.json/);
+    assert.equal((await m.listReport()).worktrees.find((w) => w.name === 'auth')?.dirty, false, 'not shown as dirty');
+    const r = await m.complete('auth');
+    assert.equal(r.outcome, 'completed');
+    assert.equal(JSON.parse(repo.git(['show', `main:${statusRel}`])).version, status.version);
+  });
+
   test('refused when the main checkout is dirty or on another branch, or the plan worktree is dirty', async () => {
     const { repo, m, wt } = await planWithWork();
     await repo.write('README.md', 'edited\n');

@@ -4,8 +4,9 @@
 //
 //   node test/vscode/ui.mjs [--update-screenshots] [--timeout <s>] [--verbose]
 //
-// --update-screenshots writes media/screenshot-plans-view.png and media/screenshot-problems.png;
-// otherwise they go to $TMPDIR/plan-orchestrator-ui-screenshots/. Exit 0 all checks passed, 1 one
+// --update-screenshots writes the README's screenshots (media/screenshot-plans-view.png,
+// screenshot-problems.png, screenshot-dashboard.png, screenshot-schedule.png); otherwise they go to
+// $TMPDIR/plan-orchestrator-ui-screenshots/. Exit 0 all checks passed, 1 one
 // failed, 124 hard timeout (default 180 s, or PLAN_ORCHESTRATOR_VSCODE_TIMEOUT), 2 not installed or
 // built. The last line printed is `N passed, N failed`.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -168,6 +169,14 @@ try {
     await page.locator('.monaco-editor .view-line', { hasText: 'Implementation Plan: Alpha Search' }).waitFor({ timeout: STEP_MS });
   });
 
+  await check('CodeLens sits on the title and the phase headings only', async () => {
+    const lenses = page.locator('.monaco-editor .codelens-decoration');
+    await lenses.first().waitFor({ timeout: STEP_MS });
+    const texts = (await lenses.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    console.log(`      lenses: ${JSON.stringify(texts)}`);
+    if (texts.length !== 3) throw new Error(`expected 3 lens lines (title, two phases), saw ${JSON.stringify(texts)}`);
+  });
+
   mkdirSync(screenshotDir, { recursive: true });
   const plansShot = path.join(screenshotDir, 'screenshot-plans-view.png');
   await settle(page);
@@ -202,36 +211,136 @@ try {
   await settle(page);
   if (await run.screenshot(problemsShot)) console.log(`      screenshot: ${shown(problemsShot)}`);
 
-  await check('the dashboard opens and its page logs no content security policy error', async () => {
-    // A started task makes alpha an active plan, so the dashboard draws its progress bar.
-    const now = new Date().toISOString();
-    const statusFile = path.join(workspace, 'docs', 'plan-outputs', 'alpha', 'status.json');
-    mkdirSync(path.dirname(statusFile), { recursive: true });
-    writeFileSync(statusFile, JSON.stringify({ schemaVersion: 1, plan: 'docs/plans/alpha.md', version: 1, updatedAt: now, tasks: { '1.1': { status: 'completed', updatedAt: now, completedAt: now, attempts: 1, history: [{ status: 'completed', at: now }] } } }));
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Plan Orchestrator: Dashboard');
-    await page.keyboard.press('Enter');
-    // The webview's own document sits two iframes down; look for its heading in every frame.
-    const deadline = Date.now() + STEP_MS;
-    let found;
-    while (!found && Date.now() < deadline) {
+  /** The frame of the webview whose document has `selector` (webviews sit two iframes down). */
+  async function webviewFrame(selector) {
+    for (const until = Date.now() + STEP_MS; Date.now() < until; await page.waitForTimeout(200)) {
       for (const frame of page.frames()) {
-        if ((await frame.locator('.total, .empty, .plan').count().catch(() => 0)) > 0) found = frame;
+        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
       }
-      if (!found) await page.waitForTimeout(200);
     }
-    if (!found) throw new Error('the dashboard page did not render');
+    throw new Error(`no webview shows ${selector}`);
+  }
+
+  /** Runs a command from the palette by its exact title (typing blindly could run a near match). */
+  async function command(name) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: STEP_MS });
+    await input.fill(`>${name}`);
+    // The row with exactly that title (a near match may be listed first), reached with the arrow keys.
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    let index = -1;
+    let labels = [];
+    for (const until = Date.now() + STEP_MS; index < 0; await page.waitForTimeout(100)) {
+      labels = (await rows.locator('.label-name').allTextContents().catch(() => [])).map((t) => t.trim());
+      const at = labels.indexOf(name);
+      if (at >= 0) index = Number(await rows.nth(at).getAttribute('data-index'));
+      else if (Date.now() > until) throw new Error(`the command palette has no "${name}": ${JSON.stringify(labels)}`);
+    }
+    for (let i = 0; i < index; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+  }
+
+  /** The webview's page alone, for the README, with `toggles` run before (and again after) to make room. */
+  async function webviewShot(file, title, selector, toggles) {
+    for (const t of toggles) await command(t);
+    const frame = await webviewFrame(selector);
+    const container = page.locator('.part.editor .editor-group-container.active .editor-container');
+    await container.first().waitFor({ timeout: STEP_MS });
+    await settle(page);
+    // Down to the end of the page's content, not the empty editor below it.
+    const box = await container.first().boundingBox();
+    const bottom = await frame.evaluate(() => document.getElementById('app').getBoundingClientRect().bottom);
+    const height = Math.min(box.height, Math.ceil(bottom) + 20);
+    await page.screenshot({ path: file, timeout: 10_000, clip: { x: box.x, y: box.y, width: box.width, height } });
+    console.log(`      screenshot (${title}): ${shown(file)}`);
+    for (const t of toggles) await command(t);
+  }
+
+  await check('the dashboard opens and its page logs no content security policy error', async () => {
+    // Alpha and beta have run for a while: some tasks done, one running with its agent's activity, one
+    // failed; each card then has progress bars and a feed.
+    const ago = (m) => new Date(Date.now() - m * 60_000).toISOString();
+    const status = (plan, tasks) => JSON.stringify({ schemaVersion: 1, plan, version: 4, updatedAt: ago(0), tasks });
+    const rec = (state, history, extra = {}) => ({ status: state, updatedAt: history.at(-1)[1], attempts: 1, history: history.map(([s, at]) => ({ status: s, at })), ...extra });
+    const alphaStatus = path.join(workspace, 'docs', 'plan-outputs', 'alpha', 'status.json');
+    mkdirSync(path.dirname(alphaStatus), { recursive: true });
+    writeFileSync(alphaStatus, status('docs/plans/alpha.md', {
+      '1.1': rec('completed', [['in_progress', ago(42)], ['completed', ago(18)]], { startedAt: ago(42), completedAt: ago(18) }),
+      '1.2': rec('in_progress', [['in_progress', ago(6)]], { startedAt: ago(6), run: { kind: 'claude', activity: 'Edit migrations/0007_tags.sql', turn: 7, costUsd: 0.42 } }),
+      '1.3': rec('failed', [['in_progress', ago(17)], ['failed', ago(3)]], { startedAt: ago(17), lastError: 'npm test: 2 failing (tagIndex.test.ts)' }),
+    }));
+    const betaStatus = path.join(workspace, 'docs', 'plan-outputs', 'tasks', 'status.json');
+    mkdirSync(path.dirname(betaStatus), { recursive: true });
+    writeFileSync(betaStatus, status('specs/feature/tasks.md', {
+      T001: rec('completed', [['in_progress', ago(30)], ['completed', ago(25)]]),
+      T002: rec('completed', [['in_progress', ago(24)], ['completed', ago(12)]]),
+    }));
+    await command('Plan: Show Dashboard');
+    await webviewFrame('.summary');
     let widths = [];
     // The webview swaps its inner frame when content arrives: look in every frame each time.
     for (const until = Date.now() + STEP_MS; Date.now() < until; await page.waitForTimeout(200)) {
       widths = [];
-      for (const frame of page.frames()) widths.push(...(await frame.locator('.fill.done').evaluateAll((els) => els.map((e) => e.style.width)).catch(() => [])));
-      if (widths.some((w) => w && w !== '0%')) break;
+      for (const frame of page.frames()) widths.push(...(await frame.locator('.pane .fill.done').evaluateAll((els) => els.map((e) => e.style.width)).catch(() => [])));
+      if (widths.filter((w) => w && w !== '0%').length >= 2) break;
     }
     console.log(`      done-bar widths: ${JSON.stringify(widths)}`);
     if (!widths.some((w) => w && w !== '0%')) throw new Error('the progress bar does not fill');
     await page.waitForTimeout(500);
     if (cspErrors.length > 0) throw new Error(`content security policy errors: ${cspErrors.slice(0, 3).join(' | ')}`);
+  });
+
+  await check("each plan's card has its own one-line feed, and the page works by keyboard", async () => {
+    const frame = await webviewFrame('.pane .feed li');
+    const feeds = await frame.locator('.pane').evaluateAll((cards) => cards.map((c) => ({ title: c.querySelector('.title')?.textContent, items: [...c.querySelectorAll('.feed li')].map((li) => li.textContent) })));
+    console.log(`      feeds: ${JSON.stringify(feeds.map((f) => `${f.title}: ${f.items.length}`))}`);
+    if (feeds.length < 2 || !feeds.every((f) => f.items.length > 0)) throw new Error(`a feed per card expected: ${JSON.stringify(feeds)}`);
+    const heights = await frame.locator('.feed li').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+    if (Math.max(...heights) > 2 * Math.min(...heights)) throw new Error(`feed entries of different heights (a wrapped paragraph?): ${JSON.stringify(heights)}`);
+    // Tab reaches a card; Enter on it opens its plan.
+    const card = frame.locator('.pane').first();
+    await card.focus();
+    const focused = await frame.evaluate(() => document.activeElement?.className ?? '');
+    if (!/\bpane\b/.test(focused)) throw new Error(`the card does not take the focus (active: ${focused})`);
+    // The Start a plan control lists the workspace's plans, inactive ones too.
+    const options = await frame.locator('#start-plan option').allTextContents();
+    if (!options.some((o) => o.startsWith('Gamma Broken'))) throw new Error(`"Start a plan" does not list Gamma Broken: ${JSON.stringify(options)}`);
+    const title = await card.locator('.title').textContent();
+    await page.keyboard.press('Enter');
+    const file = title === 'Alpha Search' ? 'alpha.md' : 'tasks.md';
+    await page.locator('.tabs-container .tab', { hasText: file }).waitFor({ timeout: STEP_MS });
+  });
+
+  const dashboardShot = path.join(screenshotDir, 'screenshot-dashboard.png');
+  await check('the dashboard screenshot', async () => {
+    // The Problems panel stays closed for the pictures.
+    await command('View: Hide Panel');
+    await page.locator('.tabs-container .tab', { hasText: 'Dashboard' }).first().click();
+    await webviewFrame('.pane .feed li');
+    await webviewShot(dashboardShot, 'dashboard', '.pane .feed li', ['View: Toggle Primary Side Bar Visibility']);
+  });
+
+  await check('Show Schedule draws the plan in one panel, flags default estimates and warns about errors', async () => {
+    await page.locator('.tabs-container .tab', { hasText: 'alpha.md' }).first().click();
+    await command('Plan: Show Schedule');
+    const frame = await webviewFrame('svg .bar');
+    const guessed = await frame.locator('.item.bar.default').count();
+    if (guessed === 0) throw new Error('no bar is drawn as a default estimate');
+    const summary = await frame.locator('.summary').innerText();
+    if (!/one batch at a time \(the old way\)/.test(summary)) throw new Error(`summary: ${summary}`);
+    console.log(`      summary: ${JSON.stringify(summary.replace(/\s+/g, ' '))}`);
+    await webviewShot(path.join(screenshotDir, 'screenshot-schedule.png'), 'schedule', 'svg .bar', ['View: Toggle Maximize Editor Group']);
+    // The same panel shows another plan: no second chart, no new column.
+    await row('Gamma Broken', 1).locator('.label-name').click();
+    await page.locator('.tabs-container .tab', { hasText: 'gamma-broken.md' }).first().click();
+    await command('Plan: Show Schedule');
+    const banner = await webviewFrame('.banner:not([hidden]):has-text("error")');
+    console.log(`      banner: ${JSON.stringify(await banner.locator('.banner').innerText())}`);
+    const title = await banner.locator('h1.title').innerText();
+    if (title !== 'Schedule: Gamma Broken') throw new Error(`the panel shows "${title}"`);
+    const tabs = await page.locator('.tabs-container .tab', { hasText: 'Schedule:' }).count();
+    if (tabs !== 1) throw new Error(`${tabs} schedule tabs`);
   });
 
   exitCode = results.failed > 0 ? 1 : 0;

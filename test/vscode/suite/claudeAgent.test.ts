@@ -121,6 +121,12 @@ suite('Orchestrator with the real Claude Code CLI', () => {
       const logDoc = vscode.window.activeTextEditor?.document;
       assert.ok(logDoc && logDoc.uri.fsPath.endsWith(path.join('docs', 'plan-outputs', 'zeta', 'logs', '1.2.log')), `the log is open: ${logDoc?.uri.fsPath}`);
       assert.match(logDoc.getText(), /"api_error_status":529/);
+      // Show Agent Output: the same log, read through the agent's reader, in a document that follows it.
+      const output = (await vscode.commands.executeCommand('planOrchestrator.showAgentOutput', node)) as vscode.TextEditor | undefined;
+      assert.ok(output, 'the agent output is shown');
+      assert.equal(output.document.uri.scheme, 'plan-agent-output');
+      assert.match(output.document.getText(), /■ ended with an error/);
+      assert.doesNotMatch(output.document.getText(), /^\{"type"/m, 'no raw JSON events');
       const done = await until(
         '1.3 shown done',
         async () => {

@@ -21,7 +21,7 @@ export function root(): string {
 export async function until<T>(
   what: string | (() => string),
   probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 3000,
+  timeoutMs = 15_000,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {

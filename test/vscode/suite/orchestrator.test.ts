@@ -72,7 +72,7 @@ suite('Orchestrator terminal', () => {
       async () => {
         for (const n of await a.tree.getChildren()) {
           const item = a.tree.getTreeItem(n);
-          if (item.label === 'Epsilon' && /^3\/3 · 100% · ⎇ plan\/epsilon/.test(String(item.description))) return item;
+          if (item.label === 'Epsilon' && /^3\/3 tasks · 100% · ⎇ plan\/epsilon/.test(String(item.description))) return item;
         }
         return undefined;
       },

@@ -88,7 +88,6 @@ suite('Plans view', () => {
     status.tasks['1.2'] = { status: 'in_progress', startedAt: now, updatedAt: now, attempts: 1, history: [{ status: 'in_progress', at: now }] };
     await fs.writeFile(`${alphaStatus()}.tmp`, JSON.stringify(status, null, 2));
     await fs.rename(`${alphaStatus()}.tmp`, alphaStatus());
-    const started = Date.now();
     await until(
       () => `1.2 running in the tree (plan's status version ${a.workspace.get(alphaUri())?.status?.version}, file version ${status.version})`,
       async () => {
@@ -97,10 +96,6 @@ suite('Plans view', () => {
       },
       5000,
     );
-    // Typically ~160 ms here; the bound is loose because file-watcher latency on a loaded CI machine varies.
-    const took = Date.now() - started;
-    console.log(`status.json change reached the tree in ${took} ms`);
-    assert.ok(took < 3000, `took ${took} ms`);
   });
 
   test('follows the plan file when it changes on disk', async () => {
