@@ -167,7 +167,7 @@ function taskTooltip(entry: PlanEntry, view: TaskView): vscode.MarkdownString {
   const run = record?.run;
   if (run?.needsApproval?.length) md.appendMarkdown(`\nWaiting for approval: ${run.needsApproval.map((d) => `\`${d.rule}\``).join(', ')} (Approve and Retry)\n`);
   if (run?.kind) {
-    const parts = [run.kind, run.model, run.turn ? `turn ${run.turn}` : '', run.totalCostUsd ?? run.costUsd ? `$${(run.totalCostUsd ?? run.costUsd)!.toFixed(2)}` : '', run.commit ? `commit ${run.commit.slice(0, 7)}` : ''];
+    const parts = [run.kind, run.host ? `on ${run.host}` : '', run.model, run.turn ? `turn ${run.turn}` : '', run.totalCostUsd ?? run.costUsd ? `$${(run.totalCostUsd ?? run.costUsd)!.toFixed(2)}` : '', run.commit ? `commit ${run.commit.slice(0, 7)}` : ''];
     md.appendMarkdown(`\nAgent: ${escape(parts.filter(Boolean).join(' · '))}${run.activity ? `\n\nLatest: ${escape(run.activity)}` : ''}\n`);
   }
   return md;
