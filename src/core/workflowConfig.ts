@@ -70,6 +70,8 @@ const agentSchema = z.strictObject({
   executable: z.string().min(1).optional(),
   allowNoChanges: z.boolean().optional(),
   maxCostUsd: z.number().positive('must be more than 0').optional(),
+  /** Files a task never commits (glob patterns, matched on the path and the base name); replaces the default list. */
+  secretPatterns: z.array(z.string().min(1, 'must not be empty')).optional(),
 });
 export type AgentConfig = z.infer<typeof agentSchema>;
 

@@ -30,7 +30,7 @@ import { RegistryRecord, isPidAlive, registryDir, registryName } from './registr
 import { QueueCoordinator, type QueuedOutcome } from './queue/coordinator.js';
 import { commitMessage, commitTask } from './taskCommit.js';
 import { StatusBatch } from './statusBatch.js';
-import { changesOfTask, snapshotWorktree, type WorktreeSnapshot } from './taskChanges.js';
+import { DEFAULT_SECRET_PATTERNS, changesOfTask, snapshotWorktree, type WorktreeSnapshot } from './taskChanges.js';
 
 export { isPidAlive, listRegistry, registryDir, runningRecordFor, type RegistryEntry } from './registry.js';
 export { splitCommand } from './gates.js';
@@ -131,6 +131,7 @@ export class Orchestrator {
   private settings!: AgentSettings;
   private adapter!: AgentAdapter;
   private promptTemplate = DEFAULT_PROMPT_TEMPLATE;
+  private secretPatterns: readonly string[] = DEFAULT_SECRET_PATTERNS;
   private identity: { name: string; email: string } | undefined;
   private readonly agentName = `orchestrator:${process.pid}`;
   private readonly running = new Map<string, Running>();
@@ -300,6 +301,7 @@ export class Orchestrator {
     this.settings = resolveAgentSettings(config.agent, overrides);
     this.adapter = adapterFor(this.settings.kind);
     if (this.opts.maxCostUsd === undefined && config.agent.maxCostUsd !== undefined) this.opts.maxCostUsd = config.agent.maxCostUsd;
+    if (config.agent.secretPatterns) this.secretPatterns = config.agent.secretPatterns;
     if (this.settings.promptFile) {
       const file = path.resolve(this.session.root, this.settings.promptFile);
       try {
@@ -668,6 +670,7 @@ export class Orchestrator {
       notMine,
       outputDir: path.dirname(this.session.statusPath),
       findingsDir: this.findingsDir,
+      secretPatterns: this.secretPatterns,
     });
   }
 
@@ -718,6 +721,7 @@ export class Orchestrator {
       settings: this.settings,
       outputDir: rel(path.dirname(this.session.statusPath)),
       findingsDir: rel(this.findingsDir),
+      secretPatterns: [...this.secretPatterns],
       message: commitMessage(task),
     })
       .catch((e: unknown): QueuedOutcome => ({ ok: false, reason: `on the queue: ${(e as Error).message}` }))

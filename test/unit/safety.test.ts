@@ -94,6 +94,14 @@ describe('what gets committed', () => {
     assert.equal(s.tasks['1.2']!.status, 'completed');
   });
 
+  test("git-workflow.json's agent.secretPatterns replaces the list of files a task never commits", async () => {
+    const repo = await repoWith(PLAN, { 'git-workflow.json': '{ "agent": { "secretPatterns": ["*.private", "sim-output/1.1.txt"] } }\n' });
+    const res = await orchestrate(repo, ['--in-place']);
+    assert.equal(res.code, 0, res.out + res.err);
+    assert.match(res.out, /left uncommitted: sim-output\/1\.1\.txt \(looks like a secret\)/);
+    assert.equal(repo.git(['ls-files', 'sim-output']), 'sim-output/1.2.txt');
+  });
+
   test('with no git identity (a fresh HOME), commits are made with the fallback identity and the run says so', async () => {
     const repo = await repoWith(PLAN);
     repo.git(['config', '--unset', 'user.name']);

@@ -28,6 +28,8 @@ export interface TaskJobData {
   /** The plan's output folder relative to the repository (the orchestrator's files, never committed). */
   outputDir: string;
   findingsDir: string;
+  /** Files the task never commits (git-workflow.json agent.secretPatterns, else the defaults). */
+  secretPatterns?: string[];
   message: string;
   /** Set when the coordinator's git has no identity either: the same fallback for every commit. */
   identity?: { name: string; email: string };

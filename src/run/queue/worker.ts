@@ -150,7 +150,7 @@ export class PlanWorker {
         claimedByOthers: new Set(),
         orchestratorDirs: [d.outputDir],
         taskDirs: [d.findingsDir],
-        secretPatterns: DEFAULT_SECRET_PATTERNS,
+        secretPatterns: d.secretPatterns ?? DEFAULT_SECRET_PATTERNS,
       });
       if (changes.commit.length === 0 && requiresChanges(d.settings)) {
         return { ...base, leftOut: changes.leftOut, reason: 'no changes made: the agent ended without changing a file or writing findings' };
