@@ -77,6 +77,20 @@ function latest(items: ActivityItem[]): ActivityItem[] {
   return items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, ACTIVITY_LIMIT);
 }
 
+/** The counts and task rows of an active plan, the same for a worktree's plan and a workspace's. */
+function progressFields(c: NonNullable<ReturnType<typeof countsOf>>, plan: Plan, status: StatusFile | undefined) {
+  return {
+    done: c.tasks.done,
+    total: c.tasks.total,
+    checks: c.checks,
+    running: c.running,
+    failed: c.failed,
+    percent: c.percent,
+    runningTasks: taskRows(plan, status, 'in_progress'),
+    failedTasks: taskRows(plan, status, 'failed'),
+  };
+}
+
 function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progress' | 'failed'): TaskRow[] {
   if (!status) return [];
   const out: TaskRow[] = [];
@@ -194,14 +208,7 @@ export class ActivePlans implements vscode.Disposable {
           cwd: w.path,
           branch: w.branch,
           worktree: w,
-          done: c.tasks.done,
-          total: c.tasks.total,
-          checks: c.checks,
-          running: c.running,
-          failed: c.failed,
-          percent: c.percent,
-          runningTasks: taskRows(s.analysis.plan, status, 'in_progress'),
-          failedTasks: taskRows(s.analysis.plan, status, 'failed'),
+          ...progressFields(c, s.analysis.plan, status),
           orchestrator: live(planFile),
           statusPath: s.statusPath,
           updatedAt: status?.updatedAt,
@@ -230,14 +237,7 @@ export class ActivePlans implements vscode.Disposable {
         planFile: entry.uri.fsPath,
         cwd: entry.root,
         entry,
-        done: c.tasks.done,
-        total: c.tasks.total,
-        checks: c.checks,
-        running: c.running,
-        failed: c.failed,
-        percent: c.percent,
-        runningTasks: taskRows(plan, entry.status, 'in_progress'),
-        failedTasks: taskRows(plan, entry.status, 'failed'),
+        ...progressFields(c, plan, entry.status),
         orchestrator: live(entry.uri.fsPath),
         statusPath: entry.statusPath,
         updatedAt: entry.status.updatedAt,
