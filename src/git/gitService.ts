@@ -240,6 +240,9 @@ export function parseWorktreeList(output: string): WorktreeInfo[] {
 
 // ---- the service ---------------------------------------------------------------------------
 
+/** Who commits when git has no identity here (a fresh machine, an empty HOME); callers say so in their output. */
+export const FALLBACK_IDENTITY = { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' };
+
 export class GitService {
   private readonly lockRetryDelaysMs: readonly number[];
 

@@ -29,7 +29,7 @@ import { analyzePlan } from '../core/analyzer.js';
 import { planName, readPlanFile, relativeToRoot, statusFileFor, writePlanPointer, POINTER_FILES } from '../core/planFile.js';
 import { StatusStore, statusPathFor } from '../core/status.js';
 import { loadWorkflowConfig, type MergeStrategy, type WorkflowConfig } from '../core/workflowConfig.js';
-import { GitError, GitService, type WorktreeInfo } from './gitService.js';
+import { FALLBACK_IDENTITY, GitError, GitService, type WorktreeInfo } from './gitService.js';
 import { assertSafeName, safeRefName, unsafeNameReason } from './slug.js';
 import { ignoredFilesAtRisk, recordCopies, type CopiedFile } from './ignoredFiles.js';
 
@@ -284,7 +284,7 @@ const NAME_LOCK_OPTIONS = {
 const DAY_MS = 86_400_000;
 
 /** Who commits the plan's status file when git has no identity configured (as the orchestrator's own commits). */
-const STATUS_COMMIT_IDENTITY = { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' };
+const STATUS_COMMIT_IDENTITY = FALLBACK_IDENTITY;
 
 /** Ours, not the user's: the worktree context (`.claude-context/`) and the plan's status file with its lock and temp files. */
 function isOurs(rel: string, marker: WorktreeMarker | undefined): boolean {

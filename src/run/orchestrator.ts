@@ -17,7 +17,7 @@ import { PlanError } from '../core/source.js';
 import { loadWorkflowConfig } from '../core/workflowConfig.js';
 import type { Plan, Task } from '../core/model.js';
 import type { RunPatch, StatusFile, StatusTransition } from '../core/status.js';
-import { GitService } from '../git/gitService.js';
+import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
 import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.js';
 import { adapterFor, requiresChanges, resolveAgentSettings, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
@@ -37,8 +37,7 @@ export { splitCommand } from './gates.js';
 export { expandTemplate } from './agents/command.js';
 export { commitSubject } from './taskCommit.js';
 
-/** Who commits when git has no identity here (a fresh machine): the log says so. */
-export const FALLBACK_IDENTITY = { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' };
+export { FALLBACK_IDENTITY } from '../git/gitService.js';
 
 export interface OrchestratorOptions {
   planPath: string;
@@ -499,7 +498,9 @@ export class Orchestrator {
             settings: this.settings,
           });
       if (launch.argv.length === 0 || !launch.argv[0]) throw new Error('empty command');
-      if (this.git && !isGate) r.before = await snapshotWorktree(this.git, worktree);
+      // What the task changes matters for its commit and for the "no changes made" rule; without
+      // either (--no-commit with a command agent) the two git status runs per task are saved.
+      if (this.git && !isGate && (this.opts.commit || requiresChanges(this.settings))) r.before = await snapshotWorktree(this.git, worktree);
       const logPath = path.join(this.logsDir, `${task.id}.log`);
       const minutes = (m: number) => (m > 0 ? m * 60_000 : undefined);
       const proc = new AgentProcess({

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { WorktreeError, WorktreeManager, formatBytes, type PlanWorktree, type WorktreeListReport } from '../git/worktreeManager.js';
-import { GitService } from '../git/gitService.js';
+import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
 import { predictConflicts, type ConflictReport } from '../git/conflicts.js';
 import { findRepoRoot } from '../core/status.js';
 import { PlanError } from '../core/source.js';
@@ -366,7 +366,9 @@ async function planCommitted(planUri: vscode.Uri, choices: CreateChoices): Promi
   if (!commit) return true;
   if (document?.isDirty && !(await document.save())) throw new PlanError('invalid-argument', `${rel} could not be saved`);
   if (!git) throw new PlanError('invalid-argument', `${rel} is not in a git repository`);
-  await git.commitPaths([rel], `Update the plan ${path.basename(rel)} before running it`);
+  // A machine without a git identity still gets the commit, as the orchestrator's commits do.
+  const identity = (await git.hasIdentity()) ? undefined : FALLBACK_IDENTITY;
+  await git.commitPaths([rel], `Update the plan ${path.basename(rel)} before running it`, identity ? { identity } : {});
   return true;
 }
 

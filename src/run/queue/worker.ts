@@ -12,7 +12,7 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { GitService } from '../../git/gitService.js';
+import { FALLBACK_IDENTITY, GitService } from '../../git/gitService.js';
 import { HostClone } from '../../git/hostClone.js';
 import { AgentProcess, agentEnv } from '../agentProcess.js';
 import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js';
@@ -155,7 +155,7 @@ export class PlanWorker {
       if (changes.commit.length === 0 && requiresChanges(d.settings)) {
         return { ...base, leftOut: changes.leftOut, reason: 'no changes made: the agent ended without changing a file or writing findings' };
       }
-      const identity = d.identity ?? ((await git.hasIdentity()) ? undefined : { name: 'Plan Orchestrator', email: 'plan-orchestrator@localhost' });
+      const identity = d.identity ?? ((await git.hasIdentity()) ? undefined : FALLBACK_IDENTITY);
       const commit = await git.commitPaths(changes.commit, d.message, { allowEmpty: false, ...(identity ? { identity } : {}) });
       if (commit) await this.clone!.push(wt, d.ref);
       this.log(`${jobId}: done${commit ? `, ${commit.slice(0, 12)} pushed to ${d.ref}` : ', no changes'}`);
