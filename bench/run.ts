@@ -21,6 +21,7 @@ import { benchWorktrees } from './worktrees.js';
 import { benchOrchestrate } from './orchestrate.js';
 import { benchApi } from './api.js';
 import { benchAgentOverhead } from './agentOverhead.js';
+import { benchDistributed } from './distributed.js';
 import type { BenchRow } from './row.js';
 import { SHAPES, planWithShape } from '../test/unit/helpers/pathological.js';
 
@@ -241,6 +242,7 @@ async function main(): Promise<void> {
   rows.push(...(await benchApi()));
   if (!quick) rows.push(...(await benchOrchestrate({ withCommits: false })));
   if (!quick) rows.push(...(await benchAgentOverhead()));
+  if (!quick) rows.push(...(await benchDistributed()));
   const report = `Machine: ${machine()}\nRun: ${started}${quick ? ' (--quick)' : ''}\n\n${table()}\n`;
   process.stdout.write(report);
   if (process.argv.includes('--write')) {
