@@ -204,5 +204,21 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
       await coordinator.close();
     }
   });
+
+  test('a Redis restart mid-run (append-only file) loses nothing: every task lands exactly once', async () => {
+    let done = 0;
+    let restarted: Promise<void> | undefined;
+    const { repo, orchestrate } = await cluster((ctx) => {
+      if (ctx.turn === 1 && ++done === 5) restarted = redis.kill().then(() => new Promise((r) => setTimeout(r, 500))).then(() => redis.up());
+      return writeOwnFile(ctx);
+    }, graphPlan());
+    const res = await orchestrate().done;
+    assert.ok(restarted, 'Redis was restarted during the run');
+    await restarted;
+    assert.equal(res.code, 0, `${res.out}\n${res.err}`);
+    const subjects = repo.git(['log', '--format=%s', 'plan/dist']).split('\n');
+    assert.equal(subjects.filter((x) => x.startsWith('task ')).length, 20);
+    for (const id of ['1.1', '1.8', '2.4', '3.4']) assert.equal(subjects.filter((x) => x.startsWith(`task ${id}:`)).length, 1, `one commit for ${id}`);
+  });
 });
 
