@@ -167,6 +167,7 @@
         if (task.startedAt) el('span', { class: 'elapsed', 'data-started': task.startedAt }, li, elapsed(nowMs() - Date.parse(task.startedAt)));
         // The cost beside the elapsed time; the activity below, on its own line.
         if (task.costUsd) el('span', { class: 'cost' }, li, `$${task.costUsd.toFixed(2)}`);
+        if (task.host) el('span', { class: 'cost', title: 'the worker running it' }, li, `on ${task.host}`);
         if (task.activity) el('span', { class: 'activity', title: task.activity }, li, task.activity);
       }
     }

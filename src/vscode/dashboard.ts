@@ -28,7 +28,7 @@ export interface DashboardPlan {
   running: number;
   failed: number;
   percent: number;
-  runningTasks: Array<{ id: string; title: string; startedAt?: string; activity?: string; costUsd?: number }>;
+  runningTasks: Array<{ id: string; title: string; startedAt?: string; activity?: string; costUsd?: number; host?: string }>;
   failedTasks: Array<{ id: string; title: string; error?: string }>;
   orchestrator?: { pid: number; startedAt?: string };
   error?: string;
@@ -69,7 +69,7 @@ export function dashboardData(model: ActivePlans, workspace: PlanWorkspace): Das
       running: p.running,
       failed: p.failed,
       percent: p.percent,
-      runningTasks: p.runningTasks.map(({ id, title, startedAt, activity, costUsd }) => ({ id, title, startedAt, activity, costUsd })),
+      runningTasks: p.runningTasks.map(({ id, title, startedAt, activity, costUsd, host }) => ({ id, title, startedAt, activity, costUsd, host })),
       failedTasks: p.failedTasks.map(({ id, title, error }) => ({ id, title, error })),
       orchestrator: p.orchestrator && { pid: p.orchestrator.pid, startedAt: p.orchestrator.startedAt },
       error: p.error,

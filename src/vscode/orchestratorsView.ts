@@ -28,6 +28,8 @@ export interface TaskRow {
   turn?: number;
   costUsd?: number;
   needsApproval?: boolean;
+  /** The worker host running it (orchestrate --queue). */
+  host?: string;
 }
 
 export interface ActivityItem {
@@ -107,6 +109,7 @@ function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progre
       ...(run?.turn && wanted === 'in_progress' ? { turn: run.turn } : {}),
       ...(run?.costUsd && wanted === 'in_progress' ? { costUsd: run.costUsd } : {}),
       ...(run?.needsApproval?.length ? { needsApproval: true } : {}),
+      ...(run?.host && wanted === 'in_progress' ? { host: run.host } : {}),
     });
   }
   return out;
@@ -343,6 +346,7 @@ export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<Orches
         item.description = [
           task.startedAt ? `running ${formatElapsed(Date.now() - Date.parse(task.startedAt))}` : 'running',
           task.activity,
+          task.host ? `on ${task.host}` : '',
           task.turn ? `turn ${task.turn}` : '',
           task.costUsd ? `$${task.costUsd.toFixed(2)}` : '',
         ]
