@@ -293,7 +293,6 @@ function agentOverrides(opts: OrchestrateOpts): AgentOverrides | readonly string
     out.kind = opts.agentKind;
   }
   if (opts.agent !== undefined) out.command = parseAgent(opts.agent);
-  if (opts.agent !== undefined && opts.agentKind === undefined) out.kind = 'command';
   if (opts.model !== undefined) out.model = opts.model;
   if (opts.allowedTools?.length) out.allowedTools = opts.allowedTools.map(checkToolRule);
   if (opts.maxTurns !== undefined) out.maxTurns = wholeNumber(opts.maxTurns, '--max-turns', 1);
@@ -442,7 +441,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      io.out('worker: stopping (running agents are stopped; their jobs go back to the queue)');
+      io.out('worker: stopping (no new jobs; running ones finish first)');
       await worker.close();
     });
 

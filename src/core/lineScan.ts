@@ -9,7 +9,7 @@
  * line as a list item when it starts with a list marker. The `plan-too-complex` warning on the chunk
  * says that this is how it was read.
  */
-import { emptyAnnotations, parseEstimate, scanDependencies, scanFiles, scanLabels, scanMarkers, type InlineCode } from './annotations.js';
+import { emptyAnnotations, gateCommandOf, parseEstimate, scanDependencies, scanFiles, scanLabels, scanMarkers, type InlineCode } from './annotations.js';
 import type { ComplexityFinding } from './complexity.js';
 import { cleanTitle, readItemHead, type Block, type ItemBlock, type ParsedBlocks } from './markdown.js';
 
@@ -158,7 +158,8 @@ function finishItem(text: string, item: OpenItem): void {
     scanFiles(raw, s, codes, ann);
     scanMarkers(raw, ann);
     if (ann.estimateMinutes === undefined) ann.estimateMinutes = parseEstimate(raw);
-    if (ann.command === undefined) ann.command = codes.find((c) => /\s/.test(c.value.trim()))?.value.trim();
+    // The same rule as the full parse: only a `$ ` code span is a command (plan text is data).
+    if (ann.command === undefined) ann.command = gateCommandOf(codes);
     if (k === 0) {
       b.titleRaw = raw;
       b.title = cleanTitle(plainText(raw), b.id !== undefined);

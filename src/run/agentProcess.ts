@@ -53,9 +53,12 @@ export class AgentProcess {
   private stoppedFor: StopReason | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly opts: AgentProcessOptions) {
     const log: WriteStream = createWriteStream(opts.logPath, { flags: 'a' });
+    // A log that cannot be written (disk full) must not take the orchestrator down; the run goes on.
+    log.on('error', () => undefined);
     log.write(`${opts.logHeader}\n`);
     const { argv } = opts.launch;
     // Own process group: a terminal's Ctrl-C reaches only the orchestrator (it decides about the grace
@@ -102,6 +105,7 @@ export class AgentProcess {
 
     this.done = new Promise((resolve) => {
       this.child.on('close', (code, signal) => {
+        this.closed = true;
         const processMs = Math.round(performance.now() - spawnedAt);
         void Promise.all(streamsClosed).then(() => {
           for (const t of this.timers) clearTimeout(t);
@@ -126,8 +130,12 @@ export class AgentProcess {
     this.idleTimer = setTimeout(() => this.stop('idle'), this.opts.idleMs);
   }
 
+  /**
+   * Until its output is closed: an agent that exited while something it started in the background
+   * still holds its stdout is not done, and a timeout must still stop that whole group.
+   */
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return !this.closed;
   }
 
   stop(why: StopReason): void {

@@ -16,17 +16,17 @@ import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
 import { PlanError } from '../core/source.js';
 import { loadWorkflowConfig } from '../core/workflowConfig.js';
 import type { Plan, Task } from '../core/model.js';
-import type { RunPatch, StatusFile, StatusTransition } from '../core/status.js';
+import { isHolderLive, type RunPatch, type StatusFile, type StatusTransition } from '../core/status.js';
 import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
 import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.js';
 import { adapterFor, requiresChanges, resolveAgentSettings, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
-import { readApprovedTools } from './approvals.js';
+import { checkToolRule, readApprovedTools } from './approvals.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
-import { RegistryRecord, isPidAlive, registryDir, registryName } from './registry.js';
+import { RegistryRecord, registryDir, registryName } from './registry.js';
 import { QueueCoordinator, type QueuedOutcome } from './queue/coordinator.js';
 import { commitMessage, commitTask } from './taskCommit.js';
 import { StatusBatch } from './statusBatch.js';
@@ -467,8 +467,26 @@ export class Orchestrator {
   }
 
   /** The plan's gate commands as Claude Code allow rules: the agent may run what will check its work. */
+  /**
+   * The plan's gate commands as allow rules, only where the command cannot change the rule's meaning:
+   * one with `(`, `)` or `,` could widen it (`x), Bash(*`), so it is left to the agent to ask for.
+   */
   private gateRules(): string[] {
-    return this.session.analysis.plan.tasks.flatMap((t) => (t.kind === 'verify' && t.command ? [`Bash(${t.command})`] : []));
+    return this.session.analysis.plan.tasks.flatMap((t) => (t.kind === 'verify' && t.command && !/[(),\n]/.test(t.command) ? [`Bash(${t.command})`] : []));
+  }
+
+  /** Every rule the agent may use: settings, gates and approvals, each checked as a tool rule. */
+  private async allowedTools(): Promise<string[]> {
+    const rules = [...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))];
+    return [...new Set(rules)].filter((r) => {
+      try {
+        checkToolRule(r);
+        return true;
+      } catch {
+        this.emit({ type: 'warning', message: `"${r}" is not a tool rule; not allowed` });
+        return false;
+      }
+    });
   }
 
   /** Starts the agent (or the gate command) of a task already recorded in_progress. */
@@ -493,7 +511,7 @@ export class Orchestrator {
             planPath: this.session.path,
             worktree,
             prompt: this.prompt(task),
-            allowedTools: [...new Set([...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))])],
+            allowedTools: await this.allowedTools(),
             ...(resumeSession ? { resumeSession } : {}),
             settings: this.settings,
           });
@@ -710,7 +728,16 @@ export class Orchestrator {
     const rel = (p: string) => path.relative(this.opts.worktree!, p).split(path.sep).join('/');
     this.batch.updateRun(task.id, { kind: this.settings.kind, activity: 'queued', activityAt: new Date().toISOString(), turn: 0, costUsd: 0, needsApproval: null, resume: null });
     this.emit({ type: 'started', id: task.id, title: task.title, attempt: r.attempt });
-    const allowed = [...new Set([...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))])];
+    let allowed: string[];
+    try {
+      allowed = await this.allowedTools();
+    } catch (err) {
+      this.running.delete(task.id);
+      const { written } = await this.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
+      this.wake();
+      await written.catch(() => undefined);
+      return;
+    }
     // The attempt as status.json counts it (across runs): a job ID is never reused by a later run.
     const attempt = this.batch.status.tasks[task.id]?.attempts ?? r.attempt;
     void this.queue!.run(task.id, attempt, {
@@ -759,7 +786,8 @@ export class Orchestrator {
     const resets: Array<StatusTransition & { reason: string }> = [];
     for (const [id, rec] of Object.entries(this.session.status.tasks)) {
       if (rec.status !== 'in_progress' || !rec.holder || rec.holder.host !== host) continue;
-      if (rec.holder.pid !== process.pid && isPidAlive(rec.holder.pid)) continue;
+      // Live means the same process (its recorded start time): a reused PID does not hold the task.
+      if (rec.holder.pid !== process.pid && isHolderLive(rec.holder)) continue;
       const reason = `holder pid ${rec.holder.pid} is gone`;
       resets.push({ taskId: id, status: 'pending', agent: this.agentName, note: `${reason}; reset for resume`, reason });
     }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { PlanError } from '../core/source.js';
-import { isPidAlive, processStartTime } from '../core/processIdentity.js';
+import { isPidAlive, isRecordedProcessAlive, processStartTime } from '../core/processIdentity.js';
 import type { GitService } from '../git/gitService.js';
 
 export interface RegistryChild {
@@ -68,8 +68,7 @@ export async function registryDir(git: GitService | undefined, statusPath: strin
 /** Alive: on this host, the PID runs and (when recorded) has the recorded start time. */
 function entryAlive(entry: RegistryEntry): boolean {
   if (entry.host !== os.hostname()) return true;
-  if (!isPidAlive(entry.pid)) return false;
-  return entry.startTime === undefined || processStartTime(entry.pid) === undefined || processStartTime(entry.pid) === entry.startTime;
+  return isRecordedProcessAlive(entry.pid, entry.startTime);
 }
 
 export async function listRegistry(dir: string): Promise<Array<RegistryEntry & { name: string; alive: boolean }>> {

@@ -34,7 +34,7 @@ export class ApprovalNotifier implements vscode.Disposable {
       void vscode.window.showWarningMessage(`${plan}: task ${id} needs approval: the agent was denied ${calls}.`, 'Approve and Retry', 'Open Log').then(async (choice) => {
         try {
           if (choice === 'Approve and Retry') await approveAndRetry(this.terminals, entry, id);
-          else if (choice === 'Open Log' && rec.run?.log) await vscode.window.showTextDocument(vscode.Uri.file(path.join(entry.root, rec.run.log)));
+          else if (choice === 'Open Log' && rec.run?.log) await vscode.window.showTextDocument(vscode.Uri.file(path.join(entry.runsIn?.path ?? entry.root, rec.run.log)));
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
           this.log.error(`approve ${id}: ${message}`);

@@ -12,7 +12,7 @@ import { GitService } from '../git/gitService.js';
 import { listRegistry, registryDir, runningRecordFor } from '../run/registry.js';
 import { approveTask } from '../run/approvals.js';
 import { openPlan } from '../core/session.js';
-import { readApprovedCommands } from '../run/approvals.js';
+import { approveCommands, readApprovedCommands } from '../run/approvals.js';
 import { gateCommands, unapprovedCommands } from '../run/gates.js';
 import { checkPlace } from '../run/preflight.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
@@ -135,7 +135,8 @@ export class OrchestratorTerminals implements vscode.Disposable {
       );
       if (run !== 'Run Them') return undefined;
     }
-    if (missing.length > 0) args.push('--approve-commands');
+    // Exactly the commands shown are approved: one the plan gains before planctl reads it is refused there.
+    if (missing.length > 0) await approveCommands(session.statusPath, missing);
     const git = await GitService.open(cwd).catch(() => undefined);
     if (git) {
       const changed = await checkPlace(git, cwd, session.statusPath, session.relPath, { inPlace: true, allowDirty: true });

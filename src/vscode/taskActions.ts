@@ -11,7 +11,9 @@ import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 export async function setTaskState(workspace: PlanWorkspace, entry: PlanEntry, taskId: string, status: TaskStatus, reason?: string): Promise<void> {
   await workspace.setTaskStatus(entry, taskId, status, reason);
   // A ticked box counts as done whatever the status file says: a reset must untick it.
-  if (status === 'completed' || status === 'pending') await setCheckbox(workspace, entry, taskId, status === 'completed');
+  // A plan that runs in its worktree keeps its boxes on its branch: ticking the main checkout's copy
+  // would leave an edit there that conflicts with the plan branch when it is merged.
+  if ((status === 'completed' || status === 'pending') && !entry.runsIn) await setCheckbox(workspace, entry, taskId, status === 'completed');
 }
 
 /**

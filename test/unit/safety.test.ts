@@ -12,6 +12,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readStatusFile, statusStoreFor } from '../../src/core/status.js';
+import { PlanAnalyzer } from '../../src/core/analyzer.js';
 import { isPidAlive, processStartTime, signalRecordedGroup } from '../../src/run/registry.js';
 import { makeTempRepo, removeTempRepos, type TempRepo } from './helpers/tempRepo.js';
 import { runCli, SIM_AGENT_ARGV, simEnv, waitFor } from './helpers/simAgent.js';
@@ -59,6 +60,15 @@ describe('gate commands', () => {
     assert.equal(await readFile(path.join(repo.dir, 'gate-ran'), 'utf8'), '$HOME');
     const agentFile = JSON.parse(await readFile(path.join(repo.dir, 'docs/plan-outputs/p/agent.json'), 'utf8'));
     assert.deepEqual(agentFile.approvedCommands, [`node -e "require('fs').writeFileSync('gate-ran', '$HOME')"`]);
+  });
+});
+
+describe('gate commands in line-scanned plans', () => {
+  test('past the analysis budget the line scanner applies the same rule: prose is not a command', () => {
+    const text = '# Plan: P\n\n## Phase 1: One\n- [ ] 1.1 Build\n\n**VERIFY Phase 1:**\n- [ ] Make sure nobody needs `touch PWNED` again\n- [ ] `$ npm test` passes\n';
+    // A budget of nothing: every chunk is read by the line scanner.
+    const { plan } = new PlanAnalyzer({ limits: { maxTotalCost: -1 } }).analyze(text);
+    assert.deepEqual(plan.tasks.filter((t) => t.kind === 'verify').map((t) => t.command ?? null), [null, 'npm test']);
   });
 });
 

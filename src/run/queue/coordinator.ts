@@ -86,7 +86,7 @@ export class QueueCoordinator {
       // One delivery of a job is integrated; a second one (after a stall) waits for it and shares it.
       let applying = this.integrations.get(jobId);
       if (!applying) {
-        applying = this.opts.git.applyRemoteCommit(this.opts.remote, ref, result.commit, this.opts.identity ? { identity: this.opts.identity } : {});
+        applying = this.opts.git.applyRemoteCommit(this.opts.remote, ref, result.commit, { onlyPaths: result.files, ...(this.opts.identity ? { identity: this.opts.identity } : {}) });
         this.integrations.set(jobId, applying);
       }
       const applied = await applying;

@@ -35,15 +35,19 @@ export class RemoteTasks {
     this.events = new QueueEvents(QUEUE_NAME, { connection });
     this.publisher = new Redis(connection);
     this.events.on('completed', ({ jobId, returnvalue }) => {
-      const result = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as TaskJobResult;
-      this.settle(jobId, { kind: 'completed', result });
+      try {
+        const result = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as TaskJobResult;
+        this.settle(jobId, { kind: 'completed', result });
+      } catch {
+        this.settle(jobId, { kind: 'failed', reason: 'the worker sent a result that is not JSON' });
+      }
     });
     this.events.on('failed', ({ jobId, failedReason }) => {
       // A job that will be retried fails again later; only the last failure settles it.
       void this.queue.getJob(jobId).then((job) => {
         if (job && (job.attemptsMade ?? 0) < (job.opts.attempts ?? 1) && !/cancelled/.test(failedReason)) return;
         this.settle(jobId, { kind: 'failed', reason: failedReason || 'the job failed' });
-      });
+      }, (e: unknown) => this.settle(jobId, { kind: 'failed', reason: `the queue cannot be read: ${(e as Error).message}` }));
     });
     this.events.on('progress', ({ jobId, data }) => {
       if (typeof data === 'object' && data !== null) this.opts.onProgress?.(jobId, data as unknown as TaskJobProgress);

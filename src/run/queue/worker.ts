@@ -165,8 +165,8 @@ export class PlanWorker {
     }
   }
 
+  /** Takes no new jobs and lets the running ones finish (their results still reach the coordinator). */
   async close(): Promise<void> {
-    for (const proc of this.running.values()) proc.stop('stopped');
     await this.worker?.close();
     await this.subscriber?.quit().catch(() => undefined);
   }
