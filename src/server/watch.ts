@@ -433,7 +433,7 @@ export class PlanWatcher {
         changes.push({ id, entry, previous, last: i === entries.length - 1 });
         previous = entry.status;
       });
-      memo.set(id, memoOf(rec));
+      memo.set(id, now);
     }
     // A record that disappeared (status file deleted or replaced) means the task is pending again.
     for (const [id, old] of w.memo) {

@@ -16,7 +16,7 @@ import { FALLBACK_IDENTITY, GitService } from '../../git/gitService.js';
 import { HostClone } from '../../git/hostClone.js';
 import { AgentProcess, agentEnv } from '../agentProcess.js';
 import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js';
-import { attributeChanges, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
+import { attributeChanges, changedSince, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
 import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
 export interface PlanWorkerOptions {
@@ -144,8 +144,7 @@ export class PlanWorker {
       // The worktree is the task's alone: everything it changed is its work, but for secrets and the
       // orchestrator's own files.
       const after = await snapshotWorktree(git, wt);
-      const changed = [...after.keys()].filter((p) => before.get(p) !== after.get(p));
-      const changes = attributeChanges(changed.sort(), {
+      const changes = attributeChanges(changedSince(before, after), {
         preexisting: new Set(),
         claimedByOthers: new Set(),
         orchestratorDirs: [d.outputDir],
