@@ -44,6 +44,10 @@ suite('Plans view: filter, groups and counts', () => {
   suiteSetup(async () => {
     await fs.mkdir(path.dirname(kiroFile()), { recursive: true });
     await fs.writeFile(kiroFile(), KIRO);
+    // A file in folders made a moment ago can escape the file watcher (it watches what existed);
+    // Refresh, as a user would, finds it by the plan globs.
+    await (await api()).ready;
+    await vscode.commands.executeCommand('planOrchestrator.refresh');
   });
 
   suiteTeardown(async () => {
