@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { AnalysisCache, openPlan } from '../src/core/session.js';
 import { planProgress } from '../src/core/progress.js';
 import { StatusStore } from '../src/core/status.js';
-import { taskRows } from '../src/server/views.js';
+import { taskRows } from '../src/run/events/views.js';
 import { generatePlan } from './generate.js';
 import type { BenchRow } from './row.js';
 

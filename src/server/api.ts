@@ -30,12 +30,12 @@ import { AnalysisCache, openPlan, requireTask, type PlanSession } from '../core/
 import { PlanError } from '../core/source.js';
 import type { TaskStatus } from '../core/status.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
-import type { KnownPlan } from './events.js';
+import type { KnownPlan } from '../run/events/messages.js';
 import { FollowStream } from './logs.js';
 import { orchestratorLogPath, startOrchestrator, stopOrchestrator, type PlanctlEntry } from './orchestrators.js';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token.js';
-import { taskRows } from './views.js';
-import { PlanWatcher, type PlanWatcherOptions } from './watch.js';
+import { taskRows } from '../run/events/views.js';
+import { PlanWatcher, type PlanWatcherOptions } from '../run/events/planWatcher.js';
 
 export const DEFAULT_PORT = 3100;
 /** Requests carry at most a reason for a failure; 64 KB is far more than any needs. */

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { isPidAlive } from '../run/registry.js';
 import { ApiError } from './errors.js';
-import type { KnownPlan, OrchestratorInfo } from './events.js';
-import { sameFile } from './watch.js';
+import type { KnownPlan, OrchestratorInfo } from '../run/events/messages.js';
+import { sameFile } from '../run/events/planWatcher.js';
 
 /** How to run planctl: a node script and the node flags it needs (a CLI run from source needs tsx's). */
 export interface PlanctlEntry {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import WebSocket from 'ws';
 import { startApiServer, WS_PROTOCOL, type ApiServer, type ApiServerOptions } from '../../src/server/api.js';
-import type { OrchestratorMessage, PlanMessage, ServerMessage, TaskMessage } from '../../src/server/events.js';
+import type { OrchestratorMessage, PlanMessage, ServerMessage, TaskMessage } from '../../src/run/events/messages.js';
 import { isPidAlive, listRegistry } from '../../src/run/orchestrator.js';
 import { statusStoreFor } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';

@@ -3,10 +3,10 @@
  * openapi.json describes the same shapes (components/schemas); the tests validate real responses and
  * messages against it, so a change here that is not made there fails a test.
  */
-import type { PlanLocation } from '../run/allPlans.js';
-import type { AgentRun } from '../core/status.js';
-import type { TaskStatus } from '../core/status.js';
-import type { TaskDisplayState } from '../core/taskStates.js';
+import type { PlanLocation } from '../allPlans.js';
+import type { AgentRun } from '../../core/status.js';
+import type { TaskStatus } from '../../core/status.js';
+import type { TaskDisplayState } from '../../core/taskStates.js';
 
 /** Bumped only for changes a client could trip over (a field removed or changing meaning); new fields do not bump it. */
 export const EVENT_VERSION = 1 as const;

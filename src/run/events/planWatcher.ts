@@ -16,13 +16,13 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { Analysis } from '../core/analyzer.js';
-import { listWorktrees, locateAllPlans } from '../run/allPlans.js';
-import { listRegistry } from '../run/registry.js';
-import { AnalysisCache, openPlan } from '../core/session.js';
-import { emptyStatus, readStatusFile, type StatusFile, type TaskStatus } from '../core/status.js';
-import { relativeToRoot } from '../core/planFile.js';
-import { GitService } from '../git/gitService.js';
+import type { Analysis } from '../../core/analyzer.js';
+import { listWorktrees, locateAllPlans } from '../allPlans.js';
+import { listRegistry } from '../registry.js';
+import { AnalysisCache, openPlan } from '../../core/session.js';
+import { emptyStatus, readStatusFile, type StatusFile, type TaskStatus } from '../../core/status.js';
+import { relativeToRoot } from '../../core/planFile.js';
+import { GitService } from '../../git/gitService.js';
 import {
   EVENT_VERSION,
   type EventBody,
@@ -33,7 +33,7 @@ import {
   type Progress,
   type SnapshotMessage,
   type WorktreeInfo,
-} from './events.js';
+} from './messages.js';
 import { NO_PROGRESS, namePlans, orchestratorInfo, progressOf, taskRows } from './views.js';
 
 export interface PlanWatcherOptions {

@@ -3,16 +3,16 @@
  * plan list and the WebSocket snapshot, so that all three say the same thing about a task.
  */
 import path from 'node:path';
-import type { Analysis } from '../core/analyzer.js';
-import { planName } from '../core/planFile.js';
-import type { PlanLocation } from '../run/allPlans.js';
-import { planProgress } from '../core/progress.js';
-import { nodeStates } from '../core/schedule.js';
-import { statusLookup } from '../core/session.js';
-import type { StatusFile } from '../core/status.js';
-import { displayState } from '../core/taskStates.js';
-import type { RegistryEntry } from '../run/registry.js';
-import type { KnownPlan, OrchestratorInfo, Progress, TaskRow } from './events.js';
+import type { Analysis } from '../../core/analyzer.js';
+import { planName } from '../../core/planFile.js';
+import type { PlanLocation } from '../allPlans.js';
+import { planProgress } from '../../core/progress.js';
+import { nodeStates } from '../../core/schedule.js';
+import { statusLookup } from '../../core/session.js';
+import type { StatusFile } from '../../core/status.js';
+import { displayState } from '../../core/taskStates.js';
+import type { RegistryEntry } from '../registry.js';
+import type { KnownPlan, OrchestratorInfo, Progress, TaskRow } from './messages.js';
 
 /** Unique API names: the file name, then `@<worktree folder>` for names that several worktrees share. */
 export function namePlans(locations: readonly PlanLocation[]): KnownPlan[] {
