@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { PlanAnalyzer } from './analyzer.js';
-import type { WorkerReply, WorkerRequest } from './offThread.js';
+import { analysisReply, type WorkerReply, type WorkerRequest } from './offThread.js';
 
 const analyzers = new Map<string, PlanAnalyzer>();
 
@@ -22,7 +22,7 @@ parentPort?.on('message', (m: WorkerRequest) => {
       analyzer = new PlanAnalyzer({ limits: m.limits });
       if (m.key !== undefined) analyzers.set(m.key, analyzer);
     }
-    reply = { id: m.id, analysis: analyzer.analyze(m.text), parsedChunks: analyzer.lastParsedChunks };
+    reply = analysisReply(m.id, analyzer.analyze(m.text), analyzer.lastParsedChunks);
   } catch (e) {
     reply = { id: m.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
   }

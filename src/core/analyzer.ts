@@ -37,7 +37,8 @@ export interface AnalyzerOptions {
 
 /** One chunk text's screen, and its blocks once read (by remark, or by the line scanner). */
 interface ChunkEntry {
-  screened: Screened;
+  /** Screened on first need: chunks past the budget are line-scanned and never need it. */
+  screened?: Screened;
   parsed?: ParsedBlocks;
   scanned?: ParsedBlocks;
 }
@@ -66,13 +67,15 @@ export class PlanAnalyzer {
     const entryOf = (chunkText: string): ChunkEntry => {
       if (cancel?.isCancellationRequested) throw new AnalysisCancelled();
       let entry = next.get(chunkText) ?? this.cache.get(chunkText);
-      if (entry === undefined) entry = { screened: screenChunk(chunkText, this.limits) };
+      if (entry === undefined) entry = {};
       next.set(chunkText, entry);
       return entry;
     };
+    const screened = (chunkText: string, entry: ChunkEntry): Screened => (entry.screened ??= screenChunk(chunkText, this.limits));
     const remark = (entry: ChunkEntry): ParsedBlocks => {
       if (entry.parsed === undefined) {
-        entry.parsed = parseChunk(entry.screened.remarkText(), entry.screened.findings);
+        const screen = entry.screened!;
+        entry.parsed = parseChunk(screen.remarkText(), screen.findings);
         parsed++;
       }
       return entry.parsed;
@@ -84,15 +87,16 @@ export class PlanAnalyzer {
       const first = chunks[i]!;
       let chunkText = first.text;
       let entry = entryOf(chunkText);
-      if (!scanning && entry.screened.cost <= remaining) {
+      if (!scanning && screened(chunkText, entry).cost <= remaining) {
         let result = remark(entry);
         // The parse says a split was wrong (e.g. a heading inside an unclosed fence): merge and parse again.
         while (result.openAtEnd && i + 1 < chunks.length) {
           chunkText += chunks[++i]!.text;
           entry = entryOf(chunkText);
+          screened(chunkText, entry);
           result = remark(entry);
         }
-        remaining -= entry.screened.cost;
+        remaining -= entry.screened!.cost;
         parsedChunks.push({ offset: first.offset, blocks: result.blocks, findings: result.findings });
         continue;
       }

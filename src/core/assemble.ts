@@ -332,13 +332,14 @@ function makeTask(
     dependsOn,
     explicitNoDependencies: ann.noDeps,
     files,
-    estimateMinutes: ann.estimateMinutes,
+    // Absent rather than undefined: the model is plain JSON data (it crosses threads as JSON, offThread.ts).
+    ...(ann.estimateMinutes !== undefined ? { estimateMinutes: ann.estimateMinutes } : {}),
     labels: [...ann.labels],
     parallelMarker: ann.parallel,
     sequentialMarker: ann.sequential,
     childIds: [],
     idWithTrailingDot: b.idTrailingDot,
-    command: kind === 'verify' ? ann.command : undefined,
+    ...(kind === 'verify' && ann.command !== undefined ? { command: ann.command } : {}),
   };
 }
 
@@ -361,7 +362,7 @@ function mergeBody(task: Task, item: AbsItem, range: (s: number, e: number) => S
   addFiles(task.files, b.ann, item.base, range);
   if (task.estimateMinutes === undefined && b.ann.estimateMinutes !== undefined) task.estimateMinutes = b.ann.estimateMinutes;
   if (b.ann.sequential) task.sequentialMarker = true;
-  if (task.kind === 'verify' && task.command === undefined) task.command = b.ann.command;
+  if (task.kind === 'verify' && task.command === undefined && b.ann.command !== undefined) task.command = b.ann.command;
 }
 
 function closePhase(phase: Phase, end: number, lines: LineIndex): void {

@@ -254,7 +254,9 @@ function overlappingPairs(plan: Plan): { pairs: Array<{ a: number; b: number; fi
     }
   }
   const pairs: Array<{ a: number; b: number; file: string; refB: FileRef }> = [];
-  const seen = new Set<string>();
+  // Pairs as numbers (earlier × count + later): a string key per pair is most of the time on big plans.
+  const seen = new Set<number>();
+  const count = plan.tasks.length;
   let truncated = false;
   const push = (x: FileKey, y: FileKey): void => {
     if (x.task === y.task) return;
@@ -263,7 +265,7 @@ function overlappingPairs(plan: Plan): { pairs: Array<{ a: number; b: number; fi
       return;
     }
     const [first, second] = x.task < y.task ? [x, y] : [y, x];
-    const key = `${first.task}:${second.task}`;
+    const key = first.task * count + second.task;
     if (seen.has(key)) return;
     seen.add(key);
     const file = first.ref.path === second.ref.path ? first.ref.path : first.ref.isGlob ? second.ref.path : first.ref.path;

@@ -113,12 +113,10 @@ export function buildGraph(plan: Plan, options: GraphOptions = {}): PlanGraph {
     unknownAnnotationIds: [],
     quotas: new Map(),
   };
-  const seen = new Set<string>();
   const addEdge = (from: number, to: number, kind: EdgeKind): void => {
     if (from === to) return;
     const key = `${from}>${to}`;
-    if (seen.has(key)) return;
-    seen.add(key);
+    if (edgeKinds.has(key)) return;
     preds[to]!.push(from);
     edgeKinds.set(key, kind);
   };

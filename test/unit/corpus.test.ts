@@ -97,6 +97,8 @@ test('corpus: hand counts of INDEX.tsv and no errors', async (t) => {
       const analysis = analyzePlan(readFileSync(file, 'utf8'));
       assert.deepEqual(countsOf(analysis), row.expected, `counts for ${row.path} (notes: ${row.notes})`);
       assert.deepEqual(errorsOf(analysis), [], `${row.path} has error diagnostics`);
+      // The model crosses from the analysis worker as JSON (offThread.ts): it must be plain data.
+      assert.deepEqual(JSON.parse(JSON.stringify(analysis.plan)), analysis.plan, `${row.path}: the model is not plain JSON data`);
     });
   }
 });
