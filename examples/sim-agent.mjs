@@ -11,8 +11,10 @@
  * when the title contains [HANG]; also writes a `.env` when PLAN_SIM_SECRET lists the id.
  * PLAN_SIM_FINDINGS (`id:path,id:path`, paths relative to the current directory) makes a task also write
  * a findings file, as the plans whose VERIFY items name files (file gates) expect.
+ * PLAN_SIM_AFTER (`id:other,…`) makes a task also wait, up to a minute, until task `other` has written
+ * its output: tests use it to order tasks by events instead of by durations.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
@@ -45,7 +47,10 @@ if (title.includes('[HANG]')) {
   console.log(`sim-agent ${id}: hanging`);
   setInterval(() => {}, 1 << 30);
 } else {
-  setTimeout(() => {
+  const after = (process.env.PLAN_SIM_AFTER ?? '').split(',').map((s) => s.trim().split(':')).filter(([a, b]) => a === id && b);
+  const waitedFor = () => after.every(([, other]) => existsSync(path.join('sim-output', `${other}.txt`)));
+  const giveUpAt = Date.now() + 60_000;
+  const work = () => setTimeout(() => {
     // A real agent whose orchestrator died has nobody to report to; it must not leave half-recorded work.
     if (parent > 1 && !alive(parent)) {
       console.error(`sim-agent ${id}: orchestrator ${parent} is gone; giving up`);
@@ -69,4 +74,6 @@ if (title.includes('[HANG]')) {
     if ((process.env.PLAN_SIM_SECRET ?? '').split(',').map((s) => s.trim()).includes(id)) appendFileSync('.env', 'AWS_SECRET=not-a-real-secret\n');
     console.log(`sim-agent ${id}: done`);
   }, Math.max(0, estimate * msPerMinute - performance.now())); // performance.now() counts from the process start
+  const waitThenWork = () => (waitedFor() || Date.now() > giveUpAt ? work() : setTimeout(waitThenWork, 20));
+  waitThenWork();
 }

@@ -85,6 +85,11 @@ export class PlanAnalyzer {
     const parsedChunks: ParsedChunk[] = [];
     for (let i = 0; i < chunks.length; i++) {
       const first = chunks[i]!;
+      if (first.offset >= this.limits.maxPlanLength) {
+        // Past the size limit nothing more is read: one error on the first line not read names the rest.
+        parsedChunks.push({ offset: first.offset, blocks: [], findings: [{ kind: 'not-read', start: 0, end: text.length - first.offset, count: this.limits.maxPlanLength }] });
+        break;
+      }
       let chunkText = first.text;
       let entry = entryOf(chunkText);
       if (!scanning && screened(chunkText, entry).cost <= remaining) {
@@ -104,7 +109,7 @@ export class PlanAnalyzer {
       // the plan is one stretch to the end, named by one warning.
       const tooLarge: ComplexityFinding | undefined = scanning
         ? undefined
-        : { kind: 'too-large', start: 0, end: text.length - first.offset, count: this.limits.maxTotalCost };
+        : { kind: 'too-large', start: 0, end: Math.min(text.length, this.limits.maxPlanLength) - first.offset, count: this.limits.maxTotalCost };
       scanning = true;
       if (entry.scanned === undefined) {
         entry.scanned = lineScanChunk(chunkText, []);

@@ -247,25 +247,32 @@ function repeatsOwnerId(ownerTask: number | undefined, id: string, plan: Plan): 
 /** `plan-too-complex` warnings, naming the task whose text it is when it lies inside one. */
 function complexityNotes(plan: Plan, text: string, chunks: ParsedChunk[], range: (s: number, e: number) => SourceRange, limits: ComplexityLimits): void {
   const all = chunks.flatMap((c) => (c.findings ?? []).map((f) => ({ f, start: c.offset + f.start, end: c.offset + f.end })));
-  for (const { f, start, end } of all.slice(0, MAX_COMPLEXITY_NOTES)) {
+  // The error that the plan was not read to its end is never among the summarised ones.
+  const notRead = all.filter((x) => x.f.kind === 'not-read');
+  const shown = all.slice(0, MAX_COMPLEXITY_NOTES).filter((x) => x.f.kind !== 'not-read').concat(notRead);
+  for (const { f, start, end } of shown) {
     const whole = range(start, end);
     const lines = whole.start.line === whole.end.line ? `line ${whole.start.line}` : `lines ${whole.start.line}–${whole.end.line}`;
     // The rest of a too-large plan is named in the message; the warning itself sits on its first line.
     const lineEnd = text.indexOf('\n', start);
-    const r = f.kind === 'too-large' ? range(start, lineEnd === -1 ? end : Math.min(end, lineEnd)) : whole;
+    const toEnd = f.kind === 'too-large' || f.kind === 'not-read';
+    const r = toEnd ? range(start, lineEnd === -1 ? end : Math.min(end, lineEnd)) : whole;
     let owner: Task | undefined;
-    if (f.kind !== 'too-large') {
+    if (!toEnd) {
       for (const t of plan.tasks) if (t.range.start.offset <= start && t.range.end.offset >= end) owner = t;
     }
     const where = owner ? ` in ${owner.id}` : '';
-    plan.notes.push({ code: 'plan-too-complex', severity: 'warning', message: complexityMessage(f, lines + where, limits), range: r, tasks: owner ? [owner.id] : [] });
+    // A plan not read to its end must not run as if it were whole: that one is an error.
+    const severity = f.kind === 'not-read' ? 'error' : 'warning';
+    plan.notes.push({ code: 'plan-too-complex', severity, message: complexityMessage(f, lines + where, limits), range: r, tasks: owner ? [owner.id] : [] });
   }
-  if (all.length > MAX_COMPLEXITY_NOTES) {
-    const first = all[MAX_COMPLEXITY_NOTES]!;
+  const rest = all.slice(MAX_COMPLEXITY_NOTES).filter((x) => x.f.kind !== 'not-read');
+  if (rest.length > 0) {
+    const first = rest[0]!;
     plan.notes.push({
       code: 'plan-too-complex',
       severity: 'warning',
-      message: `${all.length - MAX_COMPLEXITY_NOTES} more parts of the plan are too complex to analyse in full and are not listed`,
+      message: `${rest.length} more parts of the plan are too complex to analyse in full and are not listed`,
       range: range(first.start, first.end),
       tasks: [],
     });

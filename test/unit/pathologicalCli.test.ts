@@ -16,6 +16,8 @@ import { statusStoreFor } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir } from './helpers/tempRepo.js';
 import { CLI_ENTRY, SIM_AGENT_ARGV, simEnv, sleep } from './helpers/simAgent.js';
 import { SHAPES, planWithShape } from './helpers/pathological.js';
+import { generatePlan } from '../../bench/generate.js';
+import { DEFAULT_LIMITS } from '../../src/core/complexity.js';
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -57,6 +59,23 @@ test('planctl validate on a plan with 80 KB of `*a_[` in a task body ends, with 
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, new RegExp(`^plan\\.md:${shapeLine}:1: warning plan-too-complex: This paragraph \\(line ${shapeLine} in 1\\.2\\) is too complex`, 'm'));
   assert.match(r.out, /0 errors, 1 warning/);
+});
+
+test('planctl validate on a 10 MB plan reads the first 4 MB and ends with an error at the first line it did not read', async () => {
+  const dir = await tempDir('planctl-patho-');
+  const text = generatePlan({ tasks: 76_000 });
+  assert.ok(text.length > 10_000_000);
+  await writeFile(path.join(dir, 'big.md'), text);
+  const r = await run(['validate', 'big.md'], dir).done;
+  assert.equal(r.code, 1, r.out.slice(0, 2000));
+  const m = /^big\.md:(\d+):1: error plan-too-complex: The plan is too large: only its first 4,000,000 characters are read, so lines (\d+)–(\d+) are not analysed and the plan cannot be run/m.exec(r.out);
+  assert.ok(m, r.out.slice(0, 2000));
+  const lines = text.split('\n');
+  assert.equal(Number(m[1]), Number(m[2]));
+  assert.equal(Number(m[3]), lines.length);
+  // It stops at a line boundary at or past the limit, not inside the text it read.
+  const firstUnread = lines.slice(0, Number(m[1]) - 1).join('\n').length + 1;
+  assert.ok(firstUnread >= DEFAULT_LIMITS.maxPlanLength, `stopped at ${firstUnread}`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

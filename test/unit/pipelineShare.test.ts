@@ -156,7 +156,10 @@ describe('plans.phase_overlap (git-workflow.json)', () => {
 - [ ] 2.1 Early (est: 1m)
 `;
     const repo = await makeTempRepo({ 'docs/plans/run.md': text });
-    const res = await runCli(['orchestrate', '--in-place', '--plan', 'docs/plans/run.md', '--max-parallel', '4', '--agent', JSON.stringify(SIM_AGENT_ARGV)], repo.dir, simEnv({ PLAN_SIM_MS_PER_MINUTE: '2' })).done;
+    // 1.4 ends only once 2.1 has written its output (or after a minute): with the pipeline 2.1 starts
+    // beside it; without, 1.4 gives up waiting and 2.1 starts after it, which the order check catches.
+    const env = simEnv({ PLAN_SIM_MS_PER_MINUTE: '2', PLAN_SIM_AFTER: '1.4:2.1' });
+    const res = await runCli(['orchestrate', '--in-place', '--plan', 'docs/plans/run.md', '--max-parallel', '4', '--agent', JSON.stringify(SIM_AGENT_ARGV)], repo.dir, env).done;
     assert.equal(res.code, 0, `${res.out}\n${res.err}`);
     const s = (await readStatusFile(path.join(repo.dir, 'docs/plan-outputs/run/status.json')))!;
     for (const id of ['1.1', '1.2', '1.3', '1.4', '2.1']) assert.equal(s.tasks[id]!.status, 'completed', id);
