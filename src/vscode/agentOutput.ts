@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { promises as fs, watchFile, unwatchFile } from 'node:fs';
+import { promises as fs, watchFile, unwatchFile, type StatsListener } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { adapterFor, isAgentKind, type AgentEvent, type AgentOutputReader } from '../run/agents/index.js';
 
 export const AGENT_OUTPUT_SCHEME = 'plan-agent-output';
@@ -19,7 +20,12 @@ interface Followed {
   text: string;
   /** A line cut by the end of the last read, kept for the next one. */
   partial: string;
-  watching: boolean;
+  /** Keeps a character whose UTF-8 bytes are split across two reads whole. */
+  decoder: StringDecoder;
+  /** Reads in order, one at a time: two at once would both read from the same offset. */
+  reading: Promise<void>;
+  /** This document's own poll of the file (another document may follow the same log). */
+  listener?: StatsListener;
 }
 
 function render(e: AgentEvent): string | undefined {
@@ -75,13 +81,14 @@ export class AgentOutputDocuments implements vscode.TextDocumentContentProvider,
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const f = this.state(uri);
-    await this.readMore(f);
-    if (!f.watching) {
-      f.watching = true;
+    f.reading = f.reading.then(() => this.readMore(f));
+    await f.reading;
+    if (!f.listener) {
       // Polled rather than fs.watch: the log is appended to by another process, often in a worktree.
-      watchFile(f.logPath, { interval: 500 }, (cur, prev) => {
+      f.listener = (cur, prev) => {
         if (cur.size !== prev.size || cur.mtimeMs !== prev.mtimeMs) this.emitter.fire(uri);
-      });
+      };
+      watchFile(f.logPath, { interval: 500 }, f.listener);
     }
     return f.text || `(the agent of ${uri.fragment} has not printed anything yet)\n`;
   }
@@ -92,7 +99,7 @@ export class AgentOutputDocuments implements vscode.TextDocumentContentProvider,
     if (!f) {
       const q = new URLSearchParams(uri.query);
       const kind = q.get('kind') ?? '';
-      f = { logPath: uri.path, offset: 0, text: '', partial: '', watching: false, reader: isAgentKind(kind) ? adapterFor(kind).reader(q.get('root') ?? path.dirname(uri.path)) : undefined };
+      f = { logPath: uri.path, offset: 0, text: '', partial: '', decoder: new StringDecoder('utf8'), reading: Promise.resolve(), reader: isAgentKind(kind) ? adapterFor(kind).reader(q.get('root') ?? path.dirname(uri.path)) : undefined };
       this.followed.set(key, f);
     }
     return f;
@@ -106,13 +113,13 @@ export class AgentOutputDocuments implements vscode.TextDocumentContentProvider,
       const { size } = await handle.stat();
       if (size < f.offset) {
         // Rewritten from the start (a new run of the log): read it again.
-        Object.assign(f, { offset: 0, text: '', partial: '' });
+        Object.assign(f, { offset: 0, text: '', partial: '', decoder: new StringDecoder('utf8') });
       }
       if (size === f.offset) return;
       const buffer = Buffer.alloc(size - f.offset);
-      await handle.read(buffer, 0, buffer.length, f.offset);
-      f.offset = size;
-      const lines = (f.partial + buffer.toString('utf8')).split('\n');
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, f.offset);
+      f.offset += bytesRead;
+      const lines = (f.partial + f.decoder.write(buffer.subarray(0, bytesRead))).split('\n');
       f.partial = lines.pop() ?? '';
       const out: string[] = [];
       for (const line of lines) {
@@ -125,7 +132,8 @@ export class AgentOutputDocuments implements vscode.TextDocumentContentProvider,
       }
       if (out.length) f.text += `${out.join('\n')}\n`;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Not there yet (the agent has not started), or gone: the document says so instead of failing.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') f.text += `(cannot read ${f.logPath}: ${e instanceof Error ? e.message : String(e)})\n`;
     } finally {
       await handle?.close();
     }
@@ -139,12 +147,12 @@ export class AgentOutputDocuments implements vscode.TextDocumentContentProvider,
   private unfollow(uri: vscode.Uri): void {
     const f = this.followed.get(uri.toString());
     if (!f) return;
-    if (f.watching) unwatchFile(f.logPath);
+    if (f.listener) unwatchFile(f.logPath, f.listener);
     this.followed.delete(uri.toString());
   }
 
   dispose(): void {
-    for (const f of this.followed.values()) if (f.watching) unwatchFile(f.logPath);
+    for (const f of this.followed.values()) if (f.listener) unwatchFile(f.logPath, f.listener);
     this.followed.clear();
     for (const d of this.disposables) d.dispose();
   }
