@@ -301,7 +301,7 @@ function summaryLine(ds: Diagnostic[]): string {
 
 function nothingReadyMessage(s: PlanSession): string {
   const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
-  if (p.total > 0 && p.done === p.total) return 'All tasks are done.';
+  if (p.total > 0 && p.done === p.total && p.checks.done === p.checks.total) return 'All tasks are done.';
   if (p.running > 0) return `No task can start now: ${p.running} running; the rest wait for them.`;
   if (p.failed > 0) return `No task can start now: ${p.failed} failed; retry, skip or reset them.`;
   return 'No task can start now (see "planctl validate" for cycles).';

@@ -4,11 +4,14 @@ import type { PlanGraph } from './graph.js';
 import { nodeStates, type NodeState, type StatusLookup } from './schedule.js';
 
 export interface Counts {
+  /** Work items (of the checks when there are no others), counted as `TaskCounts.tasks` counts them. */
   total: number;
   done: number;
   running: number;
   failed: number;
   skipped: number;
+  /** The VERIFY items, apart. */
+  checks: Tally;
 }
 
 export interface PhaseProgress extends Counts {
@@ -22,27 +25,24 @@ export interface PlanProgress extends Counts {
   percent: number;
 }
 
-function empty(): Counts {
-  return { total: 0, done: 0, running: 0, failed: 0, skipped: 0 };
-}
-
-/** Counts tasks and VERIFY items; group tasks are counted like any other task. */
+/**
+ * Progress of the plan and of each phase for `planctl status`, the API and the terminal views: the
+ * same counting as the extension's (`taskCounts` below), so that no two views disagree.
+ */
 export function planProgress(plan: Plan, graph: PlanGraph, statusOf: StatusLookup): PlanProgress {
-  const state = nodeStates(plan, graph, statusOf);
-  const all = empty();
-  const phases: PhaseProgress[] = plan.phases.map((p) => ({ id: p.id, title: p.title, ...empty() }));
-  for (const t of plan.tasks) {
-    const c = phases[t.phaseIndex]!;
-    for (const counts of [c, all]) {
-      counts.total++;
-      const s = state[t.index];
-      if (s === 'done') counts.done++;
-      else if (s === 'running') counts.running++;
-      else if (s === 'failed') counts.failed++;
-      if (statusOf(t.id) === 'skipped') counts.skipped++;
-    }
-  }
-  return { title: plan.title, phases, ...all, percent: all.total === 0 ? 0 : Math.round((100 * all.done) / all.total) };
+  const states = nodeStates(plan, graph, statusOf);
+  const counts = (c: TaskCounts): Counts => {
+    const basis = c.tasks.total > 0 ? c.tasks : c.checks;
+    return { total: basis.total, done: basis.done, running: c.running, failed: c.failed, skipped: c.skipped, checks: c.checks };
+  };
+  const [all] = tallies(plan, states, statusOf, 1, () => 0);
+  const phases = tallies(plan, states, statusOf, plan.phases.length, (t) => t.phaseIndex);
+  return {
+    title: plan.title,
+    phases: plan.phases.map((p, i) => ({ id: p.id, title: p.title, ...counts(phases[i]!) })),
+    ...counts(all!),
+    percent: all!.percent,
+  };
 }
 
 /** Done and total of one kind of item. */
@@ -67,6 +67,8 @@ export interface TaskCounts {
   failed: number;
   /** Optional tasks, not in `tasks`. */
   optional: number;
+  /** Counted items recorded as skipped (they are also in `done`). */
+  skipped: number;
   percent: number;
 }
 
@@ -76,27 +78,37 @@ export function taskCounts(
   statusOf: StatusLookup,
   opts: { states?: readonly NodeState[]; only?: (t: Task) => boolean } = {},
 ): TaskCounts {
-  const state = opts.states ?? nodeStates(plan, graph, statusOf);
-  const out: TaskCounts = { tasks: { done: 0, total: 0 }, checks: { done: 0, total: 0 }, running: 0, failed: 0, optional: 0, percent: 0 };
+  const only = opts.only;
+  return tallies(plan, opts.states ?? nodeStates(plan, graph, statusOf), statusOf, 1, only ? (t) => (only(t) ? 0 : undefined) : () => 0)[0]!;
+}
+
+/** TaskCounts of `buckets` groups of items in one pass (`bucketOf` undefined: not counted). */
+function tallies(plan: Plan, state: readonly NodeState[], statusOf: StatusLookup, buckets: number, bucketOf: (t: Task) => number | undefined): TaskCounts[] {
+  const out: TaskCounts[] = Array.from({ length: buckets }, () => ({ tasks: { done: 0, total: 0 }, checks: { done: 0, total: 0 }, running: 0, failed: 0, optional: 0, skipped: 0, percent: 0 }));
   const seen = new Set<string>();
   for (const t of plan.tasks) {
     // A duplicated ID is one task for the graph and the status file: count it once.
     if (seen.has(t.id)) continue;
     seen.add(t.id);
-    if (t.childIds.length > 0 || (opts.only && !opts.only(t))) continue;
+    const b = bucketOf(t);
+    if (t.childIds.length > 0 || b === undefined) continue;
+    const c = out[b]!;
     if (t.optional) {
-      out.optional++;
+      c.optional++;
       continue;
     }
-    const tally = t.kind === 'verify' ? out.checks : out.tasks;
+    const tally = t.kind === 'verify' ? c.checks : c.tasks;
     tally.total++;
     const s = state[t.index];
     if (s === 'done') tally.done++;
-    else if (s === 'running') out.running++;
-    else if (s === 'failed') out.failed++;
+    else if (s === 'running') c.running++;
+    else if (s === 'failed') c.failed++;
+    if (statusOf(t.id) === 'skipped') c.skipped++;
   }
-  const basis = out.tasks.total > 0 ? out.tasks : out.checks;
-  out.percent = basis.total === 0 ? 0 : Math.round((100 * basis.done) / basis.total);
+  for (const c of out) {
+    const basis = c.tasks.total > 0 ? c.tasks : c.checks;
+    c.percent = basis.total === 0 ? 0 : Math.round((100 * basis.done) / basis.total);
+  }
   return out;
 }
 

@@ -69,7 +69,7 @@ async function phaseIsDone(run: PlanRun, phaseId: string, cache: AnalysisCache):
   try {
     const session = await openPlan(run.planPath, undefined, cache);
     const phase = planProgress(session.analysis.plan, session.analysis.graph, session.statusOf).phases.find((p) => p.id === phaseId);
-    return phase !== undefined && phase.done === phase.total;
+    return phase !== undefined && phase.done === phase.total && phase.checks.done === phase.checks.total;
   } catch {
     // A status file being rewritten or a plan being edited: ask again at the next poll.
     return false;
