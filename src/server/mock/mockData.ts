@@ -215,7 +215,7 @@ export const MOCK_PLANS: MockPlanSeed[] = [
     tasks: {
       '1.1': { status: 'completed', startedMinutesAgo: 299, endedMinutesAgo: 291, run: claude({ costUsd: 0.14, totalCostUsd: 0.14, turn: 6, commit: '7c0f4b8e2a6d1c5f9b3e7a0d4c8f2b6e1a5d9c03' }) },
       '1.2': { status: 'completed', startedMinutesAgo: 299, endedMinutesAgo: 286, run: claude({ costUsd: 0.33, totalCostUsd: 0.33, turn: 13, commit: 'b5e9a3d7c1f6b0e4a8d2c7f1b5e9a4d8c2f6b0e9' }) },
-      '1.3': { status: 'skipped', startedMinutesAgo: 285, endedMinutesAgo: 285 },
+      '1.3': { status: 'skipped', endedMinutesAgo: 285 },
     },
   },
 ];
@@ -226,16 +226,17 @@ export function seedStatus(seed: MockPlanSeed, now: number): StatusFile {
   const tasks: Record<string, TaskRecord> = {};
   let latest = 0;
   for (const [id, t] of Object.entries(seed.tasks)) {
-    const started = t.startedMinutesAgo ?? 0;
-    const history: TaskRecord['history'] = [{ status: 'in_progress', at: at(started) }];
-    if (t.status !== 'in_progress') history.push({ status: t.status, at: at(t.endedMinutesAgo ?? started) });
+    // A skipped task was never started: its history is the skip alone.
+    const started = t.startedMinutesAgo;
+    const history: TaskRecord['history'] = started === undefined ? [] : [{ status: 'in_progress', at: at(started) }];
+    if (t.status !== 'in_progress') history.push({ status: t.status, at: at(t.endedMinutesAgo ?? started ?? 0) });
     const updated = history[history.length - 1]!.at;
     tasks[id] = {
       status: t.status,
-      startedAt: at(started),
+      ...(started !== undefined ? { startedAt: at(started) } : {}),
       ...(t.status === 'completed' || t.status === 'skipped' ? { completedAt: updated } : {}),
       updatedAt: updated,
-      attempts: t.attempts ?? 1,
+      attempts: t.attempts ?? (started === undefined ? 0 : 1),
       ...(t.lastError ? { lastError: t.lastError } : {}),
       history,
       ...(t.run ? { run: t.status === 'in_progress' ? { ...t.run, activityAt: updated } : t.run } : {}),

@@ -273,14 +273,17 @@ export class MockPlans implements PlanSource {
 
   private advance(p: MockPlan, o: OrchestratorInfo): void {
     let changed = false;
+    const worked = new Set<string>();
     for (const [id, rec] of Object.entries(p.status.tasks)) {
       if (rec.status !== 'in_progress') continue;
       this.work(p, id);
+      worked.add(id);
       changed = true;
     }
     const running = Object.values(p.status.tasks).filter((t) => t.status === 'in_progress').length;
     if (!this.stopping.has(p.loc.name) && running < p.maxParallel) {
-      for (const task of this.nextTasks(p, p.maxParallel - running)) {
+      // A task that failed in this tick is retried in the next: its failure is a write of its own.
+      for (const task of this.nextTasks(p, p.maxParallel - running).filter((t) => !worked.has(t.id))) {
         this.startTask(p, o, task);
         changed = true;
       }
@@ -387,7 +390,7 @@ export class MockPlans implements PlanSource {
   private seedLogs(p: MockPlan): void {
     for (const t of p.analysis.plan.tasks) {
       const rec = p.status.tasks[t.id];
-      if (!rec || rec.status === 'pending') continue;
+      if (!rec || rec.attempts === 0) continue;
       this.logs.append(p.loc.name, `▶ ${t.id} started${rec.attempts > 1 ? ` (attempt ${rec.attempts})` : ''}`);
       this.logs.append(`${p.loc.name}\0${t.id}`, `claude (${MODEL}): ${t.id} ${t.title}, attempt ${rec.attempts}`);
       if (rec.run?.activity) this.logs.append(`${p.loc.name}\0${t.id}`, `[turn ${rec.run.turn ?? 1}] ${rec.run.activity}`);
