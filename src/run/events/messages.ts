@@ -7,6 +7,7 @@ import type { PlanLocation } from '../allPlans.js';
 import type { AgentRun } from '../../core/status.js';
 import type { TaskStatus } from '../../core/status.js';
 import type { TaskDisplayState } from '../../core/taskStates.js';
+import type { WaitState } from '../../core/schedule.js';
 import type { PlanProgress } from '../../core/progress.js';
 
 /** Bumped only for changes a client could trip over (a field removed or changing meaning); new fields do not bump it. */
@@ -62,7 +63,7 @@ export interface TaskRow {
   status: TaskStatus;
   /** What the tree shows: the recorded status combined with the markdown checkbox and the dependencies. */
   state: TaskDisplayState;
-  waitsFor: Array<{ id: string; state: string }>;
+  waitsFor: Array<{ id: string; state: WaitState }>;
   dependsOn: string[];
   attempts: number;
   lastError?: string;
