@@ -7,7 +7,7 @@
  * poll backs it up because watchers coalesce quick rewrites, miss folders created after the watch
  * started, and are unreliable on network file systems; a periodic rescan (git worktree list, pointer
  * files, status folders) catches whatever neither saw. What a new status file means as events is
- * planState.ts's part.
+ * watchedPlan.ts's part.
  *
  * No `vscode` import: the server runs it under planctl, and the extension can host it.
  */
@@ -23,7 +23,7 @@ import { relativeToRoot } from '../../core/planFile.js';
 import { GitService } from '../../git/gitService.js';
 import type { EventBody, KnownPlan, OrchestratorInfo, PlanInfo, SnapshotMessage, WorktreeInfo } from './messages.js';
 import { EventFeed, type EventListener } from './eventFeed.js';
-import { applyStatus, newPlanState, planInfo, snapshotPlan, type PlanState } from './planState.js';
+import { applyStatus, newWatchedPlan, planInfo, snapshotPlan, type WatchedPlan } from './watchedPlan.js';
 import { namePlans, orchestratorInfo } from './views.js';
 
 export interface PlanWatcherOptions {
@@ -42,7 +42,7 @@ export interface PlanWatcherOptions {
 }
 
 /** A plan being watched: its state, and the stamps that tell whether its files changed since the last read. */
-interface Watched extends PlanState {
+interface Watched extends WatchedPlan {
   planStamp: string;
   statusStamp: string;
   statusPath?: string;
@@ -244,7 +244,7 @@ export class PlanWatcher {
       seen.add(loc.file);
       const w = this.watched.get(loc.file);
       if (!w) {
-        const fresh: Watched = { ...newPlanState(loc, emptyStatus(loc.plan)), planStamp: '', statusStamp: '' };
+        const fresh: Watched = { ...newWatchedPlan(loc, emptyStatus(loc.plan)), planStamp: '', statusStamp: '' };
         await this.load(fresh);
         this.watched.set(loc.file, fresh);
         if (emit) this.emit({ type: 'plan.added', plan: this.info(fresh) });

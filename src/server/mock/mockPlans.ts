@@ -4,7 +4,7 @@
  * run: status files, the orchestrator registry and the logs live in memory.
  *
  * Plans are analysed, summarised and turned into task rows, schedules and events by the same code as
- * real plans (core, views.ts, planState.ts); only what changes them is scripted. A scripted
+ * real plans (core, views.ts, watchedPlan.ts); only what changes them is scripted. A scripted
  * orchestrator works through a plan the way a real one does (ready tasks in the core's order, at most
  * `maxParallel` agents, each agent reporting activity, turns and cost, a task that fails once and is
  * retried), and the notes-api plan starts over a few ticks after it finishes, so the WebSocket carries
@@ -25,7 +25,7 @@ import { summarizeAnalysis } from '../../run/allPlans.js';
 import { planApproval } from '../../run/approvals.js';
 import { EventFeed, type EventListener } from '../../run/events/eventFeed.js';
 import type { OrchestratorInfo, PlanStatus, SnapshotMessage } from '../../run/events/messages.js';
-import { applyStatus, newPlanState, snapshotPlan, type PlanState } from '../../run/events/planState.js';
+import { applyStatus, newWatchedPlan, snapshotPlan, type WatchedPlan } from '../../run/events/watchedPlan.js';
 import { namePlans, planStatusView } from '../../run/events/views.js';
 import { alreadyRunning, notRunning, orchestratorLogPath } from '../orchestrators.js';
 import {
@@ -52,8 +52,8 @@ export interface MockPlansOptions {
   maxParallel?: number;
 }
 
-interface MockPlan extends PlanState {
-  analysis: NonNullable<PlanState['analysis']>;
+interface MockPlan extends WatchedPlan {
+  analysis: NonNullable<WatchedPlan['analysis']>;
   seed: MockPlanSeed;
   /** status.json and the plan's output folder (where its logs would be), absolute. */
   statusPath: string;
@@ -110,7 +110,7 @@ export class MockPlans implements PlanSource {
       const status = seedStatus(seed, now);
       const analysis = analyzePlan(seed.text);
       const p: MockPlan = {
-        ...newPlanState(loc, status),
+        ...newWatchedPlan(loc, status),
         analysis,
         seed,
         statusPath: statusPathFor(loc.file, { root: loc.worktree }),

@@ -27,7 +27,7 @@ interface TaskMemo {
   activity?: string;
 }
 
-export interface PlanState {
+export interface WatchedPlan {
   loc: KnownPlan;
   analysis?: Analysis;
   status: StatusFile;
@@ -38,7 +38,7 @@ export interface PlanState {
   title: string;
 }
 
-export function newPlanState(loc: KnownPlan, status: StatusFile): PlanState {
+export function newWatchedPlan(loc: KnownPlan, status: StatusFile): WatchedPlan {
   return { loc, status, memo: new Map(), progress: NO_PROGRESS, title: '' };
 }
 
@@ -65,7 +65,7 @@ function memoOf(rec: StatusFile['tasks'][string]): TaskMemo {
 }
 
 /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
-export function applyStatus(w: PlanState, status: StatusFile): EventBody[] {
+export function applyStatus(w: WatchedPlan, status: StatusFile): EventBody[] {
   const titles = new Map((w.analysis?.plan.tasks ?? []).map((t) => [t.id, t.title]));
   const changes: Array<{ id: string; entry: HistoryEntry; previous: TaskStatus; last: boolean }> = [];
   const activities: EventBody[] = [];
@@ -120,7 +120,7 @@ export function applyStatus(w: PlanState, status: StatusFile): EventBody[] {
 }
 
 /** The plan's summary as plan events and the snapshot carry it. */
-export function planInfo(w: PlanState, orchestrator: OrchestratorInfo | null): PlanInfo {
+export function planInfo(w: WatchedPlan, orchestrator: OrchestratorInfo | null): PlanInfo {
   return {
     name: w.loc.name,
     plan: w.loc.plan,
@@ -134,6 +134,6 @@ export function planInfo(w: PlanState, orchestrator: OrchestratorInfo | null): P
   };
 }
 
-export function snapshotPlan(w: PlanState, orchestrator: OrchestratorInfo | null): SnapshotMessage['plans'][number] {
+export function snapshotPlan(w: WatchedPlan, orchestrator: OrchestratorInfo | null): SnapshotMessage['plans'][number] {
   return { ...planInfo(w, orchestrator), tasks: w.analysis ? taskRows(w.analysis, w.status) : [] };
 }
