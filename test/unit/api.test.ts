@@ -19,6 +19,7 @@ import { isPidAlive, listRegistry } from '../../src/run/orchestrator.js';
 import { statusStoreFor } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
 import { assertSchema, repoRoot, spec } from './helpers/openapiSpec.js';
+import { spawnServe } from './helpers/serveProcess.js';
 import { CLI_ENTRY, SIM_AGENT_ARGV, simEnv, sleep, waitFor } from './helpers/simAgent.js';
 
 const SIM = `# Implementation Plan: Sim
@@ -667,26 +668,17 @@ describe('planctl serve', () => {
   ] as const) {
     test(`${label}: --port 0 prints the port, serves, and stops on SIGTERM`, async (t) => {
       if (!existsSync(entry)) return t.skip(`${entry} not built (npm run build)`);
-      const child = spawn(process.execPath, [entry, 'serve', '--port', '0', '--token-file', tokenFile], { cwd: repo.dir, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const serve = spawnServe(entry, ['--port', '0', '--token-file', tokenFile], { cwd: repo.dir });
       try {
-        await waitFor('the port', async () => /port (\d+)/.test(out), 20_000).catch((e) => {
-          throw new Error(`${(e as Error).message}: ${out} ${err}`);
-        });
-        const port = Number(/port (\d+)/.exec(out)![1]);
-        const res = await fetch(`http://127.0.0.1:${port}/api/plans`, { headers: { authorization: `Bearer ${server.token}` } });
+        const res = await fetch(`http://127.0.0.1:${await serve.port()}/api/plans`, { headers: { authorization: `Bearer ${server.token}` } });
         assert.equal(res.status, 200);
         assertSchema('PlanList', await res.json());
       } finally {
-        child.kill('SIGTERM');
+        serve.child.kill('SIGTERM');
       }
-      assert.equal(await exited, 0, err);
-      assert.equal(err, '');
-      assert.match(out, /SIGTERM: stopping/);
+      assert.equal(await serve.exited, 0, serve.err());
+      assert.equal(serve.err(), '');
+      assert.match(serve.out(), /SIGTERM: stopping/);
     });
   }
 });
@@ -694,22 +686,15 @@ describe('planctl serve', () => {
 test('planctl serve started with PLAN_SERVE_PARENT_PID ends when that process is gone (as when the VS Code host dies)', async () => {
   const entry = path.join(repoRoot(), 'out', 'src', 'cli', 'main.js');
   const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
-  const child = spawn(process.execPath, [entry, 'serve', '--port', '0', '--token-file', tokenFile], {
-    cwd: repo.dir,
-    env: { ...process.env, PLAN_SERVE_PARENT_PID: String(parent.pid) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const serve = spawnServe(entry, ['--port', '0', '--token-file', tokenFile], { cwd: repo.dir, env: { ...process.env, PLAN_SERVE_PARENT_PID: String(parent.pid) } });
   try {
-    await waitFor('the port', async () => /port (\d+)/.test(out), 20_000);
+    await serve.port();
     parent.kill('SIGKILL');
-    assert.equal(await exited, 0);
-    assert.match(out, new RegExp(`parent process ${parent.pid} is gone: stopping`));
+    assert.equal(await serve.exited, 0);
+    assert.match(serve.out(), new RegExp(`parent process ${parent.pid} is gone: stopping`));
   } finally {
     parent.kill('SIGKILL');
-    child.kill('SIGTERM');
+    serve.child.kill('SIGTERM');
   }
 });
 

@@ -5,7 +5,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers
 import { waitFor } from './helpers/simAgent.js';
 import { repoRoot } from './helpers/openapiSpec.js';
 import { assertEveryOperationCalled, checkedClient, openEvents } from './helpers/specClient.js';
+import { spawnServe } from './helpers/serveProcess.js';
 
 let repo: TempRepo;
 let tokenFile: string;
@@ -154,27 +154,19 @@ describe('planctl serve --mock', () => {
     const entry = path.join(repoRoot(), 'dist', 'planctl.mjs');
     if (!existsSync(entry)) return t.skip(`${entry} not built (npm run build)`);
     const cwd = await tempDir('planctl-mock-cwd-');
-    const child = spawn(process.execPath, [entry, 'serve', '--mock', '--port', '0', '--token-file', tokenFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const serve = spawnServe(entry, ['--mock', '--port', '0', '--token-file', tokenFile], { cwd });
     try {
-      await waitFor('the port', async () => /port (\d+)/.test(out), 20_000).catch((e) => {
-        throw new Error(`${(e as Error).message}: ${out} ${err}`);
-      });
-      assert.match(out, /Mock plan API/);
-      const url = `http://127.0.0.1:${/port (\d+)/.exec(out)![1]}`;
+      const url = `http://127.0.0.1:${await serve.port()}`;
+      assert.match(serve.out(), /Mock plan API/);
       const { api } = checkedClient(url, server.token);
       assert.equal((await api.GET('/api/plans')).data?.plans.length, 4);
       const events = openEvents(url, server.token);
       await events.next('the snapshot', isType('snapshot'));
       events.close();
     } finally {
-      child.kill('SIGTERM');
+      serve.child.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, err);
+    assert.equal(await serve.exited, 0, serve.err());
     assert.deepEqual(await readdir(cwd), []);
   });
 });
