@@ -68,9 +68,9 @@ export interface PlanEvents {
   close(): void;
 }
 
-/** `http://host:port` → `ws://host:port/api/events` (https → wss). */
+/** `http://host:port` → `ws://host:port/api/events` (https → wss; a path prefix of a proxy is kept, as the REST client keeps it). */
 export function eventsUrl(baseUrl: string): string {
-  const url = new URL('/api/events', baseUrl);
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/api/events`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.toString();
 }
