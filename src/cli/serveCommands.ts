@@ -29,6 +29,7 @@ interface ServeOptions {
   tokenFile?: string;
   allowOrigin: string[];
   force?: boolean;
+  mock?: boolean;
 }
 
 /** The port to listen on, or a refusal, from the flags and git-workflow.json's `api` section. */
@@ -57,10 +58,12 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
     .option('--max-parallel <n>', 'agents at once for orchestrators started through the API, unless a request says')
     .option('--token-file <file>', 'where the bearer token is kept (default: PLAN_API_TOKEN_FILE, then $XDG_CONFIG_HOME/plan-orchestrator/api-token)')
     .option('--allow-origin <origin>', 'let browser pages from this origin call the API (repeatable; none by default)', (v: string, all: string[]) => [...all, v], [])
+    .option('--mock', 'serve made-up plans with a scripted event stream, for frontend work: nothing in the repository is read or written and nothing runs (docs/frontend.md)')
     .action(async (opts: ServeOptions) => {
       const flagPort = opts.port === undefined ? undefined : wholeNumber(opts.port, '--port', 0, 65535);
-      const config = await loadWorkflowConfig(findRepoRoot(io.cwd));
-      const { port } = apiStartDecision(config.api, { ...(flagPort !== undefined ? { port: flagPort } : {}), force: opts.force === true });
+      // The mock never looks at the repository, not even at its git-workflow.json.
+      const config = opts.mock ? undefined : await loadWorkflowConfig(findRepoRoot(io.cwd));
+      const { port } = config ? apiStartDecision(config.api, { ...(flagPort !== undefined ? { port: flagPort } : {}), force: opts.force === true }) : { port: flagPort };
       const maxParallel = opts.maxParallel === undefined ? undefined : wholeNumber(opts.maxParallel, '--max-parallel', 1, 32);
       const agent = opts.agent === undefined ? undefined : parseAgent(opts.agent);
       // Loaded here, not at the top: the HTTP stack is only needed by this command, and every other
@@ -72,9 +75,10 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
       } catch (e) {
         throw new PlanError('invalid-argument', `the API server cannot be loaded (${e instanceof Error ? e.message : String(e)}); dist/planctl-serve.mjs must sit beside planctl.mjs (npm run build makes both)`);
       }
-      const { startApiServer } = api;
+      const { startApiServer, MockPlans } = api;
       const server = await startApiServer({
         cwd: io.cwd,
+        ...(opts.mock ? { source: new MockPlans(maxParallel !== undefined ? { maxParallel } : {}) } : {}),
         env: io.env,
         allowOrigins: opts.allowOrigin,
         log: io.err,
@@ -83,7 +87,7 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
         ...(agent ? { agent } : {}),
         ...(maxParallel !== undefined ? { maxParallel } : {}),
       });
-      io.out(`Plan API listening on ${server.url} (port ${server.port})`);
+      io.out(`${opts.mock ? 'Mock plan API (made-up plans; nothing runs)' : 'Plan API'} listening on ${server.url} (port ${server.port})`);
       io.out(`token file: ${server.tokenFile}`);
       io.out(`try: curl -H "Authorization: Bearer $(cat ${server.tokenFile})" ${server.url}/api/plans`);
       await new Promise<void>((resolve) => {

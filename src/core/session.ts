@@ -84,7 +84,12 @@ export async function openPlan(planPath: string, root?: string, cache?: Analysis
 }
 
 export function requireTask(session: PlanSession, id: string): void {
-  if (!session.analysis.graph.indexById.has(id)) {
-    throw new PlanError('unknown-task', `unknown task ID "${id}" in ${session.relPath}; "planctl show --plan ${session.relPath}" lists the tasks`);
+  requireTaskIn(session.analysis, session.relPath, id);
+}
+
+/** The same for a plan held in memory (`relPath` names it in the message). */
+export function requireTaskIn(analysis: Analysis, relPath: string, id: string): void {
+  if (!analysis.graph.indexById.has(id)) {
+    throw new PlanError('unknown-task', `unknown task ID "${id}" in ${relPath}; "planctl show --plan ${relPath}" lists the tasks`);
   }
 }

@@ -9,6 +9,8 @@ import { GitService } from '../git/gitService.js';
 import { POINTER_FILES } from '../core/planFile.js';
 import { openPlan, type AnalysisCache } from '../core/session.js';
 import { planProgress } from '../core/progress.js';
+import type { Analysis } from '../core/analyzer.js';
+import type { StatusLookup } from '../core/schedule.js';
 import { findRepoRoot, readStatusFile } from '../core/status.js';
 
 export interface PlanSummary {
@@ -101,16 +103,20 @@ export async function locateAllPlans(cwd: string, worktrees?: readonly WorktreeL
 
 /** A plan's progress; a plan that cannot be read is reported with `error`, not thrown. */
 export async function summarizePlan(loc: PlanLocation, cache?: AnalysisCache): Promise<PlanSummary> {
-  const base = { plan: loc.plan, worktree: loc.worktree, branch: loc.branch, active: loc.active };
   try {
     const s = await openPlan(loc.file, loc.worktree, cache);
-    const p = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
-    const count = (severity: string): number => s.analysis.diagnostics.filter((d) => d.severity === severity).length;
-    const diagnostics = { errors: count('error'), warnings: count('warning') };
-    return { ...base, title: p.title, total: p.total, done: p.done, running: p.running, failed: p.failed, percent: p.percent, diagnostics };
+    return summarizeAnalysis(loc, s.analysis, s.statusOf);
   } catch (e) {
-    return { ...base, title: '', total: 0, done: 0, running: 0, failed: 0, percent: 0, error: e instanceof Error ? e.message : String(e) };
+    return { plan: loc.plan, worktree: loc.worktree, branch: loc.branch, active: loc.active, title: '', total: 0, done: 0, running: 0, failed: 0, percent: 0, error: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/** The summary of a plan already read (the mock API holds its plans in memory). */
+export function summarizeAnalysis(loc: PlanLocation, analysis: Analysis, statusOf: StatusLookup): PlanSummary {
+  const p = planProgress(analysis.plan, analysis.graph, statusOf);
+  const count = (severity: string): number => analysis.diagnostics.filter((d) => d.severity === severity).length;
+  const diagnostics = { errors: count('error'), warnings: count('warning') };
+  return { plan: loc.plan, worktree: loc.worktree, branch: loc.branch, active: loc.active, title: p.title, total: p.total, done: p.done, running: p.running, failed: p.failed, percent: p.percent, diagnostics };
 }
 
 export async function collectAllPlans(cwd: string): Promise<PlanSummary[]> {

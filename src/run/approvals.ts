@@ -15,7 +15,7 @@ import writeFileAtomic from 'write-file-atomic';
 import * as z from 'zod';
 import { PlanError } from '../core/source.js';
 import type { PlanSession } from '../core/session.js';
-import type { StatusFile } from '../core/status.js';
+import type { StatusFile, StatusTransition } from '../core/status.js';
 import { lockOptions } from './registry.js';
 
 export const AGENT_FILE = 'agent.json';
@@ -101,27 +101,39 @@ export interface ApproveResult {
   resume: boolean;
 }
 
+/** What approving a task means, decided from its record alone: the rules, and the task's way back to pending. */
+export interface Approval {
+  approved: string[];
+  resume: boolean;
+  /** Absent when the task has nothing to go back from (rules approved ahead of any run). */
+  transition?: StatusTransition;
+}
+
 /**
- * Approves the task's denied calls (or exactly `rules` when given) and queues the task for a retry
- * that resumes the agent's session. Refused when the task is not waiting for an approval and no rule
- * was named.
+ * The task's denied calls (or exactly `rules` when given) and the retry that resumes the agent's
+ * session. Refused when the task is not waiting for an approval and no rule was named, or runs.
  */
-export async function approveTask(session: PlanSession, taskId: string, rules?: readonly string[]): Promise<ApproveResult> {
-  const record = session.status.tasks[taskId];
+export function planApproval(status: StatusFile, taskId: string, rules?: readonly string[]): Approval {
+  const record = status.tasks[taskId];
   const waiting = record?.run?.needsApproval ?? [];
   const chosen = rules && rules.length > 0 ? rules.map(checkToolRule) : waiting.map((d) => d.rule);
   if (chosen.length === 0) {
     throw new PlanError('invalid-argument', `task ${taskId} is not waiting for an approval${record?.status ? ` (it is ${record.status})` : ''}; name a tool with --tool to allow one anyway`);
   }
   if (record?.status === 'in_progress') throw new PlanError('status-locked', `task ${taskId} is running; approve it after it ends`);
-  await addToAgentFile(session.statusPath, 'allowedTools', chosen);
   const resume = Boolean(record?.run?.sessionId);
-  let after: StatusFile | undefined;
-  if (record && (record.status === 'failed' || waiting.length > 0)) {
-    after = await session.store.setTaskStatuses([
-      { taskId, status: 'pending', note: `approved: ${chosen.join(', ')}`, run: { needsApproval: null, resume: resume || null } },
-    ]);
-  }
-  if (after) session.status = after;
-  return { taskId, approved: chosen, resume };
+  const goesBack = record && (record.status === 'failed' || waiting.length > 0);
+  return {
+    approved: chosen,
+    resume,
+    ...(goesBack ? { transition: { taskId, status: 'pending', note: `approved: ${chosen.join(', ')}`, run: { needsApproval: null, resume: resume || null } } } : {}),
+  };
+}
+
+/** Saves the approved rules in the plan's agent file and queues the task for its retry (planApproval). */
+export async function approveTask(session: PlanSession, taskId: string, rules?: readonly string[]): Promise<ApproveResult> {
+  const approval = planApproval(session.status, taskId, rules);
+  await addToAgentFile(session.statusPath, 'allowedTools', approval.approved);
+  if (approval.transition) session.status = await session.store.setTaskStatuses([approval.transition]);
+  return { taskId, approved: approval.approved, resume: approval.resume };
 }

@@ -4,38 +4,28 @@
  * Every request needs the bearer token (a file only the user can read), a Host header naming the
  * loopback address and our port (a page on another site that rebinds its DNS name to 127.0.0.1 sends
  * its own name), and, when it has an Origin, an origin from the allow-list (empty by default: no
- * browser page may call us unless the user said so). Plans and tasks are looked up by name among
- * the known plans; nothing from a request becomes a path or a command.
+ * browser page may call us unless the user said so). What the routes serve comes from a PlanSource
+ * (planSource.ts): a repository's plans, or `planctl serve --mock`'s made-up ones.
  *
  * No `vscode` import: `planctl serve` runs it, and the extension can host it through startApiServer.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
-import path from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocket, WebSocketServer } from 'ws';
 import * as z from 'zod';
 import spec from '../../openapi.json' with { type: 'json' };
-import { summarizePlan } from '../run/allPlans.js';
-import { approveTask, readApprovedCommands } from '../run/approvals.js';
-import { checkCommands, checkPlace } from '../run/preflight.js';
-import { GitService } from '../git/gitService.js';
-import { commandsNotApproved, gateCommands, unapprovedCommands } from '../run/gates.js';
-import { relativeToRoot } from '../core/planFile.js';
-import { planProgress } from '../core/progress.js';
-import { computeScheduleData, MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';
-import { AnalysisCache, openPlan, requireTask, type PlanSession } from '../core/session.js';
+import { MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';
 import { PlanError } from '../core/source.js';
 import type { TaskStatus } from '../core/status.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
-import type { KnownPlan } from '../run/events/messages.js';
-import { FollowStream } from './logs.js';
-import { orchestratorLogPath, startOrchestrator, stopOrchestrator, type PlanctlEntry } from './orchestrators.js';
+import type { PlanctlEntry } from './orchestrators.js';
+import type { PlanSource } from './planSource.js';
+import { openRepoPlans } from './repoPlans.js';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token.js';
-import { taskRows } from '../run/events/views.js';
-import { PlanWatcher, type PlanWatcherOptions } from '../run/events/planWatcher.js';
+import type { PlanWatcherOptions } from '../run/events/planWatcher.js';
+
+export { MockPlans, type MockPlansOptions } from './mock/mockPlans.js';
 
 export const DEFAULT_PORT = 3100;
 /** Requests carry at most a reason for a failure; 64 KB is far more than any needs. */
@@ -68,8 +58,13 @@ export interface ApiTimeouts {
 export const DEFAULT_TIMEOUTS: ApiTimeouts = { headersMs: 10_000, requestMs: 10_000, keepAliveMs: 5_000, idleMs: 60_000, checkIntervalMs: 1_000 };
 
 export interface ApiServerOptions {
-  /** Any directory of the repository; its worktrees' plans are served. */
+  /** Any directory of the repository; its worktrees' plans are served (unless `source` says otherwise). */
   cwd: string;
+  /**
+   * Serve these plans instead of the repository's (`planctl serve --mock`); the server closes it.
+   * The repository options below (agent, maxParallel, env, entry, watch) then do nothing.
+   */
+  source?: PlanSource;
   /** 3100 by default; 0 picks a free port. */
   port?: number;
   /** Default: PLAN_API_TOKEN_FILE, then $XDG_CONFIG_HOME/plan-orchestrator/api-token (or ~/.config/…). */
@@ -193,21 +188,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const env = options.env ?? process.env;
   const log = options.log ?? (() => undefined);
   const { token, file: tokenFile } = await loadOrCreateToken(options.tokenFile ?? defaultTokenFile(env));
-  const launch = {
-    entry: options.entry ?? { execArgv: process.execArgv, script: process.argv[1]! },
-    env,
-    ...(options.agent ? { agent: options.agent } : {}),
-    ...(options.maxParallel !== undefined ? { maxParallel: options.maxParallel } : {}),
-  };
-
-  // Every request opens its plan afresh (text and status.json are read each time), but a text that
-  // did not change is not analysed again: analysis is most of what a status read would cost.
-  const analysisCache = new AnalysisCache();
-  const watcher = new PlanWatcher({ cwd: options.cwd, ...options.watch, analysisCache, onError: (e) => log(`watch: ${e instanceof Error ? e.message : String(e)}`) });
-  await watcher.start();
+  const source =
+    options.source ??
+    (await openRepoPlans({
+      cwd: options.cwd,
+      launch: {
+        entry: options.entry ?? { execArgv: process.execArgv, script: process.argv[1]! },
+        env,
+        ...(options.agent ? { agent: options.agent } : {}),
+        ...(options.maxParallel !== undefined ? { maxParallel: options.maxParallel } : {}),
+      },
+      ...(options.watch ? { watch: options.watch } : {}),
+      log,
+    }));
 
   let port = requestedPort;
-  const follows = new Set<FollowStream>();
+  const follows = new Set<Readable>();
 
   /** Host and Origin: what a browser page on another site (or behind a rebound DNS name) cannot fake. */
   const refuseHostOrOrigin = (headers: IncomingHttpHeaders): ApiError | undefined => {
@@ -282,110 +278,32 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not-found', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`)));
 
-  const planOf = async (name: string): Promise<KnownPlan> => {
-    let p = watcher.lookup(name);
-    if (!p) {
-      // Perhaps created a moment ago, before the watcher's next scan.
-      await watcher.rescan();
-      p = watcher.lookup(name);
-    }
-    if (!p) throw new ApiError(404, 'unknown-plan', `no plan named "${name}"; GET /api/plans lists them`);
-    return p;
-  };
-  const sessionOf = async (name: string): Promise<{ plan: KnownPlan; session: PlanSession }> => {
-    const plan = await planOf(name);
-    return { plan, session: await openPlan(plan.file, plan.worktree, analysisCache) };
-  };
   type NameParams = { Params: { name: string } };
 
   app.get('/api/openapi.json', async () => spec);
 
-  app.get('/api/plans', async () => {
-    await watcher.rescan();
-    const plans = watcher.plans();
-    const summaries = await Promise.all(plans.map((p) => summarizePlan(p, analysisCache)));
-    return { plans: plans.map((p, i) => ({ name: p.name, ...summaries[i]!, orchestrator: watcher.orchestratorFor(p.file) })) };
-  });
+  app.get('/api/plans', async () => ({ plans: await source.listPlans() }));
 
-  app.get<NameParams>('/api/plans/:name/status', async (req) => {
-    const { plan, session: s } = await sessionOf(req.params.name);
-    const progress = planProgress(s.analysis.plan, s.analysis.graph, s.statusOf);
-    return {
-      name: plan.name,
-      plan: plan.plan,
-      worktree: plan.worktree,
-      ...(plan.branch ? { branch: plan.branch } : {}),
-      active: plan.active,
-      statusFile: relativeToRoot(s.root, s.statusPath),
-      version: s.status.version,
-      updatedAt: s.status.updatedAt,
-      ...progress,
-      tasks: taskRows(s.analysis, s.status),
-      orchestrator: watcher.orchestratorFor(plan.file),
-    };
-  });
+  app.get<NameParams>('/api/plans/:name/status', async (req) => source.planStatus(req.params.name));
 
   app.post<NameParams>('/api/plans/:name/start', async (req, reply) => {
     const body = parse(startBody, req.body, 'request body');
-    const { plan, session: s } = await sessionOf(req.params.name);
-    const errors = s.analysis.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) throw new ApiError(422, 'plan-has-errors', `${plan.plan} has ${errors.length} error(s) (first: line ${errors[0]!.line}: ${errors[0]!.message})`);
-    // Gate commands run only once a person approved them: the 409 lists them for the client to show.
-    const missing = unapprovedCommands(gateCommands(s.analysis.plan), await readApprovedCommands(s.statusPath));
-    const unseen = missing.filter((c) => !(body?.approveCommands ?? []).includes(c));
-    if (unseen.length > 0) throw new ApiError(409, 'commands-not-approved', commandsNotApproved(plan.plan, unseen).message.replace('--approve-commands', 'approveCommands in the request'), unseen);
-    const preflight = async () => {
-      const git = await GitService.open(plan.worktree).catch(() => undefined);
-      if (git) await checkPlace(git, plan.worktree, s.statusPath, plan.plan, { inPlace: body?.inPlace === true, allowDirty: body?.allowDirty === true });
-      await checkCommands(s, true);
-    };
-    const started = await startOrchestrator({
-      preflight,
-      plan,
-      statusPath: s.statusPath,
-      launch,
-      registry: () => watcher.listOrchestrators(true),
-      ...(body?.maxParallel ? { maxParallel: body.maxParallel } : {}),
-      ...(body?.inPlace ? { inPlace: true } : {}),
-      ...(body?.allowDirty ? { allowDirty: true } : {}),
-    });
-    return reply.code(202).send({
-      plan: plan.name,
-      pid: started.pid,
-      registered: started.registered,
-      log: relativeToRoot(plan.worktree, started.log),
-      logs: `/api/plans/${encodeURIComponent(plan.name)}/logs`,
-    });
+    return reply.code(202).send(await source.start(req.params.name, body ?? {}));
   });
 
   app.post<NameParams>('/api/plans/:name/stop', async (req, reply) => {
     parse(emptyBody, req.body, 'request body');
-    const plan = await planOf(req.params.name);
-    const o = stopOrchestrator(plan, await watcher.listOrchestrators(true));
-    return reply.code(202).send({ plan: plan.name, pid: o.pid, signal: 'SIGTERM' });
+    return reply.code(202).send(await source.stop(req.params.name));
   });
 
   app.get<NameParams & { Querystring: Record<string, string> }>('/api/plans/:name/logs', async (req, reply) => {
     const q = parse(logsQuery, req.query, 'query');
-    const { plan, session: s } = await sessionOf(req.params.name);
-    let file: string;
-    if (q.task !== undefined) {
-      requireTask(s, q.task);
-      // The ID as the plan spells it (the orchestrator names the log after it), never the raw request text.
-      const task = s.analysis.plan.tasks[s.analysis.graph.indexById.get(q.task)!]!;
-      file = path.join(path.dirname(s.statusPath), 'logs', `${task.id}.log`);
-    } else {
-      file = orchestratorLogPath(s.statusPath, plan.file);
-    }
+    const follow = q.follow === '1' || q.follow === 'true';
+    const stream = await source.openLog(req.params.name, q.task, follow);
     reply.header('content-type', 'text/plain; charset=utf-8');
-    if (q.follow !== '1' && q.follow !== 'true') {
-      const exists = await stat(file).then((st) => st.isFile(), () => false);
-      if (!exists) throw new ApiError(404, 'log-not-found', q.task ? `task ${q.task} has no log yet (it has not run)` : `${plan.name} has no orchestrator log yet`);
-      return reply.send(createReadStream(file));
-    }
+    if (!follow) return reply.send(stream);
     // Taken over from fastify: the headers must go out now, not with the first byte of a log that
     // may not exist yet, and the response ends only when the client goes away.
-    const stream = new FollowStream(file);
     follows.add(stream);
     stream.on('close', () => follows.delete(stream));
     reply.hijack();
@@ -408,26 +326,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   app.get<NameParams & { Querystring: Record<string, string> }>('/api/plans/:name/schedule', async (req) => {
     const q = parse(scheduleQuery, req.query, 'query');
-    const { plan, session: s } = await sessionOf(req.params.name);
-    return { plan: plan.name, ...computeScheduleData(s.analysis.plan, s.analysis.graph, q.workers ?? 3) };
+    return source.schedule(req.params.name, q.workers ?? 3);
   });
 
   for (const [action, status] of TRANSITIONS) {
     app.post<{ Params: { name: string; id: string } }>(`/api/plans/:name/tasks/:id/${action}`, async (req) => {
       const body = parse(action === 'fail' ? failBody : emptyBody, req.body, 'request body') as { error?: string } | undefined;
-      const { plan, session: s } = await sessionOf(req.params.name);
-      requireTask(s, req.params.id);
-      const updated = await s.store.setTaskStatus(req.params.id, status, { note: 'via the API', ...(body?.error ? { error: body.error } : {}) });
-      return { plan: plan.name, task: req.params.id, status, version: updated.version };
+      return source.setTaskStatus(req.params.name, req.params.id, status, body?.error);
     });
   }
 
   app.post<{ Params: { name: string; id: string } }>('/api/plans/:name/tasks/:id/approve', async (req) => {
     const body = parse(approveBody, req.body, 'request body') as { tools?: string[] } | undefined;
-    const { plan, session: s } = await sessionOf(req.params.name);
-    requireTask(s, req.params.id);
-    const result = await approveTask(s, req.params.id, body?.tools);
-    return { plan: plan.name, task: req.params.id, approved: result.approved, resume: result.resume, status: s.status.tasks[req.params.id]?.status ?? 'pending' };
+    return source.approve(req.params.name, req.params.id, body?.tools);
   });
 
   // Reached only without an Upgrade header (upgrades go to the 'upgrade' listener below).
@@ -448,7 +359,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ws.on('pong', () => alive.add(ws));
     ws.on('error', () => ws.terminate());
     // The snapshot is built and queued in the same tick the client joins the broadcast set: no event falls in between.
-    ws.send(JSON.stringify(watcher.snapshot()));
+    ws.send(JSON.stringify(source.snapshot()));
   });
   // ws clears the socket's idle deadline of an accepted upgrade (the heartbeat below finds dead peers);
   // the headers and request deadlines end with the handshake request, which is complete by now.
@@ -459,7 +370,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (refusal) return rejectUpgrade(socket, refusal);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
-  const unsubscribe = watcher.onEvent((_message, json) => {
+  const unsubscribe = source.onEvent((_message, json) => {
     for (const c of wss.clients) {
       if (c.readyState !== WebSocket.OPEN) continue;
       if (c.bufferedAmount > WS_MAX_BUFFERED) c.terminate();
@@ -481,7 +392,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const shutdown = async (): Promise<void> => {
     clearInterval(heartbeat);
     unsubscribe();
-    watcher.close();
+    source.close();
     for (const c of wss.clients) c.terminate();
     wss.close();
     for (const s of follows) s.destroy();

@@ -122,7 +122,7 @@ export function startOrchestrator(req: StartRequest): Promise<Started> {
 
 async function launchOne({ plan, statusPath, launch, registry, maxParallel, inPlace, allowDirty, preflight }: StartRequest): Promise<Started> {
   const running = runningFor(plan, await registry());
-  if (running) throw new ApiError(409, 'orchestrator-running', `an orchestrator is already running ${running.name} (pid ${running.pid} on ${running.host}, since ${running.startedAt})`);
+  if (running) throw alreadyRunning(running);
   await preflight?.();
   const log = orchestratorLogPath(statusPath, plan.file);
   const logStart = await sizeOf(log);
@@ -152,10 +152,18 @@ async function launchOne({ plan, statusPath, launch, registry, maxParallel, inPl
   }
 }
 
+export function alreadyRunning(o: OrchestratorInfo): ApiError {
+  return new ApiError(409, 'orchestrator-running', `an orchestrator is already running ${o.name} (pid ${o.pid} on ${o.host}, since ${o.startedAt})`);
+}
+
+export function notRunning(plan: string): ApiError {
+  return new ApiError(409, 'not-running', `no orchestrator is running ${plan}`);
+}
+
 /** SIGTERM to the orchestrator of this plan: it starts nothing new and lets running tasks finish (its --grace). */
 export function stopOrchestrator(plan: KnownPlan, orchestrators: readonly OrchestratorInfo[]): OrchestratorInfo {
   const o = orchestrators.find((x) => x.alive && sameFile(x.planFile, plan.file));
-  if (!o) throw new ApiError(409, 'not-running', `no orchestrator is running ${plan.name}`);
+  if (!o) throw notRunning(plan.name);
   if (o.host !== os.hostname()) throw new ApiError(409, 'other-host', `${plan.name} runs on ${o.host} (pid ${o.pid}); stop it there`);
   try {
     process.kill(o.pid, 'SIGTERM');

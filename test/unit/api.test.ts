@@ -7,46 +7,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import WebSocket from 'ws';
 import { startApiServer, WS_PROTOCOL, type ApiServer, type ApiServerOptions } from '../../src/server/api.js';
 import type { OrchestratorMessage, PlanMessage, ServerMessage, TaskMessage } from '../../src/run/events/messages.js';
 import { isPidAlive, listRegistry } from '../../src/run/orchestrator.js';
 import { statusStoreFor } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
+import { assertSchema, repoRoot, spec } from './helpers/openapiSpec.js';
+import { spawnServe } from './helpers/serveProcess.js';
 import { CLI_ENTRY, SIM_AGENT_ARGV, simEnv, sleep, waitFor } from './helpers/simAgent.js';
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
-
-const spec = JSON.parse(readFileSync(path.join(repoRoot(), 'openapi.json'), 'utf8')) as {
-  openapi: string;
-  paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, unknown> };
-};
-
-// The spec's `#/components/schemas/X` references, rewritten to `$defs` so that ajv (2020-12 draft,
-// strict) validates against exactly the checked-in schemas.
-const ajv = new Ajv2020({ allErrors: true, strict: true, formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/ } });
-ajv.addSchema(JSON.parse(JSON.stringify({ $id: 'api', $defs: spec.components.schemas }).replaceAll('#/components/schemas/', 'api#/$defs/')));
-const validators = new Map<string, ValidateFunction>();
-function assertSchema(name: string, value: unknown): void {
-  let v = validators.get(name);
-  if (!v) {
-    v = ajv.compile({ $ref: `api#/$defs/${name}` });
-    validators.set(name, v);
-  }
-  assert.ok(v(value), `${name}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value).slice(0, 2000)}`);
-}
 
 const SIM = `# Implementation Plan: Sim
 
@@ -694,26 +668,17 @@ describe('planctl serve', () => {
   ] as const) {
     test(`${label}: --port 0 prints the port, serves, and stops on SIGTERM`, async (t) => {
       if (!existsSync(entry)) return t.skip(`${entry} not built (npm run build)`);
-      const child = spawn(process.execPath, [entry, 'serve', '--port', '0', '--token-file', tokenFile], { cwd: repo.dir, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      const serve = spawnServe(entry, ['--port', '0', '--token-file', tokenFile], { cwd: repo.dir });
       try {
-        await waitFor('the port', async () => /port (\d+)/.test(out), 20_000).catch((e) => {
-          throw new Error(`${(e as Error).message}: ${out} ${err}`);
-        });
-        const port = Number(/port (\d+)/.exec(out)![1]);
-        const res = await fetch(`http://127.0.0.1:${port}/api/plans`, { headers: { authorization: `Bearer ${server.token}` } });
+        const res = await fetch(`http://127.0.0.1:${await serve.port()}/api/plans`, { headers: { authorization: `Bearer ${server.token}` } });
         assert.equal(res.status, 200);
         assertSchema('PlanList', await res.json());
       } finally {
-        child.kill('SIGTERM');
+        serve.child.kill('SIGTERM');
       }
-      assert.equal(await exited, 0, err);
-      assert.equal(err, '');
-      assert.match(out, /SIGTERM: stopping/);
+      assert.equal(await serve.exited, 0, serve.err());
+      assert.equal(serve.err(), '');
+      assert.match(serve.out(), /SIGTERM: stopping/);
     });
   }
 });
@@ -721,22 +686,15 @@ describe('planctl serve', () => {
 test('planctl serve started with PLAN_SERVE_PARENT_PID ends when that process is gone (as when the VS Code host dies)', async () => {
   const entry = path.join(repoRoot(), 'out', 'src', 'cli', 'main.js');
   const parent = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
-  const child = spawn(process.execPath, [entry, 'serve', '--port', '0', '--token-file', tokenFile], {
-    cwd: repo.dir,
-    env: { ...process.env, PLAN_SERVE_PARENT_PID: String(parent.pid) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const serve = spawnServe(entry, ['--port', '0', '--token-file', tokenFile], { cwd: repo.dir, env: { ...process.env, PLAN_SERVE_PARENT_PID: String(parent.pid) } });
   try {
-    await waitFor('the port', async () => /port (\d+)/.test(out), 20_000);
+    await serve.port();
     parent.kill('SIGKILL');
-    assert.equal(await exited, 0);
-    assert.match(out, new RegExp(`parent process ${parent.pid} is gone: stopping`));
+    assert.equal(await serve.exited, 0);
+    assert.match(serve.out(), new RegExp(`parent process ${parent.pid} is gone: stopping`));
   } finally {
     parent.kill('SIGKILL');
-    child.kill('SIGTERM');
+    serve.child.kill('SIGTERM');
   }
 });
 

@@ -7,6 +7,8 @@ import type { PlanLocation } from '../allPlans.js';
 import type { AgentRun } from '../../core/status.js';
 import type { TaskStatus } from '../../core/status.js';
 import type { TaskDisplayState } from '../../core/taskStates.js';
+import type { WaitState } from '../../core/schedule.js';
+import type { PlanProgress } from '../../core/progress.js';
 
 /** Bumped only for changes a client could trip over (a field removed or changing meaning); new fields do not bump it. */
 export const EVENT_VERSION = 1 as const;
@@ -61,7 +63,7 @@ export interface TaskRow {
   status: TaskStatus;
   /** What the tree shows: the recorded status combined with the markdown checkbox and the dependencies. */
   state: TaskDisplayState;
-  waitsFor: Array<{ id: string; state: string }>;
+  waitsFor: Array<{ id: string; state: WaitState }>;
   dependsOn: string[];
   attempts: number;
   lastError?: string;
@@ -70,6 +72,21 @@ export interface TaskRow {
   updatedAt?: string;
   /** The task's agent: kind, session, latest action, turn, cost, denied calls waiting for approval, commit. */
   agent?: AgentRun;
+}
+
+/** A plan's status in full (GET /api/plans/{name}/status): progress per phase and every task. */
+export interface PlanStatus extends PlanProgress {
+  name: string;
+  plan: string;
+  worktree: string;
+  branch?: string;
+  active: boolean;
+  /** status.json, relative to the worktree. */
+  statusFile: string;
+  version: number;
+  updatedAt: string;
+  tasks: TaskRow[];
+  orchestrator: OrchestratorInfo | null;
 }
 
 export interface WorktreeInfo {

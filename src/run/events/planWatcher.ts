@@ -6,9 +6,8 @@
  * fs.watch gives the low latency (a status write reaches the listeners within a few ms); a stat
  * poll backs it up because watchers coalesce quick rewrites, miss folders created after the watch
  * started, and are unreliable on network file systems; a periodic rescan (git worktree list, pointer
- * files, status folders) catches whatever neither saw. Task events come from the status file's
- * per-task history, not from comparing two reads, so a task that started and completed between two
- * reads still gives `in_progress` then `completed`, in that order.
+ * files, status folders) catches whatever neither saw. What a new status file means as events is
+ * watchedPlan.ts's part.
  *
  * No `vscode` import: the server runs it under planctl, and the extension can host it.
  */
@@ -16,25 +15,16 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { Analysis } from '../../core/analyzer.js';
 import { listWorktrees, locateAllPlans } from '../allPlans.js';
 import { listRegistry } from '../registry.js';
 import { AnalysisCache, openPlan } from '../../core/session.js';
-import { emptyStatus, readStatusFile, type StatusFile, type TaskStatus } from '../../core/status.js';
+import { emptyStatus, readStatusFile, type StatusFile } from '../../core/status.js';
 import { relativeToRoot } from '../../core/planFile.js';
 import { GitService } from '../../git/gitService.js';
-import {
-  EVENT_VERSION,
-  type EventBody,
-  type EventMessage,
-  type KnownPlan,
-  type OrchestratorInfo,
-  type PlanInfo,
-  type Progress,
-  type SnapshotMessage,
-  type WorktreeInfo,
-} from './messages.js';
-import { NO_PROGRESS, namePlans, orchestratorInfo, progressOf, taskRows } from './views.js';
+import type { EventBody, KnownPlan, OrchestratorInfo, PlanInfo, SnapshotMessage, WorktreeInfo } from './messages.js';
+import { EventFeed, type EventListener } from './eventFeed.js';
+import { applyStatus, newWatchedPlan, planInfo, snapshotPlan, type WatchedPlan } from './watchedPlan.js';
+import { namePlans, orchestratorInfo } from './views.js';
 
 export interface PlanWatcherOptions {
   /** Any directory of the repository (any of its worktrees). */
@@ -51,32 +41,11 @@ export interface PlanWatcherOptions {
   analysisCache?: AnalysisCache;
 }
 
-interface HistoryEntry {
-  status: TaskStatus;
-  at: string;
-  note?: string;
-}
-
-/** What was last seen of a task: enough to find the history entries that are new in the next read. */
-interface TaskMemo {
-  status: TaskStatus;
-  historyLength: number;
-  last?: HistoryEntry;
-  /** The agent's latest action as last reported, to send each new one once. */
-  activity?: string;
-}
-
-interface Watched {
-  loc: KnownPlan;
+/** A plan being watched: its state, and the stamps that tell whether its files changed since the last read. */
+interface Watched extends WatchedPlan {
   planStamp: string;
   statusStamp: string;
   statusPath?: string;
-  analysis?: Analysis;
-  status: StatusFile;
-  error?: string;
-  memo: Map<string, TaskMemo>;
-  progress: Progress;
-  title: string;
 }
 
 /**
@@ -122,28 +91,6 @@ async function stamp(file: string | undefined): Promise<string> {
   }
 }
 
-function sameEntry(a: HistoryEntry | undefined, b: HistoryEntry | undefined): boolean {
-  return !!a && !!b && a.at === b.at && a.status === b.status && (a.note ?? '') === (b.note ?? '');
-}
-
-/** The history entries of `rec` that were not there when `memo` was taken. */
-function newEntries(memo: TaskMemo | undefined, rec: StatusFile['tasks'][string]): HistoryEntry[] {
-  const h = rec.history;
-  const changedStatus = (): HistoryEntry[] => (rec.status !== (memo?.status ?? 'pending') ? [{ status: rec.status, at: rec.updatedAt }] : []);
-  if (!memo || memo.historyLength === 0) return h.length > 0 ? h : changedStatus();
-  if (memo.historyLength <= h.length && sameEntry(h[memo.historyLength - 1], memo.last)) return h.slice(memo.historyLength);
-  // The history is capped, so old entries drop off the front: find where we were.
-  for (let i = h.length - 1; i >= 0; i--) if (sameEntry(h[i], memo.last)) return h.slice(i + 1);
-  // The record was rewritten by something else (a legacy file, a hand edit): report the status.
-  return changedStatus();
-}
-
-function memoOf(rec: StatusFile['tasks'][string]): TaskMemo {
-  const last = rec.history[rec.history.length - 1];
-  const activity = rec.run?.activity ? `${rec.run.activity}|${rec.run.turn ?? ''}|${rec.run.costUsd ?? ''}` : undefined;
-  return { status: rec.status, historyLength: rec.history.length, ...(last ? { last } : {}), ...(activity ? { activity } : {}) };
-}
-
 export function sameFile(a: string, b: string): boolean {
   if (path.resolve(a) === path.resolve(b)) return true;
   if (path.basename(a) !== path.basename(b)) return false;
@@ -157,13 +104,12 @@ export function sameFile(a: string, b: string): boolean {
 export class PlanWatcher {
   private readonly opts: Required<Omit<PlanWatcherOptions, 'onError' | 'analysisCache'>> & Pick<PlanWatcherOptions, 'onError'>;
   private readonly cache: AnalysisCache;
-  private readonly listeners = new Set<(message: EventMessage, json: string) => void>();
+  private readonly feed: EventFeed;
   private readonly watched = new Map<string, Watched>();
   private byName = new Map<string, Watched>();
   private worktreeList: WorktreeInfo[] = [];
   private orchestrators = new Map<string, OrchestratorInfo>();
   private commonDir: string | undefined;
-  private seq = 0;
   private readonly fsWatchers = new Map<string, FSWatcher>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly intervals: NodeJS.Timeout[] = [];
@@ -177,6 +123,7 @@ export class PlanWatcher {
   constructor(options: PlanWatcherOptions) {
     this.opts = { pollMs: 250, rescanMs: 2000, settleMs: 5, ...options };
     this.cache = options.analysisCache ?? new AnalysisCache();
+    this.feed = new EventFeed((e) => this.reportError(e));
   }
 
   /** The first scan (no events for what is already there), then the watchers and the poll. */
@@ -202,13 +149,12 @@ export class PlanWatcher {
     this.timers.clear();
     for (const w of this.fsWatchers.values()) w.close();
     this.fsWatchers.clear();
-    this.listeners.clear();
+    this.feed.close();
   }
 
   /** `json` is the message already serialised once, for listeners that send it to many clients. */
-  onEvent(listener: (message: EventMessage, json: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onEvent(listener: EventListener): () => void {
+    return this.feed.onEvent(listener);
   }
 
   /** Re-reads the worktree list and every worktree's plans now (the plan list endpoint, an unknown name). */
@@ -237,42 +183,19 @@ export class PlanWatcher {
   }
 
   snapshot(): SnapshotMessage {
-    return {
-      v: EVENT_VERSION,
-      type: 'snapshot',
-      seq: this.seq,
-      at: new Date().toISOString(),
-      plans: [...this.watched.values()].map((w) => ({ ...this.info(w), tasks: w.analysis ? taskRows(w.analysis, w.status) : [] })),
+    return this.feed.snapshot({
+      plans: [...this.watched.values()].map((w) => snapshotPlan(w, this.orchestratorFor(w.loc.file))),
       orchestrators: [...this.orchestrators.values()],
       worktrees: [...this.worktreeList],
-    };
+    });
   }
 
   private info(w: Watched): PlanInfo {
-    return {
-      name: w.loc.name,
-      plan: w.loc.plan,
-      worktree: w.loc.worktree,
-      ...(w.loc.branch ? { branch: w.loc.branch } : {}),
-      active: w.loc.active,
-      title: w.title,
-      ...w.progress,
-      ...(w.error ? { error: w.error } : {}),
-      orchestrator: this.orchestratorFor(w.loc.file),
-    };
+    return planInfo(w, this.orchestratorFor(w.loc.file));
   }
 
   private emit(body: EventBody): void {
-    if (this.closed) return;
-    const message = { v: EVENT_VERSION, seq: ++this.seq, at: new Date().toISOString(), ...body } as EventMessage;
-    const json = JSON.stringify(message);
-    for (const l of this.listeners) {
-      try {
-        l(message, json);
-      } catch (e) {
-        this.reportError(e);
-      }
-    }
+    if (!this.closed) this.feed.emit(body);
   }
 
   private reportError(err: unknown): void {
@@ -321,7 +244,7 @@ export class PlanWatcher {
       seen.add(loc.file);
       const w = this.watched.get(loc.file);
       if (!w) {
-        const fresh: Watched = { loc, planStamp: '', statusStamp: '', status: emptyStatus(loc.plan), memo: new Map(), progress: NO_PROGRESS, title: '' };
+        const fresh: Watched = { ...newWatchedPlan(loc, emptyStatus(loc.plan)), planStamp: '', statusStamp: '' };
         await this.load(fresh);
         this.watched.set(loc.file, fresh);
         if (emit) this.emit({ type: 'plan.added', plan: this.info(fresh) });
@@ -352,11 +275,11 @@ export class PlanWatcher {
       w.statusStamp = await stamp(s.statusPath);
       w.analysis = s.analysis;
       delete w.error;
-      this.apply(w, s.status);
+      applyStatus(w, s.status);
     } catch (e) {
       w.error = e instanceof Error ? e.message : String(e);
       w.analysis = undefined;
-      this.apply(w, emptyStatus(w.loc.plan));
+      applyStatus(w, emptyStatus(w.loc.plan));
     }
   }
 
@@ -403,64 +326,9 @@ export class PlanWatcher {
     if (!this.inRegistryCheck && Object.values(status.tasks).some((t) => t.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
       await this.checkRegistry(true);
     }
-    const events = this.apply(w, status);
+    const events = applyStatus(w, status);
     for (const e of events) this.emit(e);
     if (JSON.stringify([w.title, w.error ?? '', w.progress.total]) !== before) this.emit({ type: 'plan.changed', plan: this.info(w) });
-  }
-
-  /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
-  private apply(w: Watched, status: StatusFile): EventBody[] {
-    const titles = new Map((w.analysis?.plan.tasks ?? []).map((t) => [t.id, t.title]));
-    const changes: Array<{ id: string; entry: HistoryEntry; previous: TaskStatus; last: boolean }> = [];
-    const activities: EventBody[] = [];
-    const memo = new Map<string, TaskMemo>();
-    for (const [id, rec] of Object.entries(status.tasks)) {
-      const old = w.memo.get(id);
-      const now = memoOf(rec);
-      if (rec.status === 'in_progress' && rec.run?.activity && now.activity !== old?.activity) {
-        activities.push({
-          type: 'task.activity',
-          plan: w.loc.name,
-          task: id,
-          activity: rec.run.activity,
-          ...(rec.run.turn !== undefined ? { turn: rec.run.turn } : {}),
-          ...(rec.run.costUsd !== undefined ? { costUsd: rec.run.costUsd } : {}),
-        });
-      }
-      let previous = old?.status ?? 'pending';
-      const entries = newEntries(old, rec);
-      entries.forEach((entry, i) => {
-        changes.push({ id, entry, previous, last: i === entries.length - 1 });
-        previous = entry.status;
-      });
-      memo.set(id, now);
-    }
-    // A record that disappeared (status file deleted or replaced) means the task is pending again.
-    for (const [id, old] of w.memo) {
-      if (!memo.has(id) && old.status !== 'pending') changes.push({ id, entry: { status: 'pending', at: status.updatedAt || new Date().toISOString(), note: 'no longer recorded' }, previous: old.status, last: true });
-    }
-    w.memo = memo;
-    w.status = status;
-    w.title = w.analysis?.plan.title ?? '';
-    w.progress = w.analysis ? progressOf(w.analysis, status) : NO_PROGRESS;
-    const taskEvents: EventBody[] = changes.map((c) => {
-      const rec = status.tasks[c.id];
-      return {
-        type: 'task',
-        plan: w.loc.name,
-        task: c.id,
-        title: titles.get(c.id) ?? '',
-        status: c.entry.status,
-        previous: c.previous,
-        changedAt: c.entry.at,
-        ...(c.entry.note ? { note: c.entry.note } : {}),
-        // Attempts and the error belong to the record as it is now, i.e. to its latest change.
-        ...(c.last && rec ? { attempts: rec.attempts } : {}),
-        ...(c.last && rec?.lastError && c.entry.status === 'failed' ? { error: rec.lastError } : {}),
-        progress: w.progress,
-      };
-    });
-    return [...taskEvents, ...activities];
   }
 
   /** Runs inside the pipeline. A stopped orchestrator's plan is read first: its last task changes came before the stop. */

@@ -12,7 +12,7 @@ import { statusLookup } from '../../core/session.js';
 import type { StatusFile } from '../../core/status.js';
 import { displayState } from '../../core/taskStates.js';
 import type { RegistryEntry } from '../registry.js';
-import type { KnownPlan, OrchestratorInfo, Progress, TaskRow } from './messages.js';
+import type { KnownPlan, OrchestratorInfo, PlanStatus, Progress, TaskRow } from './messages.js';
 
 /** Unique API names: the file name, then `@<worktree folder>` for names that several worktrees share. */
 export function namePlans(locations: readonly PlanLocation[]): KnownPlan[] {
@@ -67,6 +67,23 @@ export function taskRows(analysis: Analysis, status: StatusFile): TaskRow[] {
     });
   }
   return rows;
+}
+
+/** GET /api/plans/{name}/status: the plan, its progress per phase and every task row. */
+export function planStatusView(plan: KnownPlan, analysis: Analysis, status: StatusFile, statusFile: string, orchestrator: OrchestratorInfo | null): PlanStatus {
+  return {
+    name: plan.name,
+    plan: plan.plan,
+    worktree: plan.worktree,
+    ...(plan.branch ? { branch: plan.branch } : {}),
+    active: plan.active,
+    statusFile,
+    version: status.version,
+    updatedAt: status.updatedAt,
+    ...planProgress(analysis.plan, analysis.graph, statusLookup(status)),
+    tasks: taskRows(analysis, status),
+    orchestrator,
+  };
 }
 
 export function orchestratorInfo(entry: RegistryEntry & { name: string; alive: boolean }, plan: KnownPlan | undefined): OrchestratorInfo {
