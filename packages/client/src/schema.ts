@@ -357,6 +357,12 @@ export interface components {
             running: number;
             failed: number;
             skipped: number;
+            checks: components["schemas"]["Checks"];
+        };
+        /** @description The VERIFY items, counted apart from the work items (`total`/`done` count the work items, or the VERIFY items when there are no others; group and optional tasks are not counted). */
+        Checks: {
+            done: number;
+            total: number;
         };
         /** @description `planctl status --json` plus the state of every task. */
         PlanStatus: {
@@ -377,6 +383,7 @@ export interface components {
             running: number;
             failed: number;
             skipped: number;
+            checks: components["schemas"]["Checks"];
             percent: number;
             phases: components["schemas"]["PhaseProgress"][];
             /** @description every task and VERIFY item in plan order */
