@@ -248,6 +248,23 @@ export class PlanWatcher {
     };
   }
 
+  /** Every watched plan as it stands now, for views built from the same state as the events (the dashboard). Read-only. */
+  planStates(): Array<{ plan: KnownPlan; title: string; analysis?: Analysis; status: StatusFile; error?: string; orchestrator: OrchestratorInfo | null }> {
+    return [...this.watched.values()].map((w) => ({
+      plan: w.loc,
+      title: w.title,
+      ...(w.analysis ? { analysis: w.analysis } : {}),
+      status: w.status,
+      ...(w.error ? { error: w.error } : {}),
+      orchestrator: this.orchestratorFor(w.loc.file),
+    }));
+  }
+
+  /** The repository's worktrees as last scanned, the main checkout first. */
+  worktrees(): WorktreeInfo[] {
+    return [...this.worktreeList];
+  }
+
   private info(w: Watched): PlanInfo {
     return {
       name: w.loc.name,
