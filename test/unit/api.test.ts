@@ -7,13 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import WebSocket from 'ws';
 import { startApiServer, WS_PROTOCOL, type ApiServer, type ApiServerOptions } from '../../src/server/api.js';
 import type { OrchestratorMessage, PlanMessage, ServerMessage, TaskMessage } from '../../src/run/events/messages.js';
@@ -21,32 +19,7 @@ import { isPidAlive, listRegistry } from '../../src/run/orchestrator.js';
 import { statusStoreFor } from '../../src/core/status.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
 import { CLI_ENTRY, SIM_AGENT_ARGV, simEnv, sleep, waitFor } from './helpers/simAgent.js';
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
-
-const spec = JSON.parse(readFileSync(path.join(repoRoot(), 'openapi.json'), 'utf8')) as {
-  openapi: string;
-  paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, unknown> };
-};
-
-// The spec's `#/components/schemas/X` references, rewritten to `$defs` so that ajv (2020-12 draft,
-// strict) validates against exactly the checked-in schemas.
-const ajv = new Ajv2020({ allErrors: true, strict: true, formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/ } });
-ajv.addSchema(JSON.parse(JSON.stringify({ $id: 'api', $defs: spec.components.schemas }).replaceAll('#/components/schemas/', 'api#/$defs/')));
-const validators = new Map<string, ValidateFunction>();
-function assertSchema(name: string, value: unknown): void {
-  let v = validators.get(name);
-  if (!v) {
-    v = ajv.compile({ $ref: `api#/$defs/${name}` });
-    validators.set(name, v);
-  }
-  assert.ok(v(value), `${name}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value).slice(0, 2000)}`);
-}
+import { assertSchema, repoRoot, spec } from './helpers/openapiSchema.js';
 
 const SIM = `# Implementation Plan: Sim
 
