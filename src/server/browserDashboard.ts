@@ -83,7 +83,9 @@ ${paragraphs.map((p) => `<p>${p}</p>`).join('\n')}
 </html>`;
 }
 
-const NEW_LINK = `Run <code>planctl serve</code> again for a new link, or ask the running server for one: <code>curl -s -X POST -H "Authorization: Bearer $(cat &lt;token file&gt;)" http://127.0.0.1:&lt;port&gt;/api/login-codes</code>.`;
+/** How to get another link; `host` is the checked Host header. */
+const newLink = (host: string): string =>
+  `Run <code>planctl serve</code> again for a new link, or ask the running server for one: <code>curl -s -X POST -H "Authorization: Bearer $(cat &lt;token file&gt;)" http://${escapeHtml(host)}/api/login-codes</code>.`;
 
 const REFUSED: Record<LoginRefusal, { status: number; title: string; text: string }> = {
   used: { status: 410, title: 'This login link was already used', text: 'A login link works once: it has signed a browser in already.' },
@@ -135,7 +137,7 @@ export function registerBrowserDashboard(app: FastifyInstance, options: BrowserD
       return pageHeaders(reply.code(401), host).send(
         messagePage('Sign in to the Plan Dashboard', [
           'Open the one-time login link that <code>planctl serve</code> printed when it started: it signs this browser in.',
-          NEW_LINK,
+          newLink(host),
         ]),
       );
     }
@@ -149,7 +151,7 @@ export function registerBrowserDashboard(app: FastifyInstance, options: BrowserD
       return pageHeaders(reply.code(303), req.headers.host!).header('set-cookie', sessions.cookie(result.session)).header('location', '/').send('');
     }
     const r = REFUSED[result.refused];
-    return pageHeaders(reply.code(r.status), req.headers.host!).send(messagePage(r.title, [r.text, NEW_LINK]));
+    return pageHeaders(reply.code(r.status), req.headers.host!).send(messagePage(r.title, [r.text, newLink(req.headers.host!)]));
   });
 
   for (const [route, asset] of Object.entries(ASSETS)) {
