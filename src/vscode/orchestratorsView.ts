@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { AnalysisCache, openPlan } from '../core/session.js';
 import { runningRecordFor } from '../run/registry.js';
-import { taskCounts, type Tally } from '../core/progress.js';
+import { taskCounts } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
@@ -15,9 +15,9 @@ import type { PlanWorktree } from '../git/worktreeManager.js';
 import { readRegistry } from './orchestratorTerminal.js';
 import { countsOf } from './taskState.js';
 import { humanTime } from './format.js';
-import { activityOf, progressFields, type ActiveTaskRow as TaskRow, type ActivityItem } from '../run/events/dashboardModel.js';
+import { activityOf, progressFields, type ActiveTaskRow as TaskRow, type ActivityItem, type ProgressFields } from '../run/events/dashboardModel.js';
 
-export interface ActivePlan {
+export interface ActivePlan extends ProgressFields {
   /** The plan file's absolute path: unique across worktrees. */
   key: string;
   title: string;
@@ -28,16 +28,6 @@ export interface ActivePlan {
   branch?: string;
   worktree?: PlanWorktree;
   entry?: PlanEntry;
-  /** Tasks done and in all (core's taskCounts: what the tree and the status bar count too). */
-  done: number;
-  total: number;
-  /** VERIFY items, counted apart. */
-  checks: Tally;
-  running: number;
-  failed: number;
-  percent: number;
-  runningTasks: TaskRow[];
-  failedTasks: TaskRow[];
   orchestrator?: { pid: number; host?: string; startedAt?: string };
   statusPath: string;
   updatedAt?: string;

@@ -14,11 +14,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { REPO_ROOT, Run, SetupError, chromiumPath, guardRun, launchBrowser, parseArgs, timeoutSeconds } from '../vscode/codeServer.mjs';
+import { REPO_ROOT, Run, SetupError, checker, chromiumPath, guardRun, launchBrowser, parseArgs, timeoutSeconds } from '../vscode/codeServer.mjs';
 import { makeRepo, planctl, startServe, stopLeftoverOrchestrators } from './servedDashboard.mjs';
 
 const STEP_MS = 30_000;
-const results = { passed: 0, failed: 0 };
 let phase = 'starting';
 let opts;
 let timeoutS;
@@ -56,6 +55,7 @@ const BETA = `# Implementation Plan: Beta Export
 `;
 
 const run = new Run('plan-orchestrator-browser-');
+const { results, check } = checker(run, (p) => (phase = p));
 const home = path.join(run.tmp, 'home');
 const repo = path.join(run.tmp, 'repo');
 let exitCode = 124;
@@ -69,21 +69,6 @@ const guard = guardRun(run, {
     if (await run.screenshot(shot)) console.error(`screenshot at the timeout: ${shot}`);
   },
 });
-
-async function check(name, fn) {
-  phase = `check "${name}"`;
-  const started = Date.now();
-  try {
-    await fn();
-    results.passed++;
-    console.log(`  ✔ ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    results.failed++;
-    console.log(`  ✘ ${name}\n      ${String(e?.message ?? e).split('\n').join('\n      ')}`);
-    const shot = path.join(run.tmp, `failed-${results.failed}.png`);
-    if (await run.screenshot(shot)) console.log(`      screenshot: ${shot}`);
-  }
-}
 
 function assert(condition, message) {
   if (!condition) throw new Error(message);

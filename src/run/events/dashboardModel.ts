@@ -42,8 +42,8 @@ export interface ActivityItem {
   note?: string;
 }
 
-/** The counts and task lists of an active plan. */
-export interface ProgressFields {
+/** A plan's counts, as every view of it shows them. */
+export interface PlanCounts {
   /** Tasks done and in all (core's taskCounts: what the tree and the status bar count too). */
   done: number;
   total: number;
@@ -52,23 +52,22 @@ export interface ProgressFields {
   running: number;
   failed: number;
   percent: number;
+}
+
+/** The counts and task lists of an active plan. */
+export interface ProgressFields extends PlanCounts {
   runningTasks: ActiveTaskRow[];
   failedTasks: ActiveTaskRow[];
 }
 
-export interface DashboardPlan {
+/** A card of the dashboard. */
+export interface DashboardPlan extends PlanCounts {
   /** What the host's start, stop and open actions name the plan by (VS Code: the plan file; the API: the plan's name). */
   key: string;
   title: string;
   name: string;
   where: string;
   branch?: string;
-  done: number;
-  total: number;
-  checks: Tally;
-  running: number;
-  failed: number;
-  percent: number;
   runningTasks: Array<{ id: string; title: string; startedAt?: string; activity?: string; costUsd?: number; host?: string }>;
   failedTasks: Array<{ id: string; title: string; error?: string }>;
   orchestrator?: { pid: number; startedAt?: string };
