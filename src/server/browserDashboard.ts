@@ -107,8 +107,9 @@ export function browserDashboardData(watcher: PlanWatcher): DashboardData {
   const main = watcher.worktrees()[0]?.path;
   const states = watcher.planStates();
   const where = (worktree: string): string => (worktree === main ? 'main checkout' : path.basename(worktree));
-  const plans = states.map((s) =>
-    dashboardPlanOf({
+  const plans = states.map((s) => {
+    const orchestrator = watcher.orchestratorFor(s.plan.file);
+    return dashboardPlanOf({
       key: s.plan.name,
       name: s.plan.name,
       where: where(s.plan.worktree),
@@ -116,9 +117,9 @@ export function browserDashboardData(watcher: PlanWatcher): DashboardData {
       ...(s.analysis ? { analysis: s.analysis } : {}),
       status: s.status,
       ...(s.error ? { error: s.error } : {}),
-      ...(s.orchestrator?.alive ? { orchestrator: { pid: s.orchestrator.pid, startedAt: s.orchestrator.startedAt } } : {}),
-    }),
-  );
+      ...(orchestrator?.alive ? { orchestrator: { pid: orchestrator.pid, startedAt: orchestrator.startedAt } } : {}),
+    });
+  });
   const workspacePlans = states.map((s, i) => ({ file: s.plan.name, title: plans[i]!.title, path: s.plan.worktree === main ? s.plan.plan : `${where(s.plan.worktree)}/${s.plan.plan}` }));
   return dashboardData(plans, { now: new Date(), trusted: true, canOpen: false, workspacePlans });
 }

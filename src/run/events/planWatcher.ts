@@ -248,16 +248,12 @@ export class PlanWatcher {
     };
   }
 
-  /** Every watched plan as it stands now, for views built from the same state as the events (the dashboard). Read-only. */
-  planStates(): Array<{ plan: KnownPlan; title: string; analysis?: Analysis; status: StatusFile; error?: string; orchestrator: OrchestratorInfo | null }> {
-    return [...this.watched.values()].map((w) => ({
-      plan: w.loc,
-      title: w.title,
-      ...(w.analysis ? { analysis: w.analysis } : {}),
-      status: w.status,
-      ...(w.error ? { error: w.error } : {}),
-      orchestrator: this.orchestratorFor(w.loc.file),
-    }));
+  /**
+   * Every watched plan as the watcher last read it, for views built from the same state as the
+   * events (the dashboard). Shared: read it, never change it.
+   */
+  planStates(): Array<{ plan: KnownPlan; status: StatusFile; analysis?: Analysis; error?: string }> {
+    return [...this.watched.values()].map((w) => ({ plan: w.loc, status: w.status, ...(w.analysis ? { analysis: w.analysis } : {}), ...(w.error ? { error: w.error } : {}) }));
   }
 
   /** The repository's worktrees as last scanned, the main checkout first. */
