@@ -469,7 +469,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '/').split('?')[0];
     const bearer = protocolsOf(req.headers).find((p) => p.startsWith(WS_BEARER_PREFIX))?.slice(WS_BEARER_PREFIX.length);
-    const refusal = gate(req.headers, 'GET', undefined, bearer) ?? (pathname === '/api/events' ? undefined : new ApiError(404, 'not-found', `no WebSocket endpoint at ${pathname}`));
+    // As a state-changing request: a WebSocket that uses the cookie must name our origin (browsers always do).
+    const refusal = gate(req.headers, 'UPGRADE', undefined, bearer) ?? (pathname === '/api/events' ? undefined : new ApiError(404, 'not-found', `no WebSocket endpoint at ${pathname}`));
     if (refusal) return rejectUpgrade(socket, refusal);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });

@@ -51,7 +51,8 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 /**
  * Whether a request may be authenticated by the session cookie: made by the server's own page (or
- * typed into the address bar), never by a page of another origin. `host` is the checked Host header.
+ * typed into the address bar), never by a page of another origin. `host` is the checked Host header;
+ * `method` is the HTTP method, or `UPGRADE` for a WebSocket handshake (which needs an Origin like a POST).
  */
 export function ownPageRequest(headers: IncomingHttpHeaders, method: string, host: string): boolean {
   const site = headers['sec-fetch-site'];

@@ -187,11 +187,11 @@ describe('the dashboard of planctl serve', () => {
     assertSchema('LoginLink', JSON.parse(made.text));
   });
 
-  test('the WebSocket takes the cookie from the own origin, and refuses it from another', async () => {
+  test('the WebSocket takes the cookie from the own origin, and refuses it from another or without one', async () => {
     const cookie = await signIn();
-    const open = (origin: string): Promise<{ opened: boolean; status?: number; first?: string }> =>
+    const open = (origin?: string): Promise<{ opened: boolean; status?: number; first?: string }> =>
       new Promise((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, [WS_PROTOCOL], { headers: { cookie }, origin });
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, [WS_PROTOCOL], { headers: { cookie }, ...(origin ? { origin } : {}) });
         ws.on('message', (data) => {
           ws.close();
           resolve({ opened: true, first: JSON.parse(data.toString()).type });
@@ -204,5 +204,6 @@ describe('the dashboard of planctl serve', () => {
       });
     assert.deepEqual(await open(`http://127.0.0.1:${server.port}`), { opened: true, first: 'snapshot' });
     assert.deepEqual(await open('http://127.0.0.1:5173'), { opened: false, status: 403 });
+    assert.deepEqual(await open(), { opened: false, status: 401 });
   });
 });
