@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { pageShell } from '../core/pageShell.js';
-import { dashboardData, dashboardPlanOf, type DashboardData } from '../run/events/dashboardModel.js';
+import { DASHBOARD_TITLE, dashboardData, dashboardPlanOf, type DashboardData } from '../run/events/dashboardModel.js';
 import type { PlanWatcher } from '../run/events/planWatcher.js';
 import { LOGIN_CODE_TTL_MS, type BrowserSessions, type LoginRefusal } from './sessions.js';
 
@@ -24,8 +24,6 @@ declare module 'fastify' {
     access?: 'public' | 'token';
   }
 }
-
-export const DASHBOARD_TITLE = 'Plan Dashboard';
 
 /** The files of media/ the page loads, by the path they are served at. */
 const ASSETS: Record<string, { file: string; type: string }> = {

@@ -10,12 +10,11 @@ import path from 'node:path';
 import { commandArgument, type ActivePlans } from './orchestratorsView.js';
 import type { PlanWorkspace } from './planWorkspace.js';
 import { webviewHtml } from './webviewHtml.js';
-import { dashboardData, dashboardPlan, type DashboardData } from '../run/events/dashboardModel.js';
+import { DASHBOARD_TITLE, dashboardData, dashboardPlan, type DashboardData } from '../run/events/dashboardModel.js';
 
 export type { DashboardData } from '../run/events/dashboardModel.js';
 
 export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
-export const DASHBOARD_TITLE = 'Plan Dashboard';
 /** Status files change in bursts while agents work: the page is redrawn at most this often. */
 const THROTTLE_MS = 500;
 

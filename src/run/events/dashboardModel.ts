@@ -13,6 +13,9 @@ import { taskCounts, type Tally, type TaskCounts } from '../../core/progress.js'
 import { statusLookup } from '../../core/session.js';
 import type { StatusFile } from '../../core/status.js';
 
+/** The page's title in both hosts. */
+export const DASHBOARD_TITLE = 'Plan Dashboard';
+
 /** How many status changes each plan's activity feed keeps, newest first. */
 export const ACTIVITY_LIMIT = 12;
 
