@@ -261,6 +261,20 @@ async function benchStatus(): Promise<void> {
   }
 }
 
+/**
+ * The browser dashboard's event latency (bench/browser-dashboard.mjs): a plain script beside the
+ * Chromium test's fixture helpers, so it runs in a process of its own from the source tree.
+ */
+async function benchBrowserDashboard(): Promise<BenchRow[]> {
+  const script = path.resolve(fileURLToPath(new URL('.', import.meta.url)), import.meta.url.endsWith('.ts') ? '.' : '../../bench', 'browser-dashboard.mjs');
+  const child = spawn(process.execPath, [script, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`${script} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as BenchRow[];
+}
+
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
@@ -284,6 +298,7 @@ async function main(): Promise<void> {
   rows.push(...(await benchConflicts()));
   rows.push(...(await benchWorktrees()));
   rows.push(...(await benchApi()));
+  rows.push(...(await benchBrowserDashboard()));
   if (!quick) rows.push(...(await benchOrchestrate({ withCommits: false })));
   if (!quick) rows.push(...(await benchAgentOverhead()));
   if (!quick) rows.push(...(await benchDistributed()));

@@ -1,15 +1,117 @@
-// The aggregate dashboard webview: draws what the extension posts (src/vscode/dashboard.ts).
-// Plain browser JS, like schedule.js: nothing to bundle, and every number comes from the extension;
-// this file only ticks the elapsed times between posts.
+// The aggregate dashboard: draws the data its host gives it. Two hosts, one page:
+// - in VS Code, a webview (src/vscode/dashboard.ts) posts the data and takes the page's messages;
+// - in a browser, `planctl serve` (src/server/browserDashboard.ts) serves this page at /: the data comes
+//   from GET /api/dashboard, each message of the /api/events WebSocket says it changed, and start and
+//   stop go to the REST endpoints. The session cookie of the login link authenticates all three.
+// Plain browser JS, like schedule.js: nothing to bundle, and every number comes from the host (both
+// build it with src/run/events/dashboardModel.ts); this file only ticks the elapsed times in between.
 (function () {
   'use strict';
 
-  const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : { postMessage() {}, getState() {}, setState() {} };
+  const host = typeof acquireVsCodeApi === 'function' ? vscodeHost(acquireVsCodeApi()) : browserHost();
   const app = document.getElementById('app') || document.body.appendChild(document.createElement('main'));
 
-  let data = (vscode.getState() || {}).data;
-  // Elapsed times count from the extension's clock at post time, so a skewed webview clock does not matter.
+  let data = host.saved();
+  // Elapsed times count from the host's clock when it sent the data, so a skewed page clock does not matter.
   let postedAt = Date.now();
+  // What the last action said went wrong (the browser host; VS Code shows its own notifications).
+  let notice = '';
+
+  /** The webview: data arrives as posted messages, the page's actions go back the same way. */
+  function vscodeHost(vscode) {
+    return {
+      saved: () => (vscode.getState() || {}).data,
+      save: (d) => vscode.setState({ data: d }),
+      send: (message) => vscode.postMessage(message),
+      connect(receive) {
+        window.addEventListener('message', (event) => {
+          const message = event.data;
+          if (message && message.type === 'render') receive(message.data);
+        });
+        vscode.postMessage({ type: 'ready' });
+      },
+    };
+  }
+
+  /** A page of `planctl serve`: the API, with the session cookie (never the token). */
+  function browserHost() {
+    // Events come in bursts while agents work: the data is fetched at most this often, the first of a burst at once.
+    const THROTTLE_MS = 250;
+    let receive = () => undefined;
+    let timer;
+    let lastFetch = 0;
+    let retryMs = 1000;
+    let signedOut = false;
+
+    async function refresh() {
+      lastFetch = Date.now();
+      const res = await fetch('/api/dashboard', { headers: { accept: 'application/json' } });
+      if (res.status === 401) return signOut();
+      if (!res.ok) throw new Error(`the dashboard data could not be loaded (HTTP ${res.status})`);
+      receive(await res.json());
+    }
+    function schedule() {
+      if (timer || signedOut) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        refresh().catch((e) => say(e.message));
+      }, Math.max(0, lastFetch + THROTTLE_MS - Date.now()));
+    }
+    function signOut() {
+      signedOut = true;
+      say('Signed out (the server was restarted, or the sign-in ended): open a new login link from planctl serve.');
+    }
+    function listen() {
+      const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`, ['plan-api.v1']);
+      socket.addEventListener('open', () => (retryMs = 1000));
+      // Any message, the snapshot of a new connection included, means the data may have changed.
+      socket.addEventListener('message', schedule);
+      socket.addEventListener('close', () => {
+        if (signedOut) return;
+        // The refresh tells a signed-out page (401) from a server that went away for a moment.
+        schedule();
+        setTimeout(listen, retryMs);
+        retryMs = Math.min(retryMs * 2, 30_000);
+      });
+    }
+    /** POSTs an action; a start the server wants confirmed (gate commands, the main checkout, uncommitted changes) is asked about and sent again. */
+    async function act(name, verb, body) {
+      const res = await fetch(`/api/plans/${encodeURIComponent(name)}/${verb}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (res.ok) {
+        say('');
+        return schedule();
+      }
+      if (res.status === 401) return signOut();
+      const error = ((await res.json().catch(() => ({}))) || {}).error || {};
+      const again = {
+        'commands-not-approved': () => ({ approveCommands: error.commands || [] }),
+        'in-place-required': () => ({ inPlace: true }),
+        'checkout-dirty': () => ({ allowDirty: true }),
+      }[error.code];
+      if (verb === 'start' && again && window.confirm(`${error.message}\n\nStart anyway?`)) return act(name, verb, { ...body, ...again() });
+      say(error.message || `${verb} failed (HTTP ${res.status})`);
+    }
+    return {
+      saved: () => undefined,
+      save: () => undefined,
+      send(message) {
+        const name = message.type === 'startPlan' ? message.file : message.key;
+        const verb = message.type === 'stop' ? 'stop' : message.type === 'start' || message.type === 'startPlan' ? 'start' : undefined;
+        if (verb) act(name, verb, {}).catch((e) => say(e.message));
+      },
+      connect(r) {
+        receive = r;
+        refresh().catch((e) => say(e.message));
+        listen();
+      },
+    };
+  }
+
+  /** Shows (or, with '', clears) a line about what went wrong, and redraws so disabled buttons come back. */
+  function say(text) {
+    notice = text;
+    render();
+  }
 
   function el(tag, attrs, parent, text) {
     const node = document.createElement(tag);
@@ -79,7 +181,7 @@
     const focused = focusKey();
     app.textContent = '';
     if (!data) {
-      el('p', { class: 'empty' }, app, 'Loading…');
+      el('p', { class: notice ? 'notice' : 'empty' }, app, notice || 'Loading…');
       return;
     }
     const header = el('header', { class: 'summary' }, app);
@@ -95,6 +197,7 @@
     startControl(heading);
     progressBar(header, t, 'All plans');
     if (!data.trusted) el('p', { class: 'notice' }, header, 'This workspace is not trusted: orchestrators cannot be started or stopped from here.');
+    if (notice) el('p', { class: 'notice', role: 'alert' }, header, notice);
 
     const panes = el('section', { class: 'panes', 'aria-label': 'Plans' }, app);
     if (!data.plans.length) el('p', { class: 'empty' }, panes, 'No active plans yet: start one above, or create a plan worktree.');
@@ -122,14 +225,16 @@
         return;
       }
       go.disabled = true;
-      vscode.postMessage({ type: 'startPlan', file: select.value });
+      host.send({ type: 'startPlan', file: select.value });
     });
   }
 
   function pane(parent, p) {
     // A card is one stop for the keyboard: Tab reaches it, Enter or Space opens the plan; its buttons follow.
-    const card = el('article', { class: `pane${p.orchestrator ? ' live' : ''}${p.failed ? ' has-failures' : ''}`, tabindex: 0, 'aria-label': `${p.title}: ${counts(p)}`, 'data-focus': `card:${p.key}` }, parent);
-    activate(card, () => vscode.postMessage({ type: 'open', key: p.key }));
+    // (A browser has no editor to open the plan in: there the card is not a control.)
+    const canOpen = data.canOpen !== false;
+    const card = el('article', { class: `pane${p.orchestrator ? ' live' : ''}${p.failed ? ' has-failures' : ''}`, tabindex: canOpen ? 0 : undefined, 'aria-label': `${p.title}: ${counts(p)}`, 'data-focus': `card:${p.key}` }, parent);
+    if (canOpen) activate(card, () => host.send({ type: 'open', key: p.key }));
     const top = el('div', { class: 'pane-top' }, card);
     const titles = el('div', { class: 'titles' }, top);
     el('h2', { class: 'title', title: p.title }, titles, p.title);
@@ -144,7 +249,7 @@
     button.addEventListener('click', (e) => {
       e.stopPropagation();
       button.disabled = true;
-      vscode.postMessage({ type: p.orchestrator ? 'stop' : 'start', key: p.key });
+      host.send({ type: p.orchestrator ? 'stop' : 'start', key: p.key });
     });
     button.addEventListener('keydown', (e) => e.stopPropagation());
 
@@ -212,15 +317,12 @@
     for (const span of app.querySelectorAll('.elapsed[data-started]')) span.textContent = elapsed(nowMs() - Date.parse(span.dataset.started));
   }
 
-  window.addEventListener('message', (event) => {
-    const message = event.data;
-    if (!message || message.type !== 'render') return;
-    data = message.data;
+  host.connect((next) => {
+    data = next;
     postedAt = Date.now();
-    vscode.setState({ data });
+    host.save(data);
     render();
   });
   setInterval(tick, 1000);
   render();
-  vscode.postMessage({ type: 'ready' });
 })();

@@ -46,6 +46,9 @@ const REQUIRED = [
   'extension/docs/agents.md',
   'extension/media/schedule.js',
   'extension/media/schedule.css',
+  // The dashboard page: the webview's, and the one planctl serve serves at / (found beside dist/).
+  'extension/media/dashboard.js',
+  'extension/media/dashboard.css',
 ];
 
 /** Entries of a zip from its central directory: name, sizes, and where the data starts. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm test` after the build: unit tests, then the suite inside a real VS Code (code-server), then the
-// UI test. Every step's output is streamed; the last line sums them all as `N passed, N failed`.
+// UI test and the browser dashboard of planctl serve (both in Debian's Chromium). Every step's output
+// is streamed; the last line sums them all as `N passed, N failed`.
 //
-//   PLAN_ORCHESTRATOR_SKIP_VSCODE=1  no VS Code install, no in-VS-Code suite, no UI test
+//   PLAN_ORCHESTRATOR_SKIP_VSCODE=1  no VS Code install, no in-VS-Code suite, no UI or browser dashboard test
 //   PLAN_ORCHESTRATOR_SKIP_AGENTS=1  no agent CLI install, no tests with the real Claude Code and Codex
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -108,6 +109,9 @@ if (skipVscode) {
     banner('UI (test/vscode/ui.mjs)');
     const ui = await step(process.execPath, ['test/vscode/ui.mjs']);
     record('ui', ui, launcherCounts(ui.stdout));
+    banner('dashboard in a browser: planctl serve + Chromium (test/browser/dashboard.mjs)');
+    const browser = await step(process.execPath, ['test/browser/dashboard.mjs']);
+    record('browser', browser, launcherCounts(browser.stdout));
   }
 }
 

@@ -90,6 +90,9 @@ export function registerServeCommands(program: Command, io: ServeCommandIo): voi
       io.out(`${opts.mock ? 'Mock plan API (made-up plans; nothing runs)' : 'Plan API'} listening on ${server.url} (port ${server.port})`);
       io.out(`token file: ${server.tokenFile}`);
       io.out(`try: curl -H "Authorization: Bearer $(cat ${server.tokenFile})" ${server.url}/api/plans`);
+      // A one-time code, not the token: the link signs one browser in and is useless after that.
+      const login = server.loginUrl();
+      io.out(`dashboard: open ${login.url} (one-time login link, valid until ${new Date(login.expiresAt).toLocaleTimeString()})`);
       await new Promise<void>((resolve) => {
         let parentWatch: NodeJS.Timeout | undefined;
         const stop = (why: string): void => {

@@ -1,11 +1,13 @@
 /**
  * The Plan API: a REST + WebSocket server over the same core as planctl, on 127.0.0.1 only.
  *
- * Every request needs the bearer token (a file only the user can read), a Host header naming the
- * loopback address and our port (a page on another site that rebinds its DNS name to 127.0.0.1 sends
- * its own name), and, when it has an Origin, an origin from the allow-list (empty by default: no
- * browser page may call us unless the user said so). What the routes serve comes from a PlanSource
- * (planSource.ts): a repository's plans, or `planctl serve --mock`'s made-up ones.
+ * Every request needs the bearer token (a file only the user can read) or, from the server's own
+ * dashboard page, the session cookie its one-time login link set (browserDashboard.ts, sessions.ts);
+ * a Host header naming the loopback address and our port (a page on another site that rebinds its DNS
+ * name to 127.0.0.1 sends its own name); and, when it has an Origin, our own origin or one from the
+ * allow-list (empty by default: no other browser page may call us unless the user said so). What the
+ * routes serve comes from a PlanSource (planSource.ts): a repository's plans, or `planctl serve
+ * --mock`'s made-up ones; nothing from a request becomes a path or a command.
  *
  * No `vscode` import: `planctl serve` runs it, and the extension can host it through startApiServer.
  */
@@ -24,6 +26,8 @@ import type { PlanSource } from './planSource.js';
 import { openRepoPlans } from './repoPlans.js';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token.js';
 import type { PlanWatcherOptions } from '../run/events/planWatcher.js';
+import { registerBrowserDashboard } from './browserDashboard.js';
+import { BrowserSessions, ownPageRequest } from './sessions.js';
 
 export { MockPlans, type MockPlansOptions } from './mock/mockPlans.js';
 
@@ -92,6 +96,8 @@ export interface ApiServer {
   port: number;
   token: string;
   tokenFile: string;
+  /** A new one-time login link for the browser dashboard at `/` (sessions.ts). */
+  loginUrl(): { url: string; expiresAt: string };
   /** Open log streams and WebSocket clients: lets tests check that nothing is left behind. */
   stats(): { followers: number; websockets: number };
   close(): Promise<void>;
@@ -211,16 +217,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
       return new ApiError(403, 'bad-host', `the Host header must be 127.0.0.1:${port} or localhost:${port}`);
     }
+    // The server's own origin is its dashboard page (browserDashboard.ts).
     const origin = headers.origin;
-    if (origin !== undefined && !allowOrigins.has(origin)) return new ApiError(403, 'origin-not-allowed', `origin ${origin} is not allowed (planctl serve --allow-origin)`);
+    if (origin !== undefined && origin !== `http://${host}` && !allowOrigins.has(origin)) return new ApiError(403, 'origin-not-allowed', `origin ${origin} is not allowed (planctl serve --allow-origin)`);
     return undefined;
   };
-  /** Every request and every WebSocket upgrade pass these, Host and Origin first: they tell the least. */
-  const gate = (headers: IncomingHttpHeaders, wsToken?: string): ApiError | undefined => {
+  const sessions = new BrowserSessions(() => `plan_session_${port}`);
+  /** The browser's session cookie counts only on requests of the server's own page (sessions.ts). */
+  const signedIn = (headers: IncomingHttpHeaders, method: string): boolean => ownPageRequest(headers, method, headers.host!.toLowerCase()) && sessions.signedIn(headers);
+  /**
+   * Every request and every WebSocket upgrade pass these, Host and Origin first: they tell the least.
+   * Then the bearer token, or the dashboard page's session cookie, unless the route is public.
+   */
+  const gate = (headers: IncomingHttpHeaders, method: string, access: 'public' | 'token' | undefined, wsToken?: string): ApiError | undefined => {
     const refusal = refuseHostOrOrigin(headers);
     if (refusal) return refusal;
-    if (!tokenMatches(token, bearerOf(headers) ?? wsToken)) return new ApiError(401, 'unauthorized', 'a valid "Authorization: Bearer <token>" header is required');
-    return undefined;
+    if (access === 'public' || tokenMatches(token, bearerOf(headers) ?? wsToken)) return undefined;
+    if (access !== 'token' && signedIn(headers, method)) return undefined;
+    return new ApiError(401, 'unauthorized', 'a valid "Authorization: Bearer <token>" header is required');
   };
 
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -263,7 +277,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         .header('access-control-max-age', '600')
         .send();
     }
-    const refusal = gate(req.headers);
+    const refusal = gate(req.headers, req.method, req.routeOptions.config?.access);
     if (refusal) {
       if (refusal.status === 401) reply.header('www-authenticate', 'Bearer');
       return reply.code(refusal.status).send(errorBody(refusal.code, refusal.message));
@@ -281,6 +295,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   type NameParams = { Params: { name: string } };
 
   app.get('/api/openapi.json', async () => spec);
+  const browser = registerBrowserDashboard(app, { source, sessions, signedIn, url: () => `http://127.0.0.1:${port}` });
 
   app.get('/api/plans', async () => ({ plans: await source.listPlans() }));
 
@@ -366,7 +381,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '/').split('?')[0];
     const bearer = protocolsOf(req.headers).find((p) => p.startsWith(WS_BEARER_PREFIX))?.slice(WS_BEARER_PREFIX.length);
-    const refusal = gate(req.headers, bearer) ?? (pathname === '/api/events' ? undefined : new ApiError(404, 'not-found', `no WebSocket endpoint at ${pathname}`));
+    // As a state-changing request: a WebSocket that uses the cookie must name our origin (browsers always do).
+    const refusal = gate(req.headers, 'UPGRADE', undefined, bearer) ?? (pathname === '/api/events' ? undefined : new ApiError(404, 'not-found', `no WebSocket endpoint at ${pathname}`));
     if (refusal) return rejectUpgrade(socket, refusal);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
@@ -416,6 +432,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     port,
     token,
     tokenFile,
+    loginUrl: browser.loginUrl,
     stats: () => ({ followers: follows.size, websockets: wss.clients.size }),
     close: () => (closing ??= shutdown()),
   };

@@ -16,6 +16,7 @@ import type { PlanSummary } from '../run/allPlans.js';
 import type { EventListener } from '../run/events/eventFeed.js';
 import type { OrchestratorInfo, PlanStatus, SnapshotMessage } from '../run/events/messages.js';
 import { commandsNotApproved, gateCommands, unapprovedCommands } from '../run/gates.js';
+import type { DashboardData } from '../run/events/dashboardModel.js';
 import { ApiError } from './errors.js';
 
 export interface PlanListEntry extends PlanSummary {
@@ -81,6 +82,8 @@ export interface PlanSource {
   approve(name: string, task: string, tools?: string[]): Promise<ApproveResult>;
   /** What a WebSocket client gets first; built in the same tick the client joins the broadcast. */
   snapshot(): SnapshotMessage;
+  /** The browser dashboard's data (the cards the VS Code dashboard draws), browserDashboard.ts. */
+  dashboard(): DashboardData;
   onEvent(listener: EventListener): () => void;
   close(): void;
 }

@@ -4,6 +4,8 @@
  * command line. Plans and tasks are looked up by name among the known plans; nothing from a request
  * becomes a path or a command.
  */
+import type { DashboardData } from '../run/events/dashboardModel.js';
+import { browserDashboardData } from './browserDashboard.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -162,6 +164,11 @@ class RepoPlans implements PlanSource {
 
   snapshot(): SnapshotMessage {
     return this.watcher.snapshot();
+  }
+
+  dashboard(): DashboardData {
+    const states = this.watcher.planStates().map((s) => ({ ...s, orchestrator: this.watcher.orchestratorFor(s.plan.file) }));
+    return browserDashboardData(states, this.watcher.worktrees()[0]?.path);
   }
 
   onEvent(listener: EventListener): () => void {

@@ -1,91 +1,32 @@
 /**
  * The aggregate dashboard: `planctl status --all-plans` and the multi-pane TUI as a webview. One
  * card per active plan with its own activity feed, an overall progress bar, and "Start a plan…" for
- * any plan of the workspace; the numbers come from ActivePlans (orchestratorsView.ts),
+ * any plan of the workspace; the numbers come from ActivePlans (orchestratorsView.ts) through the
+ * dashboard model that `planctl serve`'s browser page uses too (src/run/events/dashboardModel.ts);
  * media/dashboard.js only draws what it is posted.
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { commandArgument, type ActivePlans, type ActivityItem } from './orchestratorsView.js';
+import { commandArgument, type ActivePlans } from './orchestratorsView.js';
 import type { PlanWorkspace } from './planWorkspace.js';
-import type { Tally } from '../core/progress.js';
 import { webviewHtml } from './webviewHtml.js';
+import { DASHBOARD_TITLE, dashboardData, dashboardPlan, type DashboardData } from '../run/events/dashboardModel.js';
+
+export type { DashboardData } from '../run/events/dashboardModel.js';
 
 export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
-export const DASHBOARD_TITLE = 'Plan Dashboard';
 /** Status files change in bursts while agents work: the page is redrawn at most this often. */
 const THROTTLE_MS = 500;
 
-export interface DashboardPlan {
-  key: string;
-  title: string;
-  name: string;
-  where: string;
-  branch?: string;
-  done: number;
-  total: number;
-  checks: Tally;
-  running: number;
-  failed: number;
-  percent: number;
-  runningTasks: Array<{ id: string; title: string; startedAt?: string; activity?: string; costUsd?: number; host?: string }>;
-  failedTasks: Array<{ id: string; title: string; error?: string }>;
-  orchestrator?: { pid: number; startedAt?: string };
-  error?: string;
-  /** This plan's latest task status changes, newest first (one line each). */
-  activity: ActivityItem[];
-}
-
-/** A plan of the workspace, for "Start a plan…": active or not. */
-export interface WorkspacePlanChoice {
-  file: string;
-  title: string;
-  path: string;
-}
-
-export interface DashboardData {
-  /** When the data was made: the page counts elapsed times from it, whatever the webview's clock. */
-  now: string;
-  trusted: boolean;
-  total: { done: number; total: number; running: number; failed: number; percent: number; plans: number };
-  plans: DashboardPlan[];
-  /** Every plan of the workspace, for "Start a plan…". */
-  workspacePlans: WorkspacePlanChoice[];
-}
-
-export type DashboardMessage = { type: 'ready' } | { type: 'start' | 'stop' | 'open'; key: string } | { type: 'startPlan'; file: string };
-
-export function dashboardData(model: ActivePlans, workspace: PlanWorkspace): DashboardData {
-  const plans = model.plans().map(
-    (p): DashboardPlan => ({
-      key: p.key,
-      title: p.title,
-      name: p.name,
-      where: p.worktree ? vscode.workspace.asRelativePath(p.cwd) : 'workspace',
-      branch: p.branch,
-      done: p.done,
-      total: p.total,
-      checks: p.checks,
-      running: p.running,
-      failed: p.failed,
-      percent: p.percent,
-      runningTasks: p.runningTasks.map(({ id, title, startedAt, activity, costUsd, host }) => ({ id, title, startedAt, activity, costUsd, host })),
-      failedTasks: p.failedTasks.map(({ id, title, error }) => ({ id, title, error })),
-      orchestrator: p.orchestrator && { pid: p.orchestrator.pid, startedAt: p.orchestrator.startedAt },
-      error: p.error,
-      activity: p.activity,
-    }),
-  );
-  const sum = (f: (p: DashboardPlan) => number): number => plans.reduce((n, p) => n + f(p), 0);
-  const done = sum((p) => p.done);
-  const total = sum((p) => p.total);
-  return {
-    now: new Date().toISOString(),
+/** The page data of the workspace's active plans. */
+export function workspaceDashboardData(model: ActivePlans, workspace: PlanWorkspace): DashboardData {
+  const plans = model.plans().map((p) => dashboardPlan({ ...p, where: p.worktree ? vscode.workspace.asRelativePath(p.cwd) : 'workspace' }));
+  return dashboardData(plans, {
+    now: new Date(),
     trusted: vscode.workspace.isTrusted,
-    total: { done, total, running: sum((p) => p.running), failed: sum((p) => p.failed), percent: total ? Math.round((100 * done) / total) : 0, plans: plans.length },
-    plans,
+    canOpen: true,
     workspacePlans: workspace.plans().map((e) => ({ file: e.uri.fsPath, title: e.analysis?.plan.title || path.basename(e.uri.fsPath), path: vscode.workspace.asRelativePath(e.uri) })),
-  };
+  });
 }
 
 export class DashboardPanel implements vscode.Disposable {
@@ -134,7 +75,7 @@ export class DashboardPanel implements vscode.Disposable {
 
   post(): DashboardData {
     this.lastPost = Date.now();
-    this.data = dashboardData(this.model, this.workspace);
+    this.data = workspaceDashboardData(this.model, this.workspace);
     if (!this.disposed) void this.panel.webview.postMessage({ type: 'render', data: this.data });
     return this.data;
   }

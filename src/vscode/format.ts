@@ -76,14 +76,3 @@ export function problemText(p: ProblemCounts): string {
   if (p.warnings === 0) return plural(p.errors, 'error');
   return `${plural(total, 'problem')} (${plural(p.errors, 'error')}, ${plural(p.warnings, 'warning')})`;
 }
-
-/** The first line of a text, its spaces collapsed, cut at a word to `max` characters with `…`. */
-export function oneLine(text: string, max = 80): string {
-  const first = text.split(/\r?\n/).find((l) => l.trim()) ?? '';
-  const line = first.replace(/\s+/g, ' ').trim();
-  if (line.length <= max && !/\S\s*\r?\n\s*\S/.test(text.trim())) return line;
-  if (line.length <= max) return `${line} …`;
-  const cut = line.slice(0, max - 1);
-  const word = cut.lastIndexOf(' ');
-  return `${word > max / 2 ? cut.slice(0, word) : cut}…`;
-}

@@ -7,42 +7,17 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { AnalysisCache, openPlan } from '../core/session.js';
 import { runningRecordFor } from '../run/registry.js';
-import { taskCounts, type Tally } from '../core/progress.js';
+import { taskCounts } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
-import type { Plan } from '../core/model.js';
-import type { StatusFile } from '../core/status.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
 import { readRegistry } from './orchestratorTerminal.js';
 import { countsOf } from './taskState.js';
-import { humanTime, oneLine } from './format.js';
+import { humanTime } from './format.js';
+import { activityOf, progressFields, type ActiveTaskRow as TaskRow, type ActivityItem, type ProgressFields } from '../run/events/dashboardModel.js';
 
-export interface TaskRow {
-  id: string;
-  title: string;
-  startedAt?: string;
-  error?: string;
-  /** The agent's latest action, turn and cost, while it runs. */
-  activity?: string;
-  turn?: number;
-  costUsd?: number;
-  needsApproval?: boolean;
-  /** The worker host running it (orchestrate --queue). */
-  host?: string;
-}
-
-export interface ActivityItem {
-  plan: string;
-  planTitle: string;
-  id: string;
-  title: string;
-  status: string;
-  at: string;
-  note?: string;
-}
-
-export interface ActivePlan {
+export interface ActivePlan extends ProgressFields {
   /** The plan file's absolute path: unique across worktrees. */
   key: string;
   title: string;
@@ -53,77 +28,12 @@ export interface ActivePlan {
   branch?: string;
   worktree?: PlanWorktree;
   entry?: PlanEntry;
-  /** Tasks done and in all (core's taskCounts: what the tree and the status bar count too). */
-  done: number;
-  total: number;
-  /** VERIFY items, counted apart. */
-  checks: Tally;
-  running: number;
-  failed: number;
-  percent: number;
-  runningTasks: TaskRow[];
-  failedTasks: TaskRow[];
   orchestrator?: { pid: number; host?: string; startedAt?: string };
   statusPath: string;
   updatedAt?: string;
   error?: string;
   /** The plan's latest task status changes, newest first. */
   activity: ActivityItem[];
-}
-
-/** How many status changes each plan's activity feed keeps, newest first. */
-export const ACTIVITY_LIMIT = 12;
-
-/** Newest first, at most ACTIVITY_LIMIT. */
-function latest(items: ActivityItem[]): ActivityItem[] {
-  return items.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, ACTIVITY_LIMIT);
-}
-
-/** The counts and task rows of an active plan, the same for a worktree's plan and a workspace's. */
-function progressFields(c: NonNullable<ReturnType<typeof countsOf>>, plan: Plan, status: StatusFile | undefined) {
-  return {
-    done: c.tasks.done,
-    total: c.tasks.total,
-    checks: c.checks,
-    running: c.running,
-    failed: c.failed,
-    percent: c.percent,
-    runningTasks: taskRows(plan, status, 'in_progress'),
-    failedTasks: taskRows(plan, status, 'failed'),
-  };
-}
-
-function taskRows(plan: Plan, status: StatusFile | undefined, wanted: 'in_progress' | 'failed'): TaskRow[] {
-  if (!status) return [];
-  const out: TaskRow[] = [];
-  for (const t of plan.tasks) {
-    const r = status.tasks[t.id];
-    if (r?.status !== wanted) continue;
-    const run = r.run;
-    out.push({
-      id: t.id,
-      title: oneLine(t.title),
-      startedAt: r.startedAt,
-      error: r.lastError,
-      ...(run?.activity && wanted === 'in_progress' ? { activity: run.activity } : {}),
-      ...(run?.turn && wanted === 'in_progress' ? { turn: run.turn } : {}),
-      ...(run?.costUsd && wanted === 'in_progress' ? { costUsd: run.costUsd } : {}),
-      ...(run?.needsApproval?.length ? { needsApproval: true } : {}),
-      ...(run?.host && wanted === 'in_progress' ? { host: run.host } : {}),
-    });
-  }
-  return out;
-}
-
-function activityOf(plan: Plan, status: StatusFile | undefined, key: string, planTitle: string): ActivityItem[] {
-  if (!status) return [];
-  // A task's title can be a whole paragraph (Kiro, spec-kit): a feed entry is one line.
-  const titles = new Map(plan.tasks.map((t) => [t.id, oneLine(t.title)]));
-  const out: ActivityItem[] = [];
-  for (const [id, record] of Object.entries(status.tasks)) {
-    for (const h of record.history) out.push({ plan: key, planTitle, id, title: titles.get(id) ?? '', status: h.status, at: h.at, note: h.note ? oneLine(h.note) : undefined });
-  }
-  return latest(out);
 }
 
 export class ActivePlans implements vscode.Disposable {

@@ -1,6 +1,7 @@
-/** The page shell of our webviews: one script and one stylesheet from media/, under a strict CSP with a nonce. */
+/** Our webviews' pages: the shared page shell with one script and one stylesheet from media/, under a strict CSP with a nonce. */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
+import { pageShell } from '../core/pageShell.js';
 
 export interface WebviewPage {
   script: string;
@@ -22,19 +23,5 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
-  const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>${escape(page.title)}</title>
-</head>
-<body>
-<main id="app"${page.mainAttributes ? ` ${page.mainAttributes}` : ''}></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+  return pageShell({ csp, styleHref: style.toString(), scriptSrc: script.toString(), nonce, title: page.title, ...(page.mainAttributes ? { mainAttributes: page.mainAttributes } : {}) });
 }

@@ -100,6 +100,10 @@ describe('every endpoint through the typed client, against a real server', () =>
     const doc = await api.GET('/api/openapi.json');
     assert.equal((doc.data as { openapi?: string } | undefined)?.openapi, '3.1.0');
 
+    const dashboard = (await api.GET('/api/dashboard')).data!;
+    assert.deepEqual(dashboard.plans.map((p) => p.key).sort(), dashboard.workspacePlans.map((p) => p.file).sort(), 'every plan is a card and can be started');
+    const link = (await api.POST('/api/login-codes')).data!;
+    assert.match(link.url, /\/login\?code=[\w-]{20,}$/);
     const plans = await api.GET('/api/plans');
     assert.deepEqual(plans.data?.plans.map((p) => p.name).sort(), ['gated', 'manual', 'slow']);
 

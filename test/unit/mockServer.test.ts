@@ -85,6 +85,9 @@ describe('planctl serve --mock', () => {
   test('every endpoint through the typed client, answered with the real shapes and errors', { timeout: 30_000 }, async () => {
     const { api, called } = checkedClient(server.url, server.token);
     assert.equal(((await api.GET('/api/openapi.json')).data as { openapi: string }).openapi, '3.1.0');
+    const dashboard = (await api.GET('/api/dashboard')).data!;
+    assert.equal(dashboard.total.plans, dashboard.plans.length);
+    assert.match((await api.POST('/api/login-codes')).data!.url, /\/login\?code=/);
     const plans = (await api.GET('/api/plans')).data!.plans;
     assert.deepEqual(plans.map((p) => p.name), ['notes-api', 'search-tuning', 'billing-export', 'onboarding-docs']);
     assert.ok(plans.every((p) => p.worktree.startsWith('/home/dev/')), 'made-up plans only: not the repository it runs in');

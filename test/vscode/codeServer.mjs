@@ -347,6 +347,31 @@ export class Run {
   }
 }
 
+/**
+ * Named checks for the launchers: a failure is counted and reported with a screenshot of the page,
+ * and the checks after it still run. `onPhase` hears each check's name (for the timeout message).
+ */
+export function checker(run, onPhase) {
+  const results = { passed: 0, failed: 0 };
+  async function check(name, fn) {
+    onPhase(`check "${name}"`);
+    const started = Date.now();
+    try {
+      await fn();
+      results.passed++;
+      console.log(`  ✔ ${name} (${Date.now() - started} ms)`);
+      return true;
+    } catch (e) {
+      results.failed++;
+      console.log(`  ✘ ${name}\n      ${String(e?.message ?? e).split('\n').join('\n      ')}`);
+      const shot = path.join(run.tmp, `failed-${results.failed}.png`);
+      if (await run.screenshot(shot)) console.log(`      screenshot: ${shot}`);
+      return false;
+    }
+  }
+  return { results, check };
+}
+
 /** Ends the process with `code` after closing `run`, on a hard deadline and on Ctrl-C / SIGTERM. */
 export function guardRun(run, { timeoutS, what, onTimeout, summary }) {
   // Once: the timeout closes the browser under the main flow, which then fails and finishes too.

@@ -16,6 +16,7 @@ import {
   REPO_ROOT,
   Run,
   SetupError,
+  checker,
   copyWorkspace,
   ensureBuilt,
   guardRun,
@@ -41,11 +42,11 @@ try {
 const screenshotDir = opts['update-screenshots'] ? path.join(REPO_ROOT, 'media') : path.join(os.tmpdir(), 'plan-orchestrator-ui-screenshots');
 const STEP_MS = 30_000;
 const shown = (file) => (file.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, file) : file);
-const results = { passed: 0, failed: 0 };
 let phase = 'starting code-server';
 let exitCode = 124;
 
 const run = new Run('plan-orchestrator-ui-');
+const { results, check } = checker(run, (p) => (phase = p));
 const guard = guardRun(run, {
   timeoutS,
   what: () => phase,
@@ -55,24 +56,6 @@ const guard = guardRun(run, {
     if (await run.screenshot(shot)) console.error(`screenshot at the timeout: ${shot}`);
   },
 });
-
-/** One named check; a failure is counted and reported, and the checks after it still run. */
-async function check(name, fn) {
-  phase = `check "${name}"`;
-  const started = Date.now();
-  try {
-    await fn();
-    results.passed++;
-    console.log(`  ✔ ${name} (${Date.now() - started} ms)`);
-    return true;
-  } catch (e) {
-    results.failed++;
-    console.log(`  ✘ ${name}\n      ${String(e?.message ?? e).split('\n').join('\n      ')}`);
-    const shot = path.join(run.tmp, `failed-${results.failed}.png`);
-    if (await run.screenshot(shot)) console.log(`      screenshot: ${shot}`);
-    return false;
-  }
-}
 
 /** Lets the window come to rest so screenshots do not differ from run to run. */
 async function settle(page) {

@@ -237,6 +237,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dashboard's data: a card per plan, the totals, the plans that can be started
+         * @description What the browser dashboard at `/` draws (the VS Code dashboard draws the same shape, built by the same code). A card's `key` and a `workspacePlans` entry's `file` are plan API names. The page fetches it again whenever a message arrives on /api/events.
+         */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/login-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new one-time login link for the browser dashboard
+         * @description For a browser that was not signed in by the link `planctl serve` printed at start (it works once, for 5 minutes). Opening the link sets the session cookie and redirects to `/`; a used, expired or unknown code gets a page saying so (410, 410, 400). The bearer token only: a session cookie is not accepted here.
+         */
+        post: operations["createLoginLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -995,6 +1035,94 @@ export interface components {
             resume: boolean;
             status: components["schemas"]["TaskStatus"];
         };
+        /** @description Done and total of one kind of item. */
+        Tally: {
+            done: number;
+            total: number;
+        };
+        /** @description One line of a card's feed: a task's status change. */
+        DashboardActivity: {
+            plan: string;
+            planTitle: string;
+            id: string;
+            /** @description The task's title on one line. */
+            title: string;
+            status: components["schemas"]["TaskStatus"];
+            /** Format: date-time */
+            at: string;
+            note?: string;
+        };
+        /** @description A card: one plan's counts (tasks, and VERIFY items apart as checks), its running and failed tasks, its orchestrator and its latest status changes. */
+        DashboardPlan: {
+            /** @description The plan's API name. */
+            key: string;
+            title: string;
+            name: string;
+            /** @description `main checkout`, or the folder of the plan's worktree. */
+            where: string;
+            branch?: string;
+            done: number;
+            total: number;
+            checks: components["schemas"]["Tally"];
+            running: number;
+            failed: number;
+            percent: number;
+            runningTasks: {
+                id: string;
+                title: string;
+                /** Format: date-time */
+                startedAt?: string;
+                activity?: string;
+                costUsd?: number;
+                host?: string;
+            }[];
+            failedTasks: {
+                id: string;
+                title: string;
+                error?: string;
+            }[];
+            /** @description Present while an orchestrator runs the plan. */
+            orchestrator?: {
+                pid: number;
+                /** Format: date-time */
+                startedAt?: string;
+            };
+            error?: string;
+            activity: components["schemas"]["DashboardActivity"][];
+        };
+        DashboardData: {
+            /**
+             * Format: date-time
+             * @description When the server made it: the page counts elapsed times from it.
+             */
+            now: string;
+            /** @description Whether the page may start and stop orchestrators (always true here). */
+            trusted: boolean;
+            /** @description Whether a card opens its plan in an editor (false here: VS Code only). */
+            canOpen?: boolean;
+            total: {
+                done: number;
+                total: number;
+                running: number;
+                failed: number;
+                percent: number;
+                plans: number;
+            };
+            plans: components["schemas"]["DashboardPlan"][];
+            /** @description The plans "Start a plan…" offers. */
+            workspacePlans: {
+                /** @description The plan's API name. */
+                file: string;
+                title: string;
+                path: string;
+            }[];
+        };
+        LoginLink: {
+            /** @description `http://127.0.0.1:<port>/login?code=<one-time code>` */
+            url: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
     };
     responses: {
         /** @description Malformed JSON, an unknown field, a value out of range, or a bad query parameter. */
@@ -1494,6 +1622,50 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardData"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createLoginLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginLink"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
 }

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { listWorktrees, locateAllPlans } from '../allPlans.js';
 import { listRegistry } from '../registry.js';
 import { AnalysisCache, openPlan } from '../../core/session.js';
+import type { Analysis } from '../../core/analyzer.js';
 import { emptyStatus, readStatusFile, type StatusFile } from '../../core/status.js';
 import { relativeToRoot } from '../../core/planFile.js';
 import { GitService } from '../../git/gitService.js';
@@ -188,6 +189,19 @@ export class PlanWatcher {
       orchestrators: [...this.orchestrators.values()],
       worktrees: [...this.worktreeList],
     });
+  }
+
+  /**
+   * Every watched plan as the watcher last read it, for views built from the same state as the
+   * events (the dashboard). Shared: read it, never change it.
+   */
+  planStates(): Array<{ plan: KnownPlan; status: StatusFile; analysis?: Analysis; error?: string }> {
+    return [...this.watched.values()].map((w) => ({ plan: w.loc, status: w.status, ...(w.analysis ? { analysis: w.analysis } : {}), ...(w.error ? { error: w.error } : {}) }));
+  }
+
+  /** The repository's worktrees as last scanned, the main checkout first. */
+  worktrees(): WorktreeInfo[] {
+    return [...this.worktreeList];
   }
 
   private info(w: Watched): PlanInfo {

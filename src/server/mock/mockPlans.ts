@@ -12,6 +12,8 @@
  * start/stop/approve change the same in-memory state, and answer with the real errors (unknown plan or
  * task, orchestrator-running, not-running, commands-not-approved).
  */
+import type { DashboardData } from '../../run/events/dashboardModel.js';
+import { browserDashboardData } from '../browserDashboard.js';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -42,7 +44,7 @@ import {
   type StopResult,
   type TaskUpdate,
 } from '../planSource.js';
-import { MOCK_HOST, MOCK_PLANS, MOCK_WORKTREES, seedStatus, type MockPlanSeed } from './mockData.js';
+import { MOCK_HOST, MOCK_PLANS, MOCK_WORKTREES, seedStatus, type MockPlanSeed, MOCK_REPO } from './mockData.js';
 import { MockLogs } from './mockLogs.js';
 
 export interface MockPlansOptions {
@@ -208,6 +210,11 @@ export class MockPlans implements PlanSource {
       orchestrators: [...this.orchestrators.values()],
       worktrees: MOCK_WORKTREES.map((w) => ({ ...w })),
     });
+  }
+
+  dashboard(): DashboardData {
+    const states = this.plans.map((p) => ({ plan: p.loc, status: p.status, analysis: p.analysis, orchestrator: this.orchestratorOf(p) }));
+    return browserDashboardData(states, MOCK_REPO);
   }
 
   onEvent(listener: EventListener): () => void {
