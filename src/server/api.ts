@@ -19,10 +19,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import * as z from 'zod';
 import spec from '../../openapi.json' with { type: 'json' };
 import { summarizePlan } from '../run/allPlans.js';
-import { approveTask, readApprovedCommands } from '../run/approvals.js';
-import { checkCommands, checkPlace } from '../run/preflight.js';
-import { GitService } from '../git/gitService.js';
-import { commandsNotApproved, gateCommands, unapprovedCommands } from '../run/gates.js';
+import { approveTask } from '../run/approvals.js';
+import { CommandsNotApproved } from '../run/gates.js';
 import { relativeToRoot } from '../core/planFile.js';
 import { planProgress } from '../core/progress.js';
 import { computeScheduleData, MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';
@@ -32,7 +30,7 @@ import type { TaskStatus } from '../core/status.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import type { KnownPlan } from '../run/events/messages.js';
 import { FollowStream } from './logs.js';
-import { orchestratorLogPath, startOrchestrator, stopOrchestrator, type PlanctlEntry } from './orchestrators.js';
+import { orchestratorLogPath, startPlan, stopOrchestrator, type PlanctlEntry } from '../run/orchestratorLaunch.js';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token.js';
 import { taskRows } from '../run/events/views.js';
 import { PlanWatcher, type PlanWatcherOptions } from '../run/events/planWatcher.js';
@@ -328,26 +326,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.post<NameParams>('/api/plans/:name/start', async (req, reply) => {
     const body = parse(startBody, req.body, 'request body');
     const { plan, session: s } = await sessionOf(req.params.name);
-    const errors = s.analysis.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) throw new ApiError(422, 'plan-has-errors', `${plan.plan} has ${errors.length} error(s) (first: line ${errors[0]!.line}: ${errors[0]!.message})`);
-    // Gate commands run only once a person approved them: the 409 lists them for the client to show.
-    const missing = unapprovedCommands(gateCommands(s.analysis.plan), await readApprovedCommands(s.statusPath));
-    const unseen = missing.filter((c) => !(body?.approveCommands ?? []).includes(c));
-    if (unseen.length > 0) throw new ApiError(409, 'commands-not-approved', commandsNotApproved(plan.plan, unseen).message.replace('--approve-commands', 'approveCommands in the request'), unseen);
-    const preflight = async () => {
-      const git = await GitService.open(plan.worktree).catch(() => undefined);
-      if (git) await checkPlace(git, plan.worktree, s.statusPath, plan.plan, { inPlace: body?.inPlace === true, allowDirty: body?.allowDirty === true });
-      await checkCommands(s, true);
-    };
-    const started = await startOrchestrator({
-      preflight,
+    const started = await startPlan({
       plan,
-      statusPath: s.statusPath,
+      session: s,
       launch,
       registry: () => watcher.listOrchestrators(true),
       ...(body?.maxParallel ? { maxParallel: body.maxParallel } : {}),
+      ...(body?.approveCommands ? { approveCommands: body.approveCommands } : {}),
       ...(body?.inPlace ? { inPlace: true } : {}),
       ...(body?.allowDirty ? { allowDirty: true } : {}),
+    }).catch((e: unknown) => {
+      // The 409 lists the commands for the client to show, and says how a client approves them.
+      if (e instanceof CommandsNotApproved) throw new ApiError(409, e.code, e.message.replace('--approve-commands', 'approveCommands in the request'), [...e.commands]);
+      throw e;
     });
     return reply.code(202).send({
       plan: plan.name,

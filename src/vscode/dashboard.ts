@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { commandArgument, type ActivePlans, type ActivityItem } from './orchestratorsView.js';
 import type { PlanWorkspace } from './planWorkspace.js';
-import type { Tally } from '../core/progress.js';
+import { sumProgress, type Tally } from '../core/progress.js';
 import { webviewHtml } from './webviewHtml.js';
 
 export const DASHBOARD_VIEW_TYPE = 'planOrchestrator.dashboard';
@@ -76,13 +76,10 @@ export function dashboardData(model: ActivePlans, workspace: PlanWorkspace): Das
       activity: p.activity,
     }),
   );
-  const sum = (f: (p: DashboardPlan) => number): number => plans.reduce((n, p) => n + f(p), 0);
-  const done = sum((p) => p.done);
-  const total = sum((p) => p.total);
   return {
     now: new Date().toISOString(),
     trusted: vscode.workspace.isTrusted,
-    total: { done, total, running: sum((p) => p.running), failed: sum((p) => p.failed), percent: total ? Math.round((100 * done) / total) : 0, plans: plans.length },
+    total: { ...sumProgress(plans), plans: plans.length },
     plans,
     workspacePlans: workspace.plans().map((e) => ({ file: e.uri.fsPath, title: e.analysis?.plan.title || path.basename(e.uri.fsPath), path: vscode.workspace.asRelativePath(e.uri) })),
   };
