@@ -24,7 +24,9 @@ import { resolvePlanPath } from '../core/planFile.js';
 import { PlanError } from '../core/source.js';
 import { findRepoRoot } from '../core/status.js';
 import { GitService } from '../git/gitService.js';
-import { wholeNumber } from './format.js';
+import { parseAgent, wholeNumber } from './format.js';
+
+export { parseAgent };
 
 export interface OrchestrateCommandIo {
   out: (s: string) => void;
@@ -212,18 +214,6 @@ function seconds(value: string | undefined, name: string): number | undefined {
   return Math.round(n * 1000);
 }
 
-export function parseAgent(value: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new PlanError('invalid-argument', `--agent must be a JSON array of strings, e.g. '["claude","-p","{prompt}"]', not ${value}`);
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string') || !parsed[0]) {
-    throw new PlanError('invalid-argument', `--agent must be a non-empty JSON array of strings, e.g. '["claude","-p","{prompt}"]'`);
-  }
-  return parsed as string[];
-}
 
 export function formatEvent(e: OrchestratorEvent): string {
   switch (e.type) {
