@@ -10,7 +10,7 @@ import { DIR_PREFIX } from '../git/worktreeManager.js';
 import { Feeds, feedLineOf, type Tone } from './model.js';
 
 /** Lines of `planctl orchestrate` that the watcher's task events already tell. */
-const TOLD_BY_EVENTS = /^(▶ |✓ |\s+\S+ · )/;
+const TOLD_BY_EVENTS = /^(▶ |✓ |✗ |\s+\S+ · )/;
 
 export class DashboardSource {
   readonly feeds = new Feeds();
