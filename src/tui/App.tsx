@@ -67,7 +67,7 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
   const stopping = useRef(false);
   // Keys arrive in bursts (a held key, a paste): several handled before React draws again must see
   // each other's effects, so these are read through refs rather than from the last render.
-  const busyRef = useRef(false);
+  const busyRef = useRef<string | undefined>(undefined);
 
   useEffect(() => source.onChange(() => setVersion((v) => v + 1)), [source]);
   useEffect(() => {
@@ -109,8 +109,11 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
   const ask: Ask = (q) => new Promise((resolve) => setQuestion({ ...q, resolve }));
   /** Runs a key's action; its outcome goes to the footer and to `plan`'s feed. */
   const act = (label: string, plan: string | undefined, job: () => Promise<string>): void => {
-    if (busyRef.current) return;
-    busyRef.current = true;
+    if (busyRef.current) {
+      setMessage({ text: `one thing at a time: ${busyRef.current}`, tone: 'warn', at: Date.now() });
+      return;
+    }
+    busyRef.current = label;
     setBusy(label);
     setMessage(undefined);
     void job()
@@ -122,7 +125,7 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
         (e: unknown) => setMessage({ text: errorText(e), tone: 'bad', at: Date.now() }),
       )
       .finally(() => {
-        busyRef.current = false;
+        busyRef.current = undefined;
         setBusy(undefined);
         setQuestion(undefined);
         void source.refresh().catch(() => undefined);
@@ -207,13 +210,13 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
     else if (input === 'a' && current && cursorId) act(`approving ${cursorId}…`, current.name, () => actions.approve(current.name, cursorId, ask));
     else if (input === 'n') {
       if (busyRef.current) return;
-      busyRef.current = true;
-      setBusy('looking for plans…');
+      busyRef.current = 'looking for plans…';
+      setBusy(busyRef.current);
       void actions
         .planChoices()
         .then((items) => setPicker({ items, cursor: 0 }), (e: unknown) => setMessage({ text: errorText(e), tone: 'bad', at: Date.now() }))
         .finally(() => {
-          busyRef.current = false;
+          busyRef.current = undefined;
           setBusy(undefined);
         });
     } else if (input === '/') setEditingFilter(true);

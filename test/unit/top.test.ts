@@ -64,7 +64,7 @@ describe('planctl top on a terminal', () => {
   test('two running plans: panes, progress, keys, task detail, stop, resize, quit', { timeout: 180_000 }, async () => {
     const { repo, statusOf, registry } = await repoWithPlans({
       alpha: plan('Alpha', ['1.1 Quick (est: 1m)', '1.2 Slow (est: 6000m)']),
-      beta: plan('Beta', ['1.1 Long (est: 1500m)', '1.2 After (depends: 1.1) (est: 1m)']),
+      beta: plan('Beta', ['1.1 Long (est: 3000m)', '1.2 After (depends: 1.1) (est: 1m)']),
     });
     const top = new PtyProgram(['top', '--agent', JSON.stringify(SIM_AGENT_ARGV), '--max-parallel', '2'], {
       cwd: repo.dir,
@@ -80,10 +80,12 @@ describe('planctl top on a terminal', () => {
     // s on the selected plan starts it (planctl orchestrate --daemon, as the API does).
     top.press('s');
     await top.waitFor('alpha running', (_t, lines) => /running \(pid \d+/.test(paneTitle(lines, 'alpha') ?? ''));
+    await top.waitFor('the start reported', (text) => /alpha: orchestrator started \(pid \d+\)/.test(text));
     // Tab moves the selection to beta; s starts it too.
     top.press('\t');
     await top.waitFor('beta selected', (_t, lines) => /›/.test(listRow(lines, 'beta') ?? '') && !/›/.test(listRow(lines, 'alpha') ?? ''));
     top.press('s');
+    await top.waitFor('the start of beta reported', (text) => /beta: orchestrator started \(pid \d+\)/.test(text));
     const both = await top.waitFor(
       'both panes with progress, alpha 1/2 done, beta running 1.1',
       (text, lines) => /running \(pid/.test(paneTitle(lines, 'alpha') ?? '') && /running \(pid/.test(paneTitle(lines, 'beta') ?? '') && /█+░+ 1\/2 50%/.test(text) && /›▶ 1\.1  Long/.test(text),
@@ -99,7 +101,7 @@ describe('planctl top on a terminal', () => {
 
     // Enter: the task's detail and the tail of its agent log.
     top.press('\r');
-    await top.waitFor('the detail of beta 1.1 with its log tail', (text) => /Task 1\.1 of beta/.test(text) && /sim-agent 1\.1: working for 15000 ms/.test(text) && /agent log docs\/plan-outputs\/beta\/logs\/1\.1\.log/.test(text));
+    await top.waitFor('the detail of beta 1.1 with its log tail', (text) => /Task 1\.1 of beta/.test(text) && /sim-agent 1\.1: working for 30000 ms/.test(text) && /agent log docs\/plan-outputs\/beta\/logs\/1\.1\.log/.test(text));
     top.press('\x1b');
     await top.waitFor('back to the panes', (text) => !/Task 1\.1 of beta/.test(text) && /›▶ 1\.1  Long/.test(text));
 
