@@ -7,16 +7,13 @@
  *
  * Bounded: 40 writes, 5 s at most each; the dashboard and the watcher are closed at the end.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { StatusStore } from '../src/core/status.js';
 import { PlanWatcher } from '../src/run/events/planWatcher.js';
 import { PtyProgram, terminalEnv } from '../test/unit/helpers/pty.js';
-import { generatePlan } from './generate.js';
+import { makeBenchRepo } from './benchRepo.js';
 import type { BenchRow } from './row.js';
 
 const RUN = { writes: 40, gapMs: 100, planTasks: 50, cols: 120, rows: 40 } as const;
@@ -29,20 +26,7 @@ function percentile(xs: number[], p: number): number {
 const ms = (x: number): string => (x >= 100 ? `${x.toFixed(0)} ms` : `${x.toFixed(1)} ms`);
 
 export async function benchTop(): Promise<BenchRow[]> {
-  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'planctl-bench-top-')));
-  const repo = path.join(root, 'repo');
-  const planFile = path.join(repo, 'docs', 'plans', 'bench.md');
-  mkdirSync(path.dirname(planFile), { recursive: true });
-  writeFileSync(planFile, generatePlan({ tasks: RUN.planTasks, seed: 5 }));
-  const git = (args: string[]): void => void execFileSync('git', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  git(['init', '-q', '-b', 'main']);
-  git(['config', 'user.name', 'Bench']);
-  git(['config', 'user.email', 'bench@example.com']);
-  git(['add', '-A']);
-  git(['commit', '-q', '-m', 'initial']);
-  mkdirSync(path.join(repo, '.claude-context'));
-  writeFileSync(path.join(repo, '.claude-context', 'current-plan.txt'), 'docs/plans/bench.md\n');
-  const store = new StatusStore(path.join(repo, 'docs', 'plan-outputs', 'bench', 'status.json'), 'docs/plans/bench.md');
+  const { root, repo, store } = makeBenchRepo('planctl-bench-top-', RUN.planTasks);
   await store.setTaskStatus('1.2', 'completed');
 
   const top = new PtyProgram(['top'], { cwd: repo, env: terminalEnv(), cols: RUN.cols, rows: RUN.rows });
