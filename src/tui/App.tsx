@@ -5,7 +5,7 @@
  */
 import { Box, useApp, useInput, type Key } from 'ink';
 import { planName } from '../core/planFile.js';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { logTail, type Ask, type PlanActions, type PlanChoice, type Question } from './actions.js';
 import { aggregate, panePlans, planMatches, visibleTasks, type DashboardPlan, type Tone } from './model.js';
 import type { DashboardSource } from './source.js';
@@ -122,7 +122,10 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
           setMessage({ text, tone: 'ok', at: Date.now() });
           source.note(plan, text, 'info');
         },
-        (e: unknown) => setMessage({ text: errorText(e), tone: 'bad', at: Date.now() }),
+        (e: unknown) => {
+          setMessage({ text: errorText(e), tone: 'bad', at: Date.now() });
+          source.note(plan, errorText(e), 'bad');
+        },
       )
       .finally(() => {
         busyRef.current = undefined;
@@ -171,8 +174,8 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
       else if (key.escape) {
         setFilter('');
         setEditingFilter(false);
-      } else if (key.backspace || key.delete) setFilter(filter.slice(0, -1));
-      else if (input && !key.ctrl && !key.meta) setFilter(filter + input);
+      } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
+      else if (input && !key.ctrl && !key.meta) setFilter((f) => f + input);
       return;
     }
     if (key.ctrl && input === 'c') {
@@ -225,11 +228,16 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
       setMessage(undefined);
     }
   };
-  useInput((input, key) => {
+  // Ink subscribes a new handler after each render has been drawn: a key pressed right after a
+  // question appeared would still reach the old one. One stable handler reads the latest through a ref.
+  const onKeyRef = useRef(onKey);
+  onKeyRef.current = onKey;
+  const handleInput = useCallback((input: string, key: Key) => {
     // Plain keys typed faster than they are read come as one string ("jjj"): one at a time, as typed.
-    if (!editingFilter && !key.ctrl && !key.meta && input.length > 1 && /^[\x21-\x7e]+$/.test(input)) for (const ch of input) onKey(ch, key);
-    else onKey(input, key);
-  });
+    if (!key.ctrl && !key.meta && input.length > 1 && /^[\x21-\x7e]+$/.test(input)) for (const ch of input) onKeyRef.current(ch, key);
+    else onKeyRef.current(input, key);
+  }, []);
+  useInput(handleInput);
 
   // Rows: header, body (plan list + panes), feed, footer, and one left free so that Ink's frame
   // never fills the screen (a full frame is redrawn from a cleared screen each time).

@@ -132,6 +132,34 @@ describe('planctl top on a terminal', () => {
   });
 });
 
+describe('planctl top: approve and retry', () => {
+  test('a approves the denied tool call (agent.json) and runs the task again; r retries a failed task', { timeout: 120_000 }, async () => {
+    const { repo, statusOf } = await repoWithPlans({ alpha: plan('Alpha', ['1.1 Deploys (est: 1m)']), beta: plan('Beta', ['1.1 Flaky (est: 1m)']) });
+    const { StatusStore } = await import('../../src/core/status.js');
+    const denied = [{ tool: 'Bash', input: 'make deploy', rule: 'Bash(make deploy)' }];
+    await new StatusStore(statusOf.alpha!, 'docs/plans/alpha.md').setTaskStatuses([{ taskId: '1.1', status: 'failed', error: 'denied: Bash(make deploy)', run: { kind: 'claude', needsApproval: denied } }]);
+    await new StatusStore(statusOf.beta!, 'docs/plans/beta.md').setTaskStatus('1.1', 'failed', { error: 'flaked' });
+    const top = new PtyProgram(['top', '--agent', JSON.stringify(SIM_AGENT_ARGV)], { cwd: repo.dir, env: terminalEnv({ PLAN_SIM_MS_PER_MINUTE: '10' }), cols: 110, rows: 30 });
+    started.push(top);
+    await top.waitFor('the task waiting for approval', (text) => /›\? 1\.1  Deploys  needs approval \(a\)/.test(text));
+    top.press('a');
+    await top.waitFor('the denied call shown', (text) => /Bash\(make deploy\)   \(Bash: make deploy\)/.test(text) && /\[y\] allow and retry/.test(text));
+    top.press('y');
+    await top.waitFor('the approval reported', (text) => /1\.1: allowed Bash\(make deploy\)\. alpha: orchestrator started/.test(text));
+    const agentFile = JSON.parse(await readFile(path.join(path.dirname(statusOf.alpha!), 'agent.json'), 'utf8')) as { allowedTools: string[] };
+    assert.deepEqual(agentFile.allowedTools, ['Bash(make deploy)']);
+
+    top.press('\t');
+    await top.waitFor('beta selected with its failed task', (text) => /›✗ 1\.1  Flaky  flaked/.test(text));
+    top.press('r');
+    await top.waitFor('the retry reported', (text) => /1\.1: pending again\. beta: orchestrator started/.test(text));
+    await waitFor('both tasks done', async () => (await readStatusFile(statusOf.alpha!))?.tasks['1.1']?.status === 'completed' && (await readStatusFile(statusOf.beta!))?.tasks['1.1']?.status === 'completed');
+    await top.waitFor('everything done on screen', (text) => /2\/2 done 100%/.test(text));
+    top.press('q');
+    assert.equal((await top.exited).exitCode, 0);
+  });
+});
+
 describe('orchestrate --all on a terminal', () => {
   test('shows the run in the dashboard; q after the end prints the summary', { timeout: 120_000 }, async () => {
     const { repo } = await repoWithPlans({ alpha: plan('Alpha', ['1.1 A (est: 1m)', '1.2 B (est: 1m)']), beta: plan('Beta', ['1.1 C (est: 1m)']) });
