@@ -3,7 +3,7 @@
  * list and a cursor), the selected plan's activity feed below, one line of keys or news at the
  * bottom. Everything is sized from the terminal's rows and columns, and drawn again when they change.
  */
-import { Box, useApp, useInput, type Key } from 'ink';
+import { Box, Text, useApp, useInput, type Key } from 'ink';
 import { planName } from '../core/planFile.js';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { logTail, type Ask, type PlanActions, type PlanChoice, type Question } from './actions.js';
@@ -29,6 +29,9 @@ export interface AppProps {
 }
 
 const KEYS = 'Tab/←→ plan  ↑↓/jk task  Enter detail  s start/stop  r retry  a approve  n new  / filter  q quit';
+/** Below this the panes cannot be drawn without wrapping. */
+const MIN_COLS = 40;
+const MIN_ROWS = 10;
 /** How long a message stays in the footer before the keys come back. */
 const MESSAGE_MS = 10_000;
 
@@ -234,14 +237,24 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
   onKeyRef.current = onKey;
   const handleInput = useCallback((input: string, key: Key) => {
     // Plain keys typed faster than they are read come as one string ("jjj"): one at a time, as typed.
+    // They are all read in the mode the burst started in (React draws once after them): a held j
+    // moves the cursor, a paste into the filter is typed into it.
     if (!key.ctrl && !key.meta && input.length > 1 && /^[\x21-\x7e]+$/.test(input)) for (const ch of input) onKeyRef.current(ch, key);
     else onKeyRef.current(input, key);
   }, []);
   useInput(handleInput);
 
+  if (cols < MIN_COLS || rows < MIN_ROWS) {
+    return (
+      <Box width={cols} height={1}>
+        <Text wrap="truncate-end">{`planctl top needs ${MIN_COLS}×${MIN_ROWS} at least (this terminal: ${cols}×${rows}); q quits`}</Text>
+      </Box>
+    );
+  }
+
   // Rows: header, body (plan list + panes), feed, footer, and one left free so that Ink's frame
   // never fills the screen (a full frame is redrawn from a cleared screen each time).
-  const height = Math.max(8, rows - 1);
+  const height = rows - 1;
   const feedHeight = Math.max(3, Math.min(10, Math.floor(height / 4)));
   const bodyHeight = Math.max(3, height - 2 - feedHeight);
   const listWidth = Math.max(16, Math.min(32, Math.floor(cols / 4)));

@@ -33,7 +33,8 @@ export interface TopOptions {
 }
 
 const ALT_SCREEN_ON = '\x1b[?1049h\x1b[H';
-const ALT_SCREEN_OFF = '\x1b[?1049l';
+/** The alternate screen is cleared before it is left: tmux shows what was on it in the main screen after a resize otherwise. */
+const ALT_SCREEN_OFF = '\x1b[2J\x1b[H\x1b[?1049l';
 
 export async function runTop(opts: TopOptions): Promise<void> {
   const watcher = new PlanWatcher({ cwd: opts.cwd });
