@@ -18,7 +18,7 @@ export class DashboardSource {
   private readonly listeners = new Set<() => void>();
   private refreshQueued = false;
   private readonly unsubscribe: () => void;
-  private eventListeners = new Set<(e: EventMessage) => void>();
+  private readonly eventListeners = new Set<(e: EventMessage) => void>();
 
   /** `watcher` has been started; the source takes its snapshot now and follows its events. */
   constructor(readonly watcher: PlanWatcher) {

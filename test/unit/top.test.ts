@@ -16,7 +16,8 @@ import { Screen } from './helpers/screen.js';
 import { BUILT_PLANCTL, PtyProgram, terminalEnv } from './helpers/pty.js';
 import { SIM_AGENT_ARGV, waitFor } from './helpers/simAgent.js';
 import { makeTempRepo, removeTempRepos } from './helpers/tempRepo.js';
-import { feedLineOf, panePlans, printable, type DashboardPlan } from '../../src/tui/model.js';
+import { feedLineOf, panePlans, printable, runningLine, type DashboardPlan } from '../../src/tui/model.js';
+import type { TaskRow } from '../../src/run/events/messages.js';
 
 const started: PtyProgram[] = [];
 const registries: string[] = [];
@@ -224,6 +225,11 @@ describe('the dashboard model and the test screen', () => {
     assert.deepEqual(panePlans(plans, 'd', 2).shown.map((x) => x.name), ['a', 'd']);
     assert.equal(panePlans(plans, 'd', 2).hidden, 2);
     assert.deepEqual(panePlans(plans, 'b', 9).shown.map((x) => x.name), ['a', 'b', 'c']);
+  });
+
+  test("a running task's line: elapsed time, cost, the worker host of a distributed run, the agent's latest action", () => {
+    const t = { id: '1.2', state: 'running', startedAt: '2026-01-01T00:00:00.000Z', agent: { costUsd: 0.125, host: 'worker-2', activity: 'Edit src/a.ts\x1b[2J' } } as unknown as TaskRow;
+    assert.equal(runningLine(t, Date.parse('2026-01-01T00:01:30.000Z')), '90s  $0.13  @worker-2  · Edit src/a.ts');
   });
 
   test('a task event reads as one line in its plan feed', () => {

@@ -57,7 +57,10 @@ export class PtyProgram {
     this.pty.resize(cols, rows);
   }
 
-  /** Resolves with the screen's text once `test` holds for it; checked after every write of the program. */
+  /**
+   * Resolves with the screen's text once `test` holds for it; checked after every write of the program
+   * (the dashboard redraws at least once a second, so a condition on the world is re-checked too).
+   */
   waitFor(what: string, test: (text: string, lines: string[]) => boolean, timeoutMs = 30_000): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
@@ -70,7 +73,6 @@ export class PtyProgram {
         finish();
         reject(new Error(`timed out waiting for ${what}; the screen shows:\n${this.screen.text()}`));
       }, timeoutMs);
-      // Some conditions are about the world, not the screen (a redraw after a one-second tick re-checks them).
       const finish = (): void => {
         clearTimeout(timer);
         this.waiters.delete(onData);
