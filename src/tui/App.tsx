@@ -172,9 +172,13 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
       }
       return;
     }
+    // The plan the filter showed stays selected when the filter is kept or cleared.
     if (editingFilter) {
-      if (key.return) setEditingFilter(false);
-      else if (key.escape) {
+      if (key.return) {
+        setSelected(current?.name);
+        setEditingFilter(false);
+      } else if (key.escape) {
+        setSelected(current?.name);
         setFilter('');
         setEditingFilter(false);
       } else if (key.backspace || key.delete) setFilter((f) => f.slice(0, -1));
@@ -227,6 +231,7 @@ export function App({ source, actions, repo, stdout, run }: AppProps) {
         });
     } else if (input === '/') setEditingFilter(true);
     else if (key.escape) {
+      setSelected(current?.name);
       setFilter('');
       setMessage(undefined);
     }
