@@ -8,18 +8,16 @@
  *
  * Loopback only, bounded in count and time; the server and every client are closed at the end.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, watch, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, watch } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { AnalysisCache, openPlan } from '../src/core/session.js';
 import { planProgress } from '../src/core/progress.js';
-import { StatusStore } from '../src/core/status.js';
 import { taskRows } from '../src/run/events/views.js';
-import { generatePlan } from './generate.js';
+import { makeBenchRepo } from './benchRepo.js';
 import type { BenchRow } from './row.js';
 
 /** The bounds of the run: how many clients, reads and writes, and how long the reads may take at most. */
@@ -77,21 +75,8 @@ async function throughput(concurrency: number, count: number, deadlineMs: number
 }
 
 export async function benchApi(): Promise<BenchRow[]> {
-  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'planctl-bench-api-')));
-  const repo = path.join(root, 'repo');
-  const planFile = path.join(repo, 'docs', 'plans', 'bench.md');
+  const { root, repo, planFile, store } = makeBenchRepo('planctl-bench-api-', PLAN_TASKS);
   const tokenFile = path.join(root, 'config', 'api-token');
-  mkdirSync(path.dirname(planFile), { recursive: true });
-  writeFileSync(planFile, generatePlan({ tasks: PLAN_TASKS, seed: 5 }));
-  const git = (args: string[]): void => void execFileSync('git', args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  git(['init', '-q', '-b', 'main']);
-  git(['config', 'user.name', 'Bench']);
-  git(['config', 'user.email', 'bench@example.com']);
-  git(['add', '-A']);
-  git(['commit', '-q', '-m', 'initial']);
-  mkdirSync(path.join(repo, '.claude-context'));
-  writeFileSync(path.join(repo, '.claude-context', 'current-plan.txt'), 'docs/plans/bench.md\n');
-  const store = new StatusStore(path.join(repo, 'docs', 'plan-outputs', 'bench', 'status.json'), 'docs/plans/bench.md');
   await store.setTaskStatus('1.1', 'completed');
 
   let server: ChildProcess | undefined;

@@ -20,6 +20,7 @@ import { benchConflicts } from './conflicts.js';
 import { benchWorktrees } from './worktrees.js';
 import { benchOrchestrate } from './orchestrate.js';
 import { benchApi } from './api.js';
+import { benchTop } from './top.js';
 import { benchAgentOverhead } from './agentOverhead.js';
 import { benchDistributed } from './distributed.js';
 import type { BenchRow } from './row.js';
@@ -299,6 +300,7 @@ async function main(): Promise<void> {
   rows.push(...(await benchWorktrees()));
   rows.push(...(await benchApi()));
   rows.push(...(await benchBrowserDashboard()));
+  rows.push(...(await benchTop()));
   if (!quick) rows.push(...(await benchOrchestrate({ withCommits: false })));
   if (!quick) rows.push(...(await benchAgentOverhead()));
   if (!quick) rows.push(...(await benchDistributed()));

@@ -25,6 +25,7 @@ const ALLOWED = [
   /^extension\/dist\/extension\.cjs$/,
   /^extension\/dist\/planctl\.mjs$/,
   /^extension\/dist\/planctl-serve\.mjs$/,
+  /^extension\/dist\/planctl-top\.mjs$/,
   /^extension\/dist\/analysisWorker\.mjs$/,
   /^extension\/media\/[^/]+\.(svg|js|css|png)$/,
   /^extension\/docs\/[^/]+\.md$/,
@@ -37,6 +38,8 @@ const REQUIRED = [
   'extension/dist/planctl.mjs',
   // Plan: Start API Server runs `planctl serve`, which loads the server from this sibling bundle.
   'extension/dist/planctl-serve.mjs',
+  // `planctl top` (and `orchestrate --all` on a terminal) in VS Code's terminals loads its dashboard from this sibling bundle.
+  'extension/dist/planctl-top.mjs',
   // The worker thread large plans are analysed in (the extension and planctl fall back to their own thread without it).
   'extension/dist/analysisWorker.mjs',
   'extension/media/plans.svg',

@@ -30,3 +30,17 @@ export function wholeNumber(value: string, name: string, min: number, max?: numb
   }
   return n;
 }
+
+/** `--agent`: an argv template as a JSON array of strings (no shell, ever). */
+export function parseAgent(value: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new PlanError('invalid-argument', `--agent must be a JSON array of strings, e.g. '["claude","-p","{prompt}"]', not ${value}`);
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string') || !parsed[0]) {
+    throw new PlanError('invalid-argument', `--agent must be a non-empty JSON array of strings, e.g. '["claude","-p","{prompt}"]'`);
+  }
+  return parsed as string[];
+}

@@ -18,13 +18,16 @@ import { agentFileFor, approveTask, checkToolRule, readApprovedCommands } from '
 import { gateCommands, unapprovedCommands } from '../run/gates.js';
 import { createInterface } from 'node:readline';
 import { PlanWorker } from '../run/queue/worker.js';
-import { orchestrateAll } from '../run/multiOrchestrator.js';
+import { orchestrateAll, type MultiOptions, type MultiSummary } from '../run/multiOrchestrator.js';
 import { openPlan, requireTask } from '../core/session.js';
 import { resolvePlanPath } from '../core/planFile.js';
 import { PlanError } from '../core/source.js';
 import { findRepoRoot } from '../core/status.js';
 import { GitService } from '../git/gitService.js';
-import { wholeNumber } from './format.js';
+import { parseAgent, wholeNumber } from './format.js';
+import { loadTop, onTerminal } from './topCommands.js';
+
+export { parseAgent };
 
 export interface OrchestrateCommandIo {
   out: (s: string) => void;
@@ -40,6 +43,8 @@ export interface OrchestrateCommandIo {
   tty?: boolean;
   /** May ask the user questions on the terminal (default: stdin and stdout are terminals). */
   interactive?: boolean;
+  /** Show `--all` in planctl top's dashboard (default: stdin and stdout are terminals). */
+  dashboard?: boolean;
   /** How to start planctl again for --all and --daemon (default: this node, its flags, process.argv[1]). */
   entry?: { execArgv: readonly string[]; script: string };
 }
@@ -205,6 +210,45 @@ class LiveView {
 }
 
 
+function summaryOf(s: MultiSummary): string {
+  const count = (state: string) => s.outcomes.filter((o) => o.state === state).length;
+  return `plans: ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('skipped')} skipped in ${(s.wallMs / 1000).toFixed(1)} s`;
+}
+
+/**
+ * `orchestrate --all` on a terminal: the plans run exactly as without it, and `planctl top`'s dashboard
+ * shows them instead of their interleaved lines (which go to the plans' activity feeds). q leaves the
+ * dashboard and the run goes on printing lines; Ctrl-C stops every plan, as it does without it.
+ */
+async function orchestrateAllInDashboard(multi: Omit<MultiOptions, 'out'>, io: OrchestrateCommandIo): Promise<MultiSummary> {
+  const top = await loadTop();
+  const early: string[] = [];
+  let listener: ((line: string) => void) | undefined;
+  const run = orchestrateAll({ ...multi, out: (line) => (listener ? listener(line) : early.push(line)) });
+  const ended = run.then(summaryOf, (e: unknown) => `orchestrate --all failed: ${e instanceof Error ? e.message : String(e)}`);
+  let finished = false;
+  void ended.then(() => (finished = true));
+  await top.runTop({
+    cwd: io.cwd,
+    out: io.out,
+    interactive: true,
+    launch: { entry: multi.entry!, env: io.env, extraArgs: multi.childArgs },
+    run: {
+      onLine: (l) => {
+        listener = l;
+        for (const line of early.splice(0)) l(line);
+        return () => (listener = undefined);
+      },
+      ended,
+      // The same stop as Ctrl-C without the dashboard: orchestrateAll passes SIGINT on to every plan.
+      stop: () => process.kill(process.pid, 'SIGINT'),
+    },
+  });
+  listener = io.out;
+  if (!finished) io.out('The dashboard is closed; the plans keep running (Ctrl-C stops them). Watch them with: planctl top');
+  return run;
+}
+
 function seconds(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -212,18 +256,6 @@ function seconds(value: string | undefined, name: string): number | undefined {
   return Math.round(n * 1000);
 }
 
-export function parseAgent(value: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new PlanError('invalid-argument', `--agent must be a JSON array of strings, e.g. '["claude","-p","{prompt}"]', not ${value}`);
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string') || !parsed[0]) {
-    throw new PlanError('invalid-argument', `--agent must be a non-empty JSON array of strings, e.g. '["claude","-p","{prompt}"]'`);
-  }
-  return parsed as string[];
-}
 
 export function formatEvent(e: OrchestratorEvent): string {
   switch (e.type) {
@@ -345,9 +377,10 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
 
       if (opts.all) {
         if (opts.plan !== undefined || opts.daemon) throw new PlanError('invalid-argument', '--all cannot be combined with --plan or --daemon');
-        const s = await orchestrateAll({ cwd: io.cwd, env: io.env, out: io.out, childArgs: forwardedArgs(opts), entry, handleSignals: true, ...(maxPlans !== undefined ? { maxConcurrent: maxPlans } : {}) });
-        const count = (state: string) => s.outcomes.filter((o) => o.state === state).length;
-        io.out(`plans: ${count('succeeded')} succeeded, ${count('failed')} failed, ${count('skipped')} skipped in ${(s.wallMs / 1000).toFixed(1)} s`);
+        const childArgs = forwardedArgs(opts);
+        const multi = { cwd: io.cwd, env: io.env, childArgs, entry, handleSignals: true, ...(maxPlans !== undefined ? { maxConcurrent: maxPlans } : {}) };
+        const s = (io.dashboard ?? onTerminal()) ? await orchestrateAllInDashboard(multi, io) : await orchestrateAll({ ...multi, out: io.out });
+        io.out(summaryOf(s));
         for (const o of s.outcomes) if (o.state === 'skipped') io.out(`  ${o.name}: skipped (${o.reason})`);
         const code = s.signal ? (s.signal === 'SIGINT' ? 130 : 143) : s.outcomes.every((o) => o.state === 'succeeded') ? 0 : 1;
         if (code !== 0) fail(code, 'orchestrate --all did not finish every plan');

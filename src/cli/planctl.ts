@@ -26,6 +26,7 @@ import { registerConflictCommands } from './conflictCommands.js';
 import { registerOrchestrateCommands } from './orchestrateCommands.js';
 import { registerServeCommands } from './serveCommands.js';
 import { registerSetupCommands } from './setupCommands.js';
+import { registerTopCommands } from './topCommands.js';
 import { relativeToCwd, table, wholeNumber } from './format.js';
 import { formatMinutes } from '../core/scheduleData.js';
 
@@ -283,6 +284,7 @@ export function buildProgram(io: Io): Command {
   // orchestrate ends with its own exit codes (1 failed tasks, 130/143 signals), not commander's.
   registerOrchestrateCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
   registerServeCommands(program, io);
+  registerTopCommands(program, io);
   registerSetupCommands(program, { ...io, exitWith: (code: number): never => { throw new UsageExit(code); } });
 
   return program;

@@ -12,6 +12,9 @@ import type { Plan } from './model.js';
 /** The worktree's own pointer, then the seeds' old single pointer. */
 export const POINTER_FILES = ['.claude-context/current-plan.txt', '.claude/current-plan.txt'] as const;
 
+/** Where plans are looked for, relative to a checkout: the extension's `planGlobs` default and `planctl top`'s plan picker. */
+export const DEFAULT_PLAN_GLOBS: readonly string[] = ['docs/plans/**/*.md', '**/tasks.md', '.kiro/specs/**/tasks.md', 'specs/**/tasks.md'];
+
 export async function readPlanFile(planPath: string): Promise<string> {
   let stat;
   try {

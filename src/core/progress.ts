@@ -117,3 +117,20 @@ export function formatCounts(c: Pick<TaskCounts, 'tasks' | 'checks'>): string {
   const tasks = `${c.tasks.done}/${c.tasks.total} task${c.tasks.total === 1 ? '' : 's'}`;
   return c.checks.total > 0 ? `${tasks} · ${c.checks.done}/${c.checks.total} check${c.checks.total === 1 ? '' : 's'}` : tasks;
 }
+
+/** Numbers every progress report has: per plan (the API's, the dashboard's) and for several plans together. */
+export interface ProgressSum {
+  done: number;
+  total: number;
+  running: number;
+  failed: number;
+  percent: number;
+}
+
+/** Several plans as one: the sums, and the percent of all their items (not an average of the plans' percents). */
+export function sumProgress(items: ReadonlyArray<Omit<ProgressSum, 'percent'>>): ProgressSum {
+  const sum = (f: (p: Omit<ProgressSum, 'percent'>) => number): number => items.reduce((n, p) => n + f(p), 0);
+  const done = sum((p) => p.done);
+  const total = sum((p) => p.total);
+  return { done, total, running: sum((p) => p.running), failed: sum((p) => p.failed), percent: total ? Math.round((100 * done) / total) : 0 };
+}

@@ -20,7 +20,15 @@ export type PlanErrorCode =
   /** The checkout has uncommitted changes the run would mix with its own. */
   | 'checkout-dirty'
   /** The run would commit to the main checkout's branch and was not told it may. */
-  | 'in-place-required';
+  | 'in-place-required'
+  /** A start found another live orchestrator for the plan. */
+  | 'orchestrator-running'
+  /** `planctl orchestrate --daemon` refused or ended with an error. */
+  | 'start-failed'
+  /** A stop found no live orchestrator for the plan. */
+  | 'not-running'
+  /** The plan's orchestrator runs on another host: only there can it be signalled. */
+  | 'other-host';
 
 export class PlanError extends Error {
   constructor(

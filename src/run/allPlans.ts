@@ -6,7 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GitService } from '../git/gitService.js';
-import { POINTER_FILES } from '../core/planFile.js';
+import { DEFAULT_PLAN_GLOBS, POINTER_FILES } from '../core/planFile.js';
+import { matcher } from '../core/globs.js';
 import { openPlan, type AnalysisCache } from '../core/session.js';
 import { planProgress } from '../core/progress.js';
 import type { Analysis } from '../core/analyzer.js';
@@ -123,4 +124,22 @@ export async function collectAllPlans(cwd: string): Promise<PlanSummary[]> {
   const out: PlanSummary[] = [];
   for (const loc of await locateAllPlans(cwd)) out.push(await summarizePlan(loc));
   return out;
+}
+
+/**
+ * The plan files of a checkout that match the plan globs, whether or not they have run yet
+ * (`planctl top`'s "start a plan"): tracked and untracked files, git-ignored ones left out, relative
+ * paths with `/`, sorted. Outside git there is no file list to ask: none.
+ */
+export async function planFilesIn(root: string, globs: readonly string[] = DEFAULT_PLAN_GLOBS): Promise<string[]> {
+  let git: GitService;
+  try {
+    git = await GitService.open(root);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'not-a-repository') return [];
+    throw e;
+  }
+  const files = (await git.read(['ls-files', '-z', '--cached', '--others', '--exclude-standard'])).split('\0');
+  const matches = globs.map((g) => matcher(g));
+  return [...new Set(files.filter((f) => f && matches.some((m) => m(f))))].sort();
 }

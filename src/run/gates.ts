@@ -39,11 +39,21 @@ export function unapprovedCommands(gates: readonly GateCommand[], approved: read
   return [...new Set(gates.map((g) => g.command))].filter((c) => !ok.has(c));
 }
 
-export function commandsNotApproved(relPath: string, commands: readonly string[]): PlanError {
-  return new PlanError(
-    'commands-not-approved',
-    `${relPath} runs ${commands.length === 1 ? 'a command' : `${commands.length} commands`} as VERIFY gates that ${commands.length === 1 ? 'has' : 'have'} not been approved: ${commands.map((c) => `"${c}"`).join(', ')}; check ${commands.length === 1 ? 'it' : 'them'} and run again with --approve-commands`,
-  );
+/** A start refused because nobody approved these gate commands: `commands` is what to show the user before they approve. */
+export class CommandsNotApproved extends PlanError {
+  constructor(
+    relPath: string,
+    readonly commands: readonly string[],
+  ) {
+    super(
+      'commands-not-approved',
+      `${relPath} runs ${commands.length === 1 ? 'a command' : `${commands.length} commands`} as VERIFY gates that ${commands.length === 1 ? 'has' : 'have'} not been approved: ${commands.map((c) => `"${c}"`).join(', ')}; check ${commands.length === 1 ? 'it' : 'them'} and run again with --approve-commands`,
+    );
+  }
+}
+
+export function commandsNotApproved(relPath: string, commands: readonly string[]): CommandsNotApproved {
+  return new CommandsNotApproved(relPath, commands);
 }
 
 /** Splits a VERIFY command like a POSIX shell would split words, without any expansion. */

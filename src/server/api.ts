@@ -21,7 +21,7 @@ import { MAX_WORKERS, MIN_WORKERS } from '../core/scheduleData.js';
 import { PlanError } from '../core/source.js';
 import type { TaskStatus } from '../core/status.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
-import type { PlanctlEntry } from './orchestrators.js';
+import type { PlanctlEntry } from '../run/orchestratorLaunch.js';
 import type { PlanSource } from './planSource.js';
 import { openRepoPlans } from './repoPlans.js';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token.js';

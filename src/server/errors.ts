@@ -43,6 +43,10 @@ const PLAN_ERROR_STATUS: Record<PlanErrorCode, number> = {
   'commands-not-approved': 409,
   'checkout-dirty': 409,
   'in-place-required': 409,
+  'orchestrator-running': 409,
+  'start-failed': 422,
+  'not-running': 409,
+  'other-host': 409,
 };
 
 /** Fastify's own errors that a client causes, with the code we report instead of FST_ERR_…. */

@@ -15,7 +15,8 @@ import type { TaskStatus } from '../core/status.js';
 import type { PlanSummary } from '../run/allPlans.js';
 import type { EventListener } from '../run/events/eventFeed.js';
 import type { OrchestratorInfo, PlanStatus, SnapshotMessage } from '../run/events/messages.js';
-import { commandsNotApproved, gateCommands, unapprovedCommands } from '../run/gates.js';
+import { CommandsNotApproved } from '../run/gates.js';
+import { checkStartable as checkLaunchable } from '../run/orchestratorLaunch.js';
 import type { DashboardData } from '../run/events/dashboardModel.js';
 import { ApiError } from './errors.js';
 
@@ -100,14 +101,21 @@ export function logsEndpoint(plan: string): string {
   return `/api/plans/${encodeURIComponent(plan)}/logs`;
 }
 
-/**
- * What must hold before anything starts: a plan without errors, and every gate command approved
- * (saved for the plan, or in this request). The 409 lists the commands for the client to show.
- */
+/** The start checks of orchestratorLaunch.ts, with unapproved commands as the API's 409 that lists them. */
 export function checkStartable(relPath: string, analysis: Analysis, approved: readonly string[], options: StartOptions): void {
-  const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) throw new ApiError(422, 'plan-has-errors', `${relPath} has ${errors.length} error(s) (first: line ${errors[0]!.line}: ${errors[0]!.message})`);
-  const missing = unapprovedCommands(gateCommands(analysis.plan), approved);
-  const unseen = missing.filter((c) => !(options.approveCommands ?? []).includes(c));
-  if (unseen.length > 0) throw new ApiError(409, 'commands-not-approved', commandsNotApproved(relPath, unseen).message.replace('--approve-commands', 'approveCommands in the request'), unseen);
+  apiStartErrors(() => checkLaunchable(relPath, analysis, approved, options.approveCommands ?? []));
+}
+
+/** Runs `f`, turning a CommandsNotApproved into the 409 whose `commands` the client shows, and says how a client approves them. */
+export function apiStartErrors<T>(f: () => T): T {
+  const convert = (e: unknown): never => {
+    if (e instanceof CommandsNotApproved) throw new ApiError(409, e.code, e.message.replace('--approve-commands', 'approveCommands in the request'), [...e.commands]);
+    throw e;
+  };
+  try {
+    const r = f();
+    return (r instanceof Promise ? (r.catch(convert) as T) : r);
+  } catch (e) {
+    return convert(e);
+  }
 }

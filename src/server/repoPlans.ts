@@ -11,9 +11,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { summarizePlan } from '../run/allPlans.js';
-import { approveTask, readApprovedCommands } from '../run/approvals.js';
-import { checkCommands, checkPlace } from '../run/preflight.js';
-import { GitService } from '../git/gitService.js';
+import { approveTask } from '../run/approvals.js';
 import { relativeToRoot } from '../core/planFile.js';
 import { computeScheduleData } from '../core/scheduleData.js';
 import { AnalysisCache, openPlan, requireTask, type PlanSession } from '../core/session.js';
@@ -23,9 +21,9 @@ import type { EventListener } from '../run/events/eventFeed.js';
 import { PlanWatcher, type PlanWatcherOptions } from '../run/events/planWatcher.js';
 import { planStatusView } from '../run/events/views.js';
 import { FollowStream } from './logs.js';
-import { orchestratorLogPath, startOrchestrator, stopOrchestrator, type LaunchOptions } from './orchestrators.js';
+import { orchestratorLogPath, startPlan, stopOrchestrator, type LaunchOptions } from '../run/orchestratorLaunch.js';
 import {
-  checkStartable,
+  apiStartErrors,
   logNotFound,
   logsEndpoint,
   unknownPlan,
@@ -99,24 +97,20 @@ class RepoPlans implements PlanSource {
   }
 
   async start(name: string, options: StartOptions): Promise<StartResult> {
-    const { plan, session: s } = await this.sessionOf(name);
-    // Gate commands run only once a person approved them: the 409 lists them for the client to show.
-    checkStartable(plan.plan, s.analysis, await readApprovedCommands(s.statusPath), options);
-    const preflight = async () => {
-      const git = await GitService.open(plan.worktree).catch(() => undefined);
-      if (git) await checkPlace(git, plan.worktree, s.statusPath, plan.plan, { inPlace: options.inPlace === true, allowDirty: options.allowDirty === true });
-      await checkCommands(s, true);
-    };
-    const started = await startOrchestrator({
-      preflight,
-      plan,
-      statusPath: s.statusPath,
-      launch: this.launch,
-      registry: () => this.watcher.listOrchestrators(true),
-      ...(options.maxParallel ? { maxParallel: options.maxParallel } : {}),
-      ...(options.inPlace ? { inPlace: true } : {}),
-      ...(options.allowDirty ? { allowDirty: true } : {}),
-    });
+    const { plan, session } = await this.sessionOf(name);
+    // The same checks and launch as planctl top's (orchestratorLaunch.ts startPlan).
+    const started = await apiStartErrors(() =>
+      startPlan({
+        plan,
+        session,
+        launch: this.launch,
+        registry: () => this.watcher.listOrchestrators(true),
+        ...(options.maxParallel ? { maxParallel: options.maxParallel } : {}),
+        ...(options.approveCommands ? { approveCommands: options.approveCommands } : {}),
+        ...(options.inPlace ? { inPlace: true } : {}),
+        ...(options.allowDirty ? { allowDirty: true } : {}),
+      }),
+    );
     return { plan: plan.name, pid: started.pid, registered: started.registered, log: relativeToRoot(plan.worktree, started.log), logs: logsEndpoint(plan.name) };
   }
 

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import type { Plan } from '../core/model.js';
 import { AnalysisCancelled, type Analysis } from '../core/analyzer.js';
 import { AnalysisWorker } from '../core/offThread.js';
-import { readPlanFile, statusFileFor, relativeToRoot, POINTER_FILES, writePlanPointer } from '../core/planFile.js';
+import { readPlanFile, statusFileFor, relativeToRoot, POINTER_FILES, writePlanPointer, DEFAULT_PLAN_GLOBS } from '../core/planFile.js';
 import { findRepoRoot, readStatusFile, StatusStore, type StatusFile } from '../core/status.js';
 import { statusLookup } from '../core/session.js';
 import type { StatusLookup, TaskStatus } from '../core/schedule.js';
@@ -46,11 +46,9 @@ export interface PlanChange {
   kind: 'analysis' | 'status';
 }
 
-export const DEFAULT_GLOBS = ['docs/plans/**/*.md', '**/tasks.md', '.kiro/specs/**/tasks.md', 'specs/**/tasks.md'];
-
 export function planGlobs(): string[] {
   const globs = vscode.workspace.getConfiguration('planOrchestrator').get<string[]>('planGlobs');
-  return Array.isArray(globs) && globs.length > 0 ? globs : DEFAULT_GLOBS;
+  return Array.isArray(globs) && globs.length > 0 ? globs : [...DEFAULT_PLAN_GLOBS];
 }
 
 export class PlanWorkspace implements vscode.Disposable {

@@ -9,7 +9,7 @@
  */
 import type { Analysis } from '../../core/analyzer.js';
 import type { Plan } from '../../core/model.js';
-import { taskCounts, type Tally, type TaskCounts } from '../../core/progress.js';
+import { taskCounts, type Tally, type TaskCounts, sumProgress } from '../../core/progress.js';
 import { statusLookup } from '../../core/session.js';
 import type { StatusFile } from '../../core/status.js';
 
@@ -220,14 +220,11 @@ export function dashboardPlanOf(s: WatchedPlanState): DashboardPlan {
 
 /** The page's data: the cards, their totals, and what "Start a plan…" offers. */
 export function dashboardData(plans: DashboardPlan[], host: { now: Date; trusted: boolean; canOpen: boolean; workspacePlans: WorkspacePlanChoice[] }): DashboardData {
-  const sum = (f: (p: DashboardPlan) => number): number => plans.reduce((n, p) => n + f(p), 0);
-  const done = sum((p) => p.done);
-  const total = sum((p) => p.total);
   return {
     now: host.now.toISOString(),
     trusted: host.trusted,
     canOpen: host.canOpen,
-    total: { done, total, running: sum((p) => p.running), failed: sum((p) => p.failed), percent: total ? Math.round((100 * done) / total) : 0, plans: plans.length },
+    total: { ...sumProgress(plans), plans: plans.length },
     plans,
     workspacePlans: host.workspacePlans,
   };

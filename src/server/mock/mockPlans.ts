@@ -29,7 +29,7 @@ import { EventFeed, type EventListener } from '../../run/events/eventFeed.js';
 import type { OrchestratorInfo, PlanStatus, SnapshotMessage } from '../../run/events/messages.js';
 import { applyStatus, newWatchedPlan, snapshotPlan, type WatchedPlan } from '../../run/events/watchedPlan.js';
 import { namePlans, planStatusView } from '../../run/events/views.js';
-import { alreadyRunning, notRunning, orchestratorLogPath } from '../orchestrators.js';
+import { alreadyRunning, notRunning, orchestratorLogPath } from '../../run/orchestratorLaunch.js';
 import {
   checkStartable,
   logNotFound,

@@ -1,18 +1,25 @@
 /**
- * Starting and stopping orchestrators for the API, through the same paths as the command line:
- * a start runs `planctl orchestrate --plan <file> --daemon` (which starts the detached orchestrator
- * and logs to `<plan output dir>/orchestrator-<plan>.log`), a stop sends SIGTERM to the pid in the
- * registry, as `planctl orchestrators stop` does. The agent command comes from the server's own
- * options, never from a request: whoever can reach the API must not choose what program runs.
+ * Starting and stopping orchestrators as background processes, for the API and `planctl top`,
+ * through the same paths as the command line: a start runs `planctl orchestrate --plan <file>
+ * --daemon` (which starts the detached orchestrator and logs to `<plan output dir>/orchestrator-<plan>.log`),
+ * a stop sends SIGTERM to the pid in the registry, as `planctl orchestrators stop` does. The agent
+ * command comes from the caller's own options (the server's, top's flags), never from a request:
+ * whoever can reach the API must not choose what program runs.
  */
+import type { Analysis } from '../core/analyzer.js';
 import { spawn } from 'node:child_process';
 import { stat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isPidAlive } from '../run/registry.js';
-import { ApiError } from './errors.js';
-import type { KnownPlan, OrchestratorInfo } from '../run/events/messages.js';
-import { sameFile } from '../run/events/planWatcher.js';
+import type { PlanSession } from '../core/session.js';
+import { PlanError } from '../core/source.js';
+import { GitService } from '../git/gitService.js';
+import { isPidAlive } from './registry.js';
+import type { KnownPlan, OrchestratorInfo } from './events/messages.js';
+import { sameFile } from './events/planWatcher.js';
+import { commandsNotApproved, gateCommands, unapprovedCommands } from './gates.js';
+import { readApprovedCommands } from './approvals.js';
+import { checkCommands, checkPlace } from './preflight.js';
 
 /** How to run planctl: a node script and the node flags it needs (a CLI run from source needs tsx's). */
 export interface PlanctlEntry {
@@ -26,6 +33,8 @@ export interface LaunchOptions {
   agent?: readonly string[];
   /** Agents at once when a request does not say (planctl's default when unset). */
   maxParallel?: number;
+  /** More `planctl orchestrate` options for every start (--agent-kind, --no-commit, …), from the caller's own flags. */
+  extraArgs?: readonly string[];
   env: NodeJS.ProcessEnv;
 }
 
@@ -130,12 +139,14 @@ async function launchOne({ plan, statusPath, launch, registry, maxParallel, inPl
   const parallel = maxParallel ?? launch.maxParallel;
   if (parallel !== undefined) args.push('--max-parallel', String(parallel));
   if (launch.agent) args.push('--agent', JSON.stringify(launch.agent));
+  args.push(...(launch.extraArgs ?? []));
   if (inPlace) args.push('--in-place');
   if (allowDirty) args.push('--allow-dirty');
   const r = await run(args, plan.worktree, launch.env, 30_000);
-  if (r.code !== 0) throw new ApiError(422, 'start-failed', lastPlanctlError(r.err) ?? `planctl orchestrate --daemon exited with code ${r.code}`);
+  if (r.code !== 0) throw new PlanError('start-failed', lastPlanctlError(r.err) ?? `planctl orchestrate --daemon exited with code ${r.code}`);
   const pid = Number(/\bpid (\d+)/.exec(r.out)?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) throw new ApiError(500, 'internal', 'planctl orchestrate --daemon did not say which process it started');
+  // Not the user's doing: reported as an internal error.
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error('planctl orchestrate --daemon did not say which process it started');
 
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -145,31 +156,83 @@ async function launchOne({ plan, statusPath, launch, registry, maxParallel, inPl
       // Ended before we saw it: refused (another orchestrator, plan errors), or simply done already.
       const why = lastPlanctlError(await readFrom(log, logStart));
       if (why === undefined) return { pid, log, registered: false };
-      throw /already running/.test(why) ? new ApiError(409, 'orchestrator-running', why) : new ApiError(422, 'start-failed', why);
+      throw new PlanError(/already running/.test(why) ? 'orchestrator-running' : 'start-failed', why);
     }
     if (Date.now() > deadline) return { pid, log, registered: false };
     await new Promise((res) => setTimeout(res, 25));
   }
 }
 
-export function alreadyRunning(o: OrchestratorInfo): ApiError {
-  return new ApiError(409, 'orchestrator-running', `an orchestrator is already running ${o.name} (pid ${o.pid} on ${o.host}, since ${o.startedAt})`);
+export function alreadyRunning(o: OrchestratorInfo): PlanError {
+  return new PlanError('orchestrator-running', `an orchestrator is already running ${o.name} (pid ${o.pid} on ${o.host}, since ${o.startedAt})`);
 }
 
-export function notRunning(plan: string): ApiError {
-  return new ApiError(409, 'not-running', `no orchestrator is running ${plan}`);
+export function notRunning(plan: string): PlanError {
+  return new PlanError('not-running', `no orchestrator is running ${plan}`);
 }
 
 /** SIGTERM to the orchestrator of this plan: it starts nothing new and lets running tasks finish (its --grace). */
 export function stopOrchestrator(plan: KnownPlan, orchestrators: readonly OrchestratorInfo[]): OrchestratorInfo {
   const o = orchestrators.find((x) => x.alive && sameFile(x.planFile, plan.file));
   if (!o) throw notRunning(plan.name);
-  if (o.host !== os.hostname()) throw new ApiError(409, 'other-host', `${plan.name} runs on ${o.host} (pid ${o.pid}); stop it there`);
+  if (o.host !== os.hostname()) throw new PlanError('other-host', `${plan.name} runs on ${o.host} (pid ${o.pid}); stop it there`);
   try {
     process.kill(o.pid, 'SIGTERM');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new ApiError(409, 'not-running', `the orchestrator of ${plan.name} (pid ${o.pid}) has already ended`);
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new PlanError('not-running', `the orchestrator of ${plan.name} (pid ${o.pid}) has already ended`);
     throw e;
   }
   return o;
+}
+
+export interface PlanStart {
+  plan: KnownPlan;
+  session: PlanSession;
+  launch: LaunchOptions;
+  /** The registry as the caller sees it, re-read on each call. */
+  registry: () => Promise<OrchestratorInfo[]>;
+  maxParallel?: number;
+  /** Gate commands the user was shown (a CommandsNotApproved's `commands`) and approves with this start. */
+  approveCommands?: readonly string[];
+  inPlace?: boolean;
+  allowDirty?: boolean;
+}
+
+/**
+ * A start as a person asks for one (the API's start endpoint, `planctl top`): refused while the plan
+ * has errors or gate commands the user has not seen, then the checks of where the run commits, then
+ * the background orchestrator. Each refusal is a PlanError whose code says what the user may do:
+ * `commands-not-approved` (approve them), `in-place-required` (make a worktree, or run in place),
+ * `checkout-dirty` (run anyway), `orchestrator-running`.
+ */
+/**
+ * What must hold before anything starts: a plan without errors, and every gate command approved
+ * (saved for the plan, or `approveCommands` the user saw now). Gate commands run only once a person
+ * approved them: the refusal lists them for the caller to show.
+ */
+export function checkStartable(relPath: string, analysis: Analysis, approved: readonly string[], approveCommands: readonly string[]): void {
+  const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new PlanError('plan-has-errors', `${relPath} has ${errors.length} error(s) (first: line ${errors[0]!.line}: ${errors[0]!.message})`);
+  const unseen = unapprovedCommands(gateCommands(analysis.plan), approved).filter((c) => !approveCommands.includes(c));
+  if (unseen.length > 0) throw commandsNotApproved(relPath, unseen);
+}
+
+export async function startPlan(req: PlanStart): Promise<Started> {
+  const { plan, session: s } = req;
+  checkStartable(plan.plan, s.analysis, await readApprovedCommands(s.statusPath), req.approveCommands ?? []);
+  const preflight = async (): Promise<void> => {
+    const git = await GitService.open(plan.worktree).catch(() => undefined);
+    if (git) await checkPlace(git, plan.worktree, s.statusPath, plan.plan, { inPlace: req.inPlace === true, allowDirty: req.allowDirty === true });
+    await checkCommands(s, true);
+  };
+  return startOrchestrator({
+    preflight,
+    plan,
+    statusPath: s.statusPath,
+    launch: req.launch,
+    registry: req.registry,
+    ...(req.maxParallel ? { maxParallel: req.maxParallel } : {}),
+    ...(req.inPlace ? { inPlace: true } : {}),
+    ...(req.allowDirty ? { allowDirty: true } : {}),
+  });
 }
