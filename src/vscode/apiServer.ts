@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { readFile } from 'node:fs/promises';
 import { PlanError } from '../core/source.js';
 
 export interface ApiServerState {
@@ -121,6 +122,17 @@ export class ApiServerController implements vscode.Disposable {
     this.changed.fire(s);
   }
 
+  /** A new one-time login link for the browser dashboard, asked of the running server with its token. */
+  async loginLink(): Promise<string> {
+    const s = this.current;
+    if (!s) throw new PlanError('invalid-argument', 'the API server is not running');
+    const token = (await readFile(s.tokenFile, 'utf8')).trim();
+    const res = await fetch(`${s.url}/api/login-codes`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json().catch(() => ({}))) as { url?: string; error?: { message?: string } };
+    if (!res.ok || !body.url) throw new PlanError('invalid-argument', `the API server gave no login link: ${body.error?.message ?? `HTTP ${res.status}`}`);
+    return body.url;
+  }
+
   /** Ends the server (SIGTERM: it closes its connections) and resolves once the process is gone. */
   async stop(): Promise<boolean> {
     await this.starting?.catch(() => undefined);
@@ -150,6 +162,14 @@ export function apiServerCommands(api: ApiServerController): Record<string, () =
     },
     'planOrchestrator.stopApiServer': async () => {
       if (!(await api.stop())) void vscode.window.showInformationMessage('The Plan API server is not running.');
+    },
+    // The browser dashboard (planctl serve's `/`): a fresh one-time login link, opened in the user's
+    // browser; the token stays in its file and the link works once (browserDashboard.ts).
+    'planOrchestrator.openBrowserDashboard': async () => {
+      await api.start();
+      const link = await api.loginLink();
+      await vscode.env.openExternal(vscode.Uri.parse(link));
+      return link;
     },
     'planOrchestrator.copyApiUrl': async () => {
       if (api.state) await vscode.env.clipboard.writeText(api.state.url);

@@ -44,6 +44,14 @@ suite('Plan API server', () => {
     assert.ok(alpha, `alpha is listed: ${JSON.stringify(body)}`);
     assert.ok(alpha.total > 0);
 
+    // Open Dashboard in Browser's link: it signs a browser in once (a session cookie), then never again.
+    const link = await ext.apiServer.loginLink();
+    assert.ok(link.startsWith(`${started.url}/login?code=`), link);
+    const login = await fetch(link, { redirect: 'manual' });
+    assert.equal(login.status, 303);
+    assert.match(login.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
+    assert.equal((await fetch(link, { redirect: 'manual' })).status, 410, 'a login link works once');
+
     await vscode.commands.executeCommand('planOrchestrator.stopApiServer');
     assert.equal(ext.apiServer.state, undefined);
     await until('the server process has ended', () => !alive(started.pid), 5000);
