@@ -378,7 +378,7 @@ test('a ~10 MB plan (60,000 tasks over 600 phases) is analysed without throwing'
   assert.equal(plan.phases.length, 600);
   assert.equal(plan.tasks.filter((x) => x.kind === 'task').length, 60_000);
   assert.ok(text.length >= 9_000_000, `generated plan is only ${text.length} characters`);
-  // With the default limit, what is past 4 MB is not read and one error says so.
+  // With the default limit, what is past 2 MB is not read and one error says so.
   const limited = analyzePlan(text);
   const errors = limited.diagnostics.filter((d) => d.severity === 'error');
   assert.deepEqual(errors.map((d) => d.code), ['plan-too-complex']);

@@ -61,14 +61,14 @@ test('planctl validate on a plan with 80 KB of `*a_[` in a task body ends, with 
   assert.match(r.out, /0 errors, 1 warning/);
 });
 
-test('planctl validate on a 10 MB plan reads the first 4 MB and ends with an error at the first line it did not read', async () => {
+test('planctl validate on a 10 MB plan reads the first 2 MB and ends with an error at the first line it did not read', async () => {
   const dir = await tempDir('planctl-patho-');
   const text = generatePlan({ tasks: 76_000 });
   assert.ok(text.length > 10_000_000);
   await writeFile(path.join(dir, 'big.md'), text);
   const r = await run(['validate', 'big.md'], dir).done;
   assert.equal(r.code, 1, r.out.slice(0, 2000));
-  const m = /^big\.md:(\d+):1: error plan-too-complex: The plan is too large: only its first 4,000,000 characters are read, so lines (\d+)–(\d+) are not analysed and the plan cannot be run/m.exec(r.out);
+  const m = /^big\.md:(\d+):1: error plan-too-complex: The plan is too large: only its first 2,000,000 characters are read, so lines (\d+)–(\d+) are not analysed and the plan cannot be run/m.exec(r.out);
   assert.ok(m, r.out.slice(0, 2000));
   const lines = text.split('\n');
   assert.equal(Number(m[1]), Number(m[2]));
@@ -98,7 +98,7 @@ test('GET /api/plans lists a pathological plan with its diagnostic count, and ot
     'README.md': '# t\n',
     '.gitignore': 'docs/plan-outputs/\n.claude-context/\n',
     'docs/plans/patho.md': text,
-    'docs/plans/huge.md': hugePlan(30_000),
+    'docs/plans/huge.md': hugePlan(20_000),
   });
   await repo.write('.claude-context/current-plan.txt', 'docs/plans/patho.md\n');
   // A status file makes the huge plan known without being the active one.
@@ -108,7 +108,7 @@ test('GET /api/plans lists a pathological plan with its diagnostic count, and ot
   servers.push(server);
   const get = (route: string) => fetch(`${server.url}${route}`, { headers: { authorization: `Bearer ${server.token}` } });
   // Changed after the server read it at start, so that the request below must analyse it afresh.
-  await repo.write('docs/plans/huge.md', `${hugePlan(30_000)}\n- [ ] 301.1 One more\n`);
+  await repo.write('docs/plans/huge.md', `${hugePlan(20_000)}\n- [ ] 201.1 One more\n`);
 
   const order: string[] = [];
   const plans = get('/api/plans').then(async (r) => {
@@ -130,6 +130,6 @@ test('GET /api/plans lists a pathological plan with its diagnostic count, and ot
   assert.equal(patho.total, 5);
   assert.deepEqual(patho.diagnostics, { errors: 0, warnings: 1 });
   const huge = p.json.plans.find((x) => x.name === 'huge');
-  assert.equal(huge?.total, 30_001, JSON.stringify(huge));
+  assert.equal(huge?.total, 20_001, JSON.stringify(huge));
   assert.ok((huge?.diagnostics?.warnings ?? 0) >= 1, 'the huge plan has its too-large and file-conflict warnings');
 });
