@@ -31,15 +31,16 @@ export interface ComplexityLimits {
 
 /**
  * 1,000 delimiters in a paragraph cost remark ≤ 30 ms on the worst shapes measured (a real paragraph
- * has tens), 3,000 punctuation characters about 100 ms; 32 levels of nesting is five times the deepest real plan; 1 M cost units is ≤ 1.5 s of
- * remark on the slowest shape on a 2-core machine, and holds a plan of about 2,000 ordinary tasks
- * (≈ 250 KB; the 1,000-task benchmark plan costs ~0.5 M).
+ * has tens), 3,000 punctuation characters about 100 ms; 32 levels of nesting is five times the deepest real plan; 500 k cost units is
+ * ≤ 0.75 s of remark on the slowest shape on a 2-core machine, and holds a plan of about 1,000 ordinary
+ * tasks (≈ 125 KB, six times the largest real plan we know, 19 KB), so that a plan of any size is
+ * answered within about 2 s (the rest is line-scanned, then not read past maxPlanLength).
  */
 export const DEFAULT_LIMITS: ComplexityLimits = {
   maxInlineDelimiters: 1000,
   maxInlinePunctuation: 3000,
   maxNesting: 32,
-  maxTotalCost: 1_000_000,
+  maxTotalCost: 500_000,
   // ≈ 15,000 ordinary tasks (a hundred times the largest real plan we know), under a second of analysis
   // on a 2-core machine: a plan up to this size is read whole; a 10 MB one gets its answer, an error,
   // in about 1.5 s through the CLI instead of 5 s.
