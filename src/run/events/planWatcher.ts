@@ -13,7 +13,6 @@
  * No `vscode` import: the server runs it under planctl, and the extension can host it.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Analysis } from '../../core/analyzer.js';
@@ -35,6 +34,8 @@ import {
   type WorktreeInfo,
 } from './messages.js';
 import { NO_PROGRESS, namePlans, orchestratorInfo, progressOf, taskRows } from './views.js';
+import { Pipeline, Serial } from './pipeline.js';
+import { memoOf, newEntries, stamp, type HistoryEntry, type TaskMemo } from './taskMemo.js';
 
 export interface PlanWatcherOptions {
   /** Any directory of the repository (any of its worktrees). */
@@ -51,21 +52,6 @@ export interface PlanWatcherOptions {
   analysisCache?: AnalysisCache;
 }
 
-interface HistoryEntry {
-  status: TaskStatus;
-  at: string;
-  note?: string;
-}
-
-/** What was last seen of a task: enough to find the history entries that are new in the next read. */
-interface TaskMemo {
-  status: TaskStatus;
-  historyLength: number;
-  last?: HistoryEntry;
-  /** The agent's latest action as last reported, to send each new one once. */
-  activity?: string;
-}
-
 interface Watched {
   loc: KnownPlan;
   planStamp: string;
@@ -77,71 +63,6 @@ interface Watched {
   memo: Map<string, TaskMemo>;
   progress: Progress;
   title: string;
-}
-
-/**
- * Every check that emits events runs here, one at a time, so that events keep the order in which
- * things happened on disk (a task's last status write before its orchestrator's registry record goes
- * away). A job requested while the same job waits to start joins it: a burst of fs events costs one
- * run, and every caller still gets a run that started after it asked.
- */
-class Pipeline {
-  private tail: Promise<void> = Promise.resolve();
-  private readonly queued = new Map<string, Promise<void>>();
-
-  run(key: string, job: () => Promise<void>): Promise<void> {
-    const waiting = this.queued.get(key);
-    if (waiting) return waiting;
-    const next = this.tail.then(() => {
-      this.queued.delete(key);
-      return job();
-    });
-    this.queued.set(key, next);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
-/** Runs one job at a time; a request made while a run waits to start joins it. */
-class Serial {
-  private readonly pipeline = new Pipeline();
-
-  run(job: () => Promise<void>): Promise<void> {
-    return this.pipeline.run('', job);
-  }
-}
-
-async function stamp(file: string | undefined): Promise<string> {
-  if (!file) return '';
-  try {
-    const s = await stat(file);
-    // The inode too: an atomic rewrite of the same size within the same millisecond still differs.
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch {
-    return 'missing';
-  }
-}
-
-function sameEntry(a: HistoryEntry | undefined, b: HistoryEntry | undefined): boolean {
-  return !!a && !!b && a.at === b.at && a.status === b.status && (a.note ?? '') === (b.note ?? '');
-}
-
-/** The history entries of `rec` that were not there when `memo` was taken. */
-function newEntries(memo: TaskMemo | undefined, rec: StatusFile['tasks'][string]): HistoryEntry[] {
-  const h = rec.history;
-  const changedStatus = (): HistoryEntry[] => (rec.status !== (memo?.status ?? 'pending') ? [{ status: rec.status, at: rec.updatedAt }] : []);
-  if (!memo || memo.historyLength === 0) return h.length > 0 ? h : changedStatus();
-  if (memo.historyLength <= h.length && sameEntry(h[memo.historyLength - 1], memo.last)) return h.slice(memo.historyLength);
-  // The history is capped, so old entries drop off the front: find where we were.
-  for (let i = h.length - 1; i >= 0; i--) if (sameEntry(h[i], memo.last)) return h.slice(i + 1);
-  // The record was rewritten by something else (a legacy file, a hand edit): report the status.
-  return changedStatus();
-}
-
-function memoOf(rec: StatusFile['tasks'][string]): TaskMemo {
-  const last = rec.history[rec.history.length - 1];
-  const activity = rec.run?.activity ? `${rec.run.activity}|${rec.run.turn ?? ''}|${rec.run.costUsd ?? ''}` : undefined;
-  return { status: rec.status, historyLength: rec.history.length, ...(last ? { last } : {}), ...(activity ? { activity } : {}) };
 }
 
 export function sameFile(a: string, b: string): boolean {
