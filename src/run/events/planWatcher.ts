@@ -10,18 +10,20 @@
  * per-task history, not from comparing two reads, so a task that started and completed between two
  * reads still gives `in_progress` then `completed`, in that order.
  *
- * No `vscode` import: the server runs it under planctl, and the extension can host it.
+ * It is the PlanEventStream (stream.ts: subscribe, snapshot, seq, planState), the contract every
+ * view relies on. No `vscode` import: the server runs it under planctl, and the extension hosts it.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Analysis } from '../../core/analyzer.js';
-import { listWorktrees, locateAllPlans } from '../allPlans.js';
+import { listWorktrees, locateAllPlans, type PlanLocation } from '../allPlans.js';
 import { listRegistry } from '../registry.js';
 import { AnalysisCache, openPlan } from '../../core/session.js';
 import { emptyStatus, readStatusFile, type StatusFile, type TaskStatus } from '../../core/status.js';
 import { relativeToRoot } from '../../core/planFile.js';
 import { GitService } from '../../git/gitService.js';
+import { PlanError } from '../../core/source.js';
 import {
   EVENT_VERSION,
   type EventBody,
@@ -36,6 +38,7 @@ import {
 import { NO_PROGRESS, namePlans, orchestratorInfo, progressOf, taskRows } from './views.js';
 import { Pipeline, Serial } from './pipeline.js';
 import { memoOf, newEntries, stamp, type HistoryEntry, type TaskMemo } from './taskMemo.js';
+import type { PlanEventStream, PlanState, StreamListener, StreamSubscription, TrackedPlan } from './stream.js';
 
 export interface PlanWatcherOptions {
   /** Any directory of the repository (any of its worktrees). */
@@ -60,9 +63,20 @@ interface Watched {
   analysis?: Analysis;
   status: StatusFile;
   error?: string;
+  /** The part of `error` that is about the status file (the plan itself may be fine). */
+  statusError?: string;
   memo: Map<string, TaskMemo>;
   progress: Progress;
   title: string;
+}
+
+/** One read of a plan and its status file, before it is stored. */
+interface Read {
+  analysis?: Analysis;
+  statusPath?: string;
+  status: StatusFile;
+  error?: string;
+  statusError?: string;
 }
 
 export function sameFile(a: string, b: string): boolean {
@@ -75,16 +89,40 @@ export function sameFile(a: string, b: string): boolean {
   }
 }
 
-export class PlanWatcher {
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Errors of the status file rather than of the plan (core reports them with a `status-` code). */
+function isStatusError(e: unknown): boolean {
+  return e instanceof PlanError && e.code.startsWith('status-');
+}
+
+/** The located plans, then the tracked ones no worktree names (the same file once). */
+function withTracked(located: PlanLocation[], tracked: readonly TrackedPlan[]): PlanLocation[] {
+  const out = [...located];
+  const seen = new Set(located.map((l) => path.resolve(l.file)));
+  for (const t of tracked) {
+    const file = path.resolve(t.file);
+    if (seen.has(file)) continue;
+    seen.add(file);
+    out.push({ file, plan: path.relative(t.worktree, file).split(path.sep).join('/'), worktree: t.worktree, active: false });
+  }
+  return out;
+}
+
+export class PlanWatcher implements PlanEventStream {
   private readonly opts: Required<Omit<PlanWatcherOptions, 'onError' | 'analysisCache'>> & Pick<PlanWatcherOptions, 'onError'>;
   private readonly cache: AnalysisCache;
-  private readonly listeners = new Set<(message: EventMessage, json: string) => void>();
+  private readonly listeners = new Set<StreamListener>();
+  private tracked: readonly TrackedPlan[] = [];
+  private started = false;
   private readonly watched = new Map<string, Watched>();
   private byName = new Map<string, Watched>();
   private worktreeList: WorktreeInfo[] = [];
   private orchestrators = new Map<string, OrchestratorInfo>();
   private commonDir: string | undefined;
-  private seq = 0;
+  private lastSeq = 0;
   private readonly fsWatchers = new Map<string, FSWatcher>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly intervals: NodeJS.Timeout[] = [];
@@ -108,6 +146,7 @@ export class PlanWatcher {
       // Not a git repository: the registry lives beside each status file.
     }
     await this.rescans.run(() => this.scan(false));
+    this.started = true;
     const poll = setInterval(() => this.pollAll(), this.opts.pollMs);
     const rescan = setInterval(() => void this.rescan().catch((e) => this.reportError(e)), this.opts.rescanMs);
     for (const t of [poll, rescan]) {
@@ -130,6 +169,44 @@ export class PlanWatcher {
   onEvent(listener: (message: EventMessage, json: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  subscribe(listener: StreamListener): StreamSubscription {
+    // Both in this tick: events are emitted synchronously after the state they describe is stored,
+    // so no event can fall between the snapshot and the listener.
+    const snapshot = this.snapshot();
+    const own = (message: EventMessage, json: string): void => listener(message, json);
+    this.listeners.add(own);
+    return { snapshot, unsubscribe: () => void this.listeners.delete(own) };
+  }
+
+  planState(file: string): PlanState | undefined {
+    const w = this.watched.get(path.resolve(file));
+    return w && this.stateOf(w);
+  }
+
+  planStates(): PlanState[] {
+    return [...this.watched.values()].map((w) => this.stateOf(w));
+  }
+
+  async trackPlans(plans: readonly TrackedPlan[]): Promise<void> {
+    this.tracked = [...plans];
+    if (this.started) await this.rescan();
+  }
+
+  private stateOf(w: Watched): PlanState {
+    return {
+      plan: w.loc,
+      status: w.status,
+      ...(w.statusPath ? { statusPath: w.statusPath } : {}),
+      ...(w.statusError ? { statusError: w.statusError } : {}),
+      ...(w.analysis ? { analysis: w.analysis } : {}),
+      ...(w.error ? { error: w.error } : {}),
+    };
   }
 
   /** Re-reads the worktree list and every worktree's plans now (the plan list endpoint, an unknown name). */
@@ -161,7 +238,7 @@ export class PlanWatcher {
     return {
       v: EVENT_VERSION,
       type: 'snapshot',
-      seq: this.seq,
+      seq: this.lastSeq,
       at: new Date().toISOString(),
       plans: [...this.watched.values()].map((w) => ({ ...this.info(w), tasks: w.analysis ? taskRows(w.analysis, w.status) : [] })),
       orchestrators: [...this.orchestrators.values()],
@@ -185,7 +262,7 @@ export class PlanWatcher {
 
   private emit(body: EventBody): void {
     if (this.closed) return;
-    const message = { v: EVENT_VERSION, seq: ++this.seq, at: new Date().toISOString(), ...body } as EventMessage;
+    const message = { v: EVENT_VERSION, seq: ++this.lastSeq, at: new Date().toISOString(), ...body } as EventMessage;
     const json = JSON.stringify(message);
     for (const l of this.listeners) {
       try {
@@ -225,7 +302,7 @@ export class PlanWatcher {
     // The slow part (git worktree list, reading every worktree's pointers and status folders) runs
     // outside the pipeline, so that task events do not wait for it.
     const worktrees = await listWorktrees(this.opts.cwd);
-    const locations = namePlans(await locateAllPlans(this.opts.cwd, worktrees));
+    const locations = namePlans(withTracked(await locateAllPlans(this.opts.cwd, worktrees), this.tracked));
     await this.pipeline.run(`scan:${++this.scans}`, () => this.applyScan(worktrees, locations, emit));
   }
 
@@ -233,7 +310,9 @@ export class PlanWatcher {
     if (this.closed) return;
     const before = new Map(this.worktreeList.map((w) => [w.path, w]));
     const after = new Map(worktrees.map((w) => [w.path, w]));
-    this.worktreeList = worktrees;
+    // A removed worktree stays listed until its worktree.removed below: a snapshot taken in between
+    // must not be ahead of the events.
+    this.worktreeList = [...worktrees, ...[...before.values()].filter((w) => !after.has(w.path))];
     if (emit) {
       for (const [p, w] of after) if (!before.has(p)) this.emit({ type: 'worktree.created', worktree: w });
     }
@@ -258,6 +337,7 @@ export class PlanWatcher {
     }
     this.byName = new Map([...this.watched.values()].map((w) => [w.loc.name, w]));
     await this.checkRegistry(emit);
+    this.worktreeList = worktrees;
     if (emit) {
       for (const [p, w] of before) if (!after.has(p)) this.emit({ type: 'worktree.removed', worktree: w });
     }
@@ -267,18 +347,44 @@ export class PlanWatcher {
   /** Reads the plan and its status; remembers every task's state without reporting it. */
   private async load(w: Watched): Promise<void> {
     w.planStamp = await stamp(w.loc.file);
-    try {
-      const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
-      w.statusPath = s.statusPath;
-      w.statusStamp = await stamp(s.statusPath);
-      w.analysis = s.analysis;
-      delete w.error;
-      this.apply(w, s.status);
-    } catch (e) {
-      w.error = e instanceof Error ? e.message : String(e);
-      w.analysis = undefined;
-      this.apply(w, emptyStatus(w.loc.plan));
+    const read = await this.read(w, true);
+    w.statusStamp = await stamp(read.statusPath);
+    this.commit(w, read);
+    this.apply(w, read.status);
+  }
+
+  /**
+   * Reads the plan (when `planChanged` or never read) and its status file. Nothing is stored on `w`:
+   * the caller commits it in the same tick as it emits the events, so a snapshot taken meanwhile is
+   * never ahead of the events.
+   */
+  private async read(w: Watched, planChanged: boolean): Promise<Read> {
+    if (planChanged || !w.analysis) {
+      try {
+        const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
+        return { analysis: s.analysis, statusPath: s.statusPath, status: s.status };
+      } catch (e) {
+        // A status file error names the file (PlanError.path): watch it, to see it mended.
+        const statusPath = isStatusError(e) ? ((e as PlanError).path ?? w.statusPath) : w.statusPath;
+        return { statusPath, status: emptyStatus(w.loc.plan), error: errorText(e), ...(isStatusError(e) ? { statusError: errorText(e) } : {}) };
+      }
     }
+    try {
+      const status = (await readStatusFile(w.statusPath!)) ?? emptyStatus(relativeToRoot(w.loc.worktree, w.loc.file));
+      return { analysis: w.analysis, statusPath: w.statusPath, status };
+    } catch (e) {
+      // A corrupt file says nothing about the tasks: keep the last known states.
+      return { analysis: w.analysis, statusPath: w.statusPath, status: w.status, error: errorText(e), statusError: errorText(e) };
+    }
+  }
+
+  private commit(w: Watched, read: Read): void {
+    w.analysis = read.analysis;
+    if (read.statusPath) w.statusPath = read.statusPath;
+    if (read.error) w.error = read.error;
+    else delete w.error;
+    if (read.statusError) w.statusError = read.statusError;
+    else delete w.statusError;
   }
 
   private checkPlanSoon(w: Watched): Promise<void> {
@@ -292,41 +398,36 @@ export class PlanWatcher {
     const planStamp = await stamp(w.loc.file);
     const statusStamp = await stamp(w.statusPath);
     if (planStamp === w.planStamp && statusStamp === w.statusStamp && !w.error) return;
-    const before = JSON.stringify([w.title, w.error ?? '', w.progress.total]);
-    let status: StatusFile;
-    if (planStamp !== w.planStamp || !w.analysis) {
-      try {
-        const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
-        w.analysis = s.analysis;
-        w.statusPath = s.statusPath;
-        status = s.status;
-        delete w.error;
-      } catch (e) {
-        w.error = e instanceof Error ? e.message : String(e);
-        w.analysis = undefined;
-        status = emptyStatus(w.loc.plan);
-      }
-    } else {
-      try {
-        status = (await readStatusFile(w.statusPath!)) ?? emptyStatus(relativeToRoot(w.loc.worktree, w.loc.file));
-        delete w.error;
-      } catch (e) {
-        // A corrupt file says nothing about the tasks: keep the last known states.
-        w.error = e instanceof Error ? e.message : String(e);
-        status = w.status;
-      }
-    }
-    w.planStamp = planStamp;
-    w.statusStamp = statusStamp;
+    const read = await this.read(w, planStamp !== w.planStamp);
     // An orchestrator registers before it starts its first task: report it first, as it happened.
-    // Checked before apply(): between apply() and the emits below, a client connecting would get
-    // a snapshot that already holds these changes and then receive them again as events.
-    if (!this.inRegistryCheck && Object.values(status.tasks).some((t) => t.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
+    // Checked before the new state is stored: a client connecting meanwhile gets a snapshot without
+    // these changes, and then receives them as events.
+    if (!this.inRegistryCheck && Object.values(read.status.tasks).some((t) => t.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
       await this.checkRegistry(true);
     }
-    const events = this.apply(w, status);
+    if (this.closed || this.watched.get(w.loc.file) !== w) return;
+    const before = JSON.stringify([w.title, w.error ?? '', w.progress.total]);
+    const statusBefore = `${w.statusStamp}|${w.statusError ?? ''}`;
+    const appeared = w.statusStamp === 'missing' && statusStamp !== 'missing';
+    w.planStamp = planStamp;
+    w.statusStamp = statusStamp;
+    this.commit(w, read);
+    const events = this.apply(w, read.status);
     for (const e of events) this.emit(e);
     if (JSON.stringify([w.title, w.error ?? '', w.progress.total]) !== before) this.emit({ type: 'plan.changed', plan: this.info(w) });
+    if (`${w.statusStamp}|${w.statusError ?? ''}` !== statusBefore) {
+      this.emit({
+        type: 'plan.status',
+        plan: w.loc.name,
+        file: w.loc.file,
+        statusVersion: w.status.version,
+        updatedAt: w.status.updatedAt,
+        progress: w.progress,
+        ...(w.statusError ? { error: w.statusError } : {}),
+      });
+    }
+    // A status folder made after the last rescan is watched from now on, not from the next rescan.
+    if (appeared) this.updateFsWatchers();
   }
 
   /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
@@ -378,6 +479,7 @@ export class PlanWatcher {
         // Attempts and the error belong to the record as it is now, i.e. to its latest change.
         ...(c.last && rec ? { attempts: rec.attempts } : {}),
         ...(c.last && rec?.lastError && c.entry.status === 'failed' ? { error: rec.lastError } : {}),
+        ...(c.last && rec?.run?.costUsd !== undefined ? { costUsd: rec.run.costUsd } : {}),
         progress: w.progress,
       };
     });
