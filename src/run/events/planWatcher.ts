@@ -202,6 +202,8 @@ export class PlanWatcher implements PlanEventStream {
     return {
       plan: w.loc,
       status: w.status,
+      // The stamp is taken before the read: a file created in between was read all the same.
+      statusExists: (w.statusStamp !== 'missing' && w.statusStamp !== '') || w.status.version > 0,
       ...(w.statusPath ? { statusPath: w.statusPath } : {}),
       ...(w.statusError ? { statusError: w.statusError } : {}),
       ...(w.analysis ? { analysis: w.analysis } : {}),

@@ -41,6 +41,8 @@ export interface PlanState {
   statusPath?: string;
   /** The status file as last read; the last readable one while `statusError` is set; empty when there is none. */
   status: StatusFile;
+  /** Whether the status file exists (`status` is empty when it does not). */
+  statusExists: boolean;
   /** The status file exists but cannot be used (corrupt, unreadable, a symbolic link). */
   statusError?: string;
   /** Absent while the plan cannot be read (`error` says why). */
