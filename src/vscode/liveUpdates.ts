@@ -24,8 +24,8 @@ export type LiveMode = 'stream' | 'polling';
  * coalesced and finds orchestrators that died without removing their record; the rescan finds
  * worktrees and plans no watched folder announced.
  */
-const POLL_MS = 1000;
-const RESCAN_MS = 10_000;
+const POLL_MS = 2000;
+const RESCAN_MS = 30_000;
 
 export class LiveUpdates implements vscode.Disposable {
   private watcher: PlanWatcher | undefined;
@@ -143,8 +143,9 @@ export class LiveUpdates implements vscode.Disposable {
   private trackedPlans(): TrackedPlan[] {
     const out: TrackedPlan[] = [];
     for (const entry of this.workspace.plans()) {
-      out.push({ file: entry.uri.fsPath, worktree: entry.root });
+      // A plan that runs in its worktree keeps its status there: this checkout's copy has nothing to follow.
       if (entry.runsIn) out.push({ file: path.join(entry.runsIn.path, path.relative(entry.root, entry.uri.fsPath)), worktree: entry.runsIn.path });
+      else out.push({ file: entry.uri.fsPath, worktree: entry.root });
     }
     for (const w of this.worktrees.worktrees()) if (w.plan && !w.missing) out.push({ file: path.join(w.path, w.plan), worktree: w.path });
     return out;

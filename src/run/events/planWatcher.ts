@@ -18,7 +18,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Analysis } from '../../core/analyzer.js';
 import { listWorktrees, locateAllPlans, type PlanLocation } from '../allPlans.js';
-import { listRegistry } from '../registry.js';
+import { listRegistry, type RegistryReadCache } from '../registry.js';
 import { AnalysisCache, openPlan } from '../../core/session.js';
 import { emptyStatus, readStatusFile, type StatusFile, type TaskStatus } from '../../core/status.js';
 import { relativeToRoot } from '../../core/planFile.js';
@@ -121,6 +121,8 @@ export class PlanWatcher implements PlanEventStream {
   private byName = new Map<string, Watched>();
   private worktreeList: WorktreeInfo[] = [];
   private orchestrators = new Map<string, OrchestratorInfo>();
+  /** The registry records as last read: a poll re-reads only the ones that changed. */
+  private readonly registryCache: RegistryReadCache = new Map();
   private commonDir: string | undefined;
   private lastSeq = 0;
   private readonly fsWatchers = new Map<string, FSWatcher>();
@@ -495,10 +497,10 @@ export class PlanWatcher implements PlanEventStream {
     try {
       const next = new Map<string, OrchestratorInfo>();
       for (const dir of this.registryDirs()) {
-        for (const e of await listRegistry(dir)) {
+        for (const e of await listRegistry(dir, this.registryCache)) {
           // Outside git the registry shares its folder with status.json: keep only real records.
           if (typeof e.pid !== 'number' || typeof e.plan !== 'string') continue;
-          const plan = [...this.watched.values()].find((w) => sameFile(w.loc.file, e.plan));
+          const plan = this.watched.get(path.resolve(e.plan)) ?? [...this.watched.values()].find((w) => sameFile(w.loc.file, e.plan));
           next.set(`${dir}\0${e.name}`, orchestratorInfo(e, plan?.loc));
         }
       }
