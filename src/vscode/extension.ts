@@ -123,13 +123,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
         void worktrees.refresh();
       }, 1000);
     };
-    const finishedCounts = new WeakMap<object, number>();
+    const finishedBefore = new WeakMap<object, string>();
     context.subscriptions.push(
       workspace.onDidChangePlan((c) => {
         if (c.kind !== 'status' || !c.entry.runsIn) return;
         const finished = finishedTasks(c.entry.status);
-        if (finishedCounts.get(c.entry) !== finished) refreshWorktreesSoon();
-        finishedCounts.set(c.entry, finished);
+        if (finishedBefore.get(c.entry) !== finished) refreshWorktreesSoon();
+        finishedBefore.set(c.entry, finished);
       }),
       liveUpdates.onEvent((e) => {
         if (e.type === 'worktree.created' || e.type === 'worktree.removed' || e.type === 'orchestrator.stopped') refreshWorktreesSoon();
@@ -218,11 +218,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
   }
 }
 
-/** Tasks that reached an end (completed, failed, skipped): what changes a worktree's commits. */
-function finishedTasks(status: StatusFile | undefined): number {
-  let n = 0;
-  for (const t of Object.values(status?.tasks ?? {})) if (t.status === 'completed' || t.status === 'failed' || t.status === 'skipped') n++;
-  return n;
+/**
+ * The tasks that reached an end (completed, failed, skipped) and when: what changes a worktree's
+ * commits. An agent's activity, written while its task runs, leaves it as it is.
+ */
+function finishedTasks(status: StatusFile | undefined): string {
+  const out: string[] = [];
+  for (const [id, t] of Object.entries(status?.tasks ?? {})) {
+    if (t.status === 'completed' || t.status === 'failed' || t.status === 'skipped') out.push(`${id}:${t.status}:${t.updatedAt}`);
+  }
+  return out.sort().join(' ');
 }
 
 export function deactivate(): void {
