@@ -57,7 +57,10 @@ export type TrackedPlan = Pick<PlanLocation, 'file' | 'worktree'>;
 export interface PlanEventStream {
   /** The seq of the last event sent (0 before the first). */
   readonly seq: number;
-  /** Registers `listener` and returns the snapshot it starts from (see the file comment for the guarantee). */
+  /**
+   * Registers `listener` and returns the snapshot it starts from (see the file comment for the
+   * guarantee). Subscribe once the stream has started: its first scan sends no events.
+   */
   subscribe(listener: StreamListener): StreamSubscription;
   /** The current state, as a late subscriber would get it (its `seq` is that of the last event). */
   snapshot(): SnapshotMessage;
