@@ -372,14 +372,22 @@ export type OrchestratorNode =
   | { kind: 'info'; text: string };
 
 export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<OrchestratorNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<OrchestratorNode | undefined>();
+  private readonly emitter = new vscode.EventEmitter<OrchestratorNode | OrchestratorNode[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
+  /** The running-task rows as last given to the view, by plan: a tick redraws only them (their elapsed time). */
+  private readonly runningRows = new Map<string, OrchestratorNode[]>();
 
   constructor(readonly model: ActivePlans) {
     this.disposables.push(
-      model.onDidChange(() => this.emitter.fire(undefined)),
-      model.onDidTick(() => this.emitter.fire(undefined)),
+      model.onDidChange(() => {
+        this.runningRows.clear();
+        this.emitter.fire(undefined);
+      }),
+      model.onDidTick(() => {
+        const rows = [...this.runningRows.values()].flat();
+        if (rows.length > 0) this.emitter.fire(rows);
+      }),
     );
   }
 
@@ -401,6 +409,7 @@ export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<Orches
       ...p.failedTasks.map((task) => ({ kind: 'task' as const, plan: p, task, state: 'failed' as const })),
     ];
     if (p.error) kids.unshift({ kind: 'info', text: p.error });
+    this.runningRows.set(p.key, kids.filter((k) => k.kind === 'task' && k.state === 'running'));
     return kids;
   }
 
