@@ -44,6 +44,14 @@ export class AnalysisCache {
     return analysis;
   }
 
+  /**
+   * Takes an analysis made elsewhere (the extension analyses every plan it shows) for this text, so
+   * that whoever opens the same file through this cache does not analyse it again.
+   */
+  remember(file: string, text: string, analysis: Analysis): void {
+    this.entries.set(file, { text, analysis });
+  }
+
   /** The same, off the main thread (offThread.ts): a server keeps answering while a big plan is read. */
   async analyzeAsync(file: string, text: string): Promise<Analysis> {
     const hit = this.entries.get(file);

@@ -7,7 +7,7 @@
  * number belongs to something else. Every process we may signal later is recorded with its start
  * time, and is signalled only while that PID still has that start time.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -71,7 +71,14 @@ function entryAlive(entry: RegistryEntry): boolean {
   return isRecordedProcessAlive(entry.pid, entry.startTime);
 }
 
-export async function listRegistry(dir: string): Promise<Array<RegistryEntry & { name: string; alive: boolean }>> {
+/**
+ * Records read before, by file, with the file's identity when read: a long-lived reader (the plan
+ * watcher, which checks liveness every few seconds) passes one to listRegistry, which then reads only
+ * the records that changed. Liveness is checked on every call all the same.
+ */
+export type RegistryReadCache = Map<string, { stamp: string; entry: RegistryEntry }>;
+
+export async function listRegistry(dir: string, cache?: RegistryReadCache): Promise<Array<RegistryEntry & { name: string; alive: boolean }>> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
@@ -79,14 +86,26 @@ export async function listRegistry(dir: string): Promise<Array<RegistryEntry & {
     return [];
   }
   const out: Array<RegistryEntry & { name: string; alive: boolean }> = [];
+  const seen = new Set<string>();
   for (const n of names.sort()) {
+    const file = path.join(dir, n);
+    seen.add(file);
     try {
-      const entry = JSON.parse(await readFile(path.join(dir, n), 'utf8')) as RegistryEntry;
+      let entry: RegistryEntry;
+      const known = cache?.get(file);
+      // Records are replaced by rename: a new inode (or size, or mtime) is a new record.
+      const stamp = cache ? await stat(file).then((s) => `${s.mtimeMs}:${s.size}:${s.ino}`) : '';
+      if (known && known.stamp === stamp) entry = known.entry;
+      else {
+        entry = JSON.parse(await readFile(file, 'utf8')) as RegistryEntry;
+        cache?.set(file, { stamp, entry });
+      }
       out.push({ ...entry, name: n.slice(0, -5), alive: entryAlive(entry) });
     } catch {
       // A record being rewritten right now, or not ours: nothing useful to list.
     }
   }
+  if (cache) for (const file of cache.keys()) if (path.dirname(file) === dir && !seen.has(file)) cache.delete(file);
   return out;
 }
 

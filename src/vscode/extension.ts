@@ -24,6 +24,9 @@ import { AgentOutputDocuments } from './agentOutput.js';
 import { TaskFailureNotifier, taskRunCommands } from './taskRun.js';
 import { TaskCodeActions } from './taskCodeActions.js';
 import type { DashboardPanel } from './dashboard.js';
+import { LiveUpdates } from './liveUpdates.js';
+import { AnalysisCache } from '../core/session.js';
+import type { StatusFile } from '../core/status.js';
 
 export interface PlanOrchestratorApi {
   workspace: PlanWorkspace;
@@ -34,6 +37,8 @@ export interface PlanOrchestratorApi {
   worktrees: WorktreeTreeProvider;
   /** The Orchestrators view: every active plan across the plan worktrees. */
   orchestrators: OrchestratorsTreeProvider;
+  /** Where live plan data comes from: the plan event stream, or polling (untrusted, or no stream). */
+  liveUpdates: LiveUpdates;
   /** Plan: Start/Stop API Server (`planctl serve` as a child process). */
   apiServer: ApiServerController;
   /** The data last posted to the dashboard page, if it is open. */
@@ -57,7 +62,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
   const log = vscode.window.createOutputChannel('Plan Orchestrator', { log: true });
   context.subscriptions.push(log);
   try {
-    const workspace = new PlanWorkspace(log);
+    // Analyses of plan texts, shared by the workspace and the event stream: a text is analysed once.
+    const analyses = new AnalysisCache();
+    const workspace = new PlanWorkspace(log, analyses);
     context.subscriptions.push(workspace);
     const treeOptions = new TreeOptions();
     const tree = new PlanTreeProvider(workspace, treeOptions);
@@ -88,6 +95,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     const orchestratorsView = vscode.window.createTreeView('planOrchestrator.orchestrators', { treeDataProvider: orchestrators });
     const dashboard = new Dashboard(context, activePlans, workspace);
     context.subscriptions.push(activePlans, orchestrators, orchestratorsView, orchestrators.bindVisibility(orchestratorsView), dashboard);
+    const liveUpdates = new LiveUpdates(workspace, activePlans, worktrees, workspaceRepoRoot, analyses, log);
+    context.subscriptions.push(liveUpdates);
     const apiServer = new ApiServerController(context, workspaceRepoRoot, log);
     context.subscriptions.push(apiServer);
     const agentOutputs = new AgentOutputDocuments();
@@ -103,8 +112,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
       return out;
     };
     context.subscriptions.push(activePlans.onDidChange(() => tree.setRunning(runningPlans())));
-    // Ahead/behind and dirty in the Worktrees view move with every task commit: re-read them when a
-    // worktree plan's status changes (a task finished) and when a run ends, at most once a second.
+    // Ahead/behind and dirty in the Worktrees view move with every task commit: re-read them (a few
+    // git calls and a disk walk per worktree) when a worktree plan's task finished, when a run ends,
+    // and when a worktree came or went, at most once a second. Not on every status write: a running
+    // agent's activity rewrites the status file about once a second and commits nothing.
     let worktreeTimer: ReturnType<typeof setTimeout> | undefined;
     const refreshWorktreesSoon = (): void => {
       worktreeTimer ??= setTimeout(() => {
@@ -112,9 +123,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
         void worktrees.refresh();
       }, 1000);
     };
+    const finishedBefore = new WeakMap<object, string>();
     context.subscriptions.push(
       workspace.onDidChangePlan((c) => {
-        if (c.kind === 'status' && c.entry.runsIn) refreshWorktreesSoon();
+        if (c.kind !== 'status' || !c.entry.runsIn) return;
+        const finished = finishedTasks(c.entry.status);
+        if (finishedBefore.get(c.entry) !== finished) refreshWorktreesSoon();
+        finishedBefore.set(c.entry, finished);
+      }),
+      liveUpdates.onEvent((e) => {
+        if (e.type === 'worktree.created' || e.type === 'worktree.removed' || e.type === 'orchestrator.stopped') refreshWorktreesSoon();
       }),
       terminals.onDidEndRun(() => refreshWorktreesSoon()),
       { dispose: () => worktreeTimer && clearTimeout(worktreeTimer) },
@@ -155,7 +173,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('planOrchestrator.planGlobs')) void workspace.rescan();
       }),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refreshAll()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        tree.refreshAll();
+        void ready.then(() => liveUpdates.useStream());
+      }),
     );
     // Scanning the workspace can take a while in a big repository: views fill in when it is done.
     const ready = workspace.initialize().then(
@@ -166,7 +187,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
       },
     );
     void worktrees.refresh();
-    void ready.then(() => activePlans.refresh());
+    // The stream starts once the plans are known (it is told which ones the views show).
+    void ready.then(() => liveUpdates.start()).then(() => activePlans.refresh());
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms`);
     return {
@@ -176,6 +198,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
       schedule: scheduleApi,
       worktrees,
       orchestrators,
+      liveUpdates,
       apiServer,
       lastDashboardData: () => dashboard.lastData(),
       dashboardPanel: () => dashboard.panel,
@@ -193,6 +216,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<PlanOr
     });
     return undefined;
   }
+}
+
+/**
+ * The tasks that reached an end (completed, failed, skipped) and when: what changes a worktree's
+ * commits. An agent's activity, written while its task runs, leaves it as it is.
+ */
+function finishedTasks(status: StatusFile | undefined): string {
+  const out: string[] = [];
+  for (const [id, t] of Object.entries(status?.tasks ?? {})) {
+    if (t.status === 'completed' || t.status === 'failed' || t.status === 'skipped') out.push(`${id}:${t.status}:${t.updatedAt}`);
+  }
+  return out.sort().join(' ');
 }
 
 export function deactivate(): void {

@@ -2,10 +2,14 @@
  * The Orchestrators view, and the model it shares with the dashboard and the status bar: every
  * active plan (each plan worktree's plan, plus the workspace's plans that have a status file) with
  * its progress, running and failed tasks, recent activity, and whether an orchestrator runs it.
+ *
+ * With the plan event stream (liveUpdates.ts) the model is rebuilt on its events, from what the
+ * stream has read (plans, status files, the registry): nothing here reads or watches those files, and
+ * a timer only redraws elapsed times. Without it (untrusted workspace, no stream) it polls.
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { AnalysisCache, openPlan } from '../core/session.js';
+import { AnalysisCache, openPlan, statusLookup } from '../core/session.js';
 import { runningRecordFor } from '../run/registry.js';
 import { taskCounts } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
@@ -13,6 +17,7 @@ import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
 import type { PlanWorktree } from '../git/worktreeManager.js';
 import { readRegistry } from './orchestratorTerminal.js';
+import type { PlanEventStream } from '../run/events/stream.js';
 import { countsOf } from './taskState.js';
 import { humanTime } from './format.js';
 import { activityOf, progressFields, type ActiveTaskRow as TaskRow, type ActivityItem, type ProgressFields } from '../run/events/dashboardModel.js';
@@ -36,18 +41,27 @@ export interface ActivePlan extends ProgressFields {
   activity: ActivityItem[];
 }
 
+/** A worktree plan as the model needs it: from the stream's read, or opened here when polling. */
+type OpenedPlan = Pick<Awaited<ReturnType<typeof openPlan>>, 'analysis' | 'status' | 'statusPath' | 'statusOf'>;
+
 export class ActivePlans implements vscode.Disposable {
   private plansList: ActivePlan[] = [];
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
-  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private readonly ticker = new vscode.EventEmitter<void>();
+  /** Nothing changed, but elapsed times did: views that show them redraw (stream mode; polling reloads instead). */
+  readonly onDidTick = this.ticker.event;
+  private readonly disposables: vscode.Disposable[] = [this.emitter, this.ticker];
+  /** The event stream while it runs; undefined: poll. */
+  private stream: { source: PlanEventStream; unsubscribe: () => void } | undefined;
+  private soonTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly watchers = new Map<string, vscode.Disposable>();
   private loading: Promise<void> | undefined;
   private again = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   /** Things that show live data (the view while visible, the dashboard while open) hold a poll. */
   private readonly pollers = new Set<object>();
-  /** Worktree plans are re-read every 2 s while the view is visible; unchanged text is not re-analysed. */
+  /** Without the stream, worktree plans are re-read every 2 s while the view is visible; unchanged text is not re-analysed. */
   private readonly analyses = new AnalysisCache();
 
   constructor(
@@ -55,7 +69,7 @@ export class ActivePlans implements vscode.Disposable {
     private readonly worktrees: WorktreeTreeProvider,
     private readonly repoRoot: () => string | undefined,
   ) {
-    const soon = (): void => void this.refresh();
+    const soon = (): void => this.refreshSoon();
     this.disposables.push(workspace.onDidChangePlan(soon), workspace.onDidChangePlans(soon), worktrees.onDidChangeTreeData(soon));
   }
 
@@ -83,22 +97,79 @@ export class ActivePlans implements vscode.Disposable {
     return this.loading;
   }
 
-  /** Polls every 2 s while at least one holder wants live elapsed times and liveness. */
+  /**
+   * While at least one holder shows live elapsed times, a 2 s timer runs: with the stream it only
+   * ticks (and only while a task runs); without it, it re-reads everything (liveness, status files).
+   */
   hold(holder: object, on: boolean): void {
     if (on) this.pollers.add(holder);
     else this.pollers.delete(holder);
-    if (this.pollers.size > 0 && !this.timer) {
-      this.timer = setInterval(() => void this.refresh(), 2000);
-      void this.refresh();
-    } else if (this.pollers.size === 0 && this.timer) {
+    this.setTimer();
+  }
+
+  private setTimer(): void {
+    const want = this.pollers.size > 0;
+    if (want && !this.timer) {
+      this.timer = setInterval(() => {
+        if (!this.stream) void this.refresh();
+        else if (this.plansList.some((p) => p.runningTasks.length > 0)) this.ticker.fire();
+      }, 2000);
+      if (!this.stream) void this.refresh();
+    } else if (!want && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
   }
 
+  /** Rebuilds from the stream's events from now on (see the file comment). */
+  useStream(source: PlanEventStream): void {
+    this.stopStream();
+    for (const w of this.watchers.values()) w.dispose();
+    this.watchers.clear();
+    // Events come in bursts (a task event, its activity, the read's plan.status): one rebuild each burst.
+    const { unsubscribe } = source.subscribe(() => this.refreshSoon());
+    this.stream = { source, unsubscribe };
+    void this.refresh();
+  }
+
+  /** Reads plans and the registry itself again, polling while held (untrusted workspace, no stream). */
+  usePolling(): void {
+    this.stopStream();
+    void this.refresh();
+  }
+
+  private stopStream(): void {
+    this.stream?.unsubscribe();
+    this.stream = undefined;
+    if (this.soonTimer) clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
+  }
+
+  private refreshSoon(): void {
+    this.soonTimer ??= setTimeout(() => {
+      this.soonTimer = undefined;
+      void this.refresh();
+    }, 20);
+  }
+
+  /** A worktree's plan: the stream's read when it has one; else read here (polling, or a plan the stream does not know yet). */
+  private async open(planFile: string, worktree: string): Promise<OpenedPlan> {
+    const state = this.stream?.source.planState(planFile);
+    if (state?.analysis && state.statusPath && !state.statusError) {
+      return { analysis: state.analysis, status: state.status, statusPath: state.statusPath, statusOf: statusLookup(state.status) };
+    }
+    if (state?.error) throw new Error(state.error);
+    return openPlan(planFile, worktree, this.analyses);
+  }
+
+  /** The registry: as the stream last read it, or read here. */
+  private async registry(root: string | undefined): Promise<Array<{ name: string; alive: boolean; pid: number; host?: string; startedAt?: string }>> {
+    if (this.stream) return this.stream.source.listOrchestrators();
+    return root ? readRegistry(root) : [];
+  }
+
   private async load(): Promise<void> {
-    const root = this.repoRoot();
-    const registry = root ? await readRegistry(root) : [];
+    const registry = await this.registry(this.repoRoot());
     const out: ActivePlan[] = [];
     const live = (planFile: string): ActivePlan['orchestrator'] => {
       const r = runningRecordFor(registry, planFile);
@@ -109,7 +180,7 @@ export class ActivePlans implements vscode.Disposable {
     for (const w of worktrees) {
       const planFile = path.join(w.path, w.plan!);
       try {
-        const s = await openPlan(planFile, w.path, this.analyses);
+        const s = await this.open(planFile, w.path);
         const title = s.analysis.plan.title || planName(planFile);
         const c = taskCounts(s.analysis.plan, s.analysis.graph, s.statusOf);
         const status = s.status.version > 0 || Object.keys(s.status.tasks).length > 0 ? s.status : undefined;
@@ -127,7 +198,7 @@ export class ActivePlans implements vscode.Disposable {
           updatedAt: status?.updatedAt,
           activity: activityOf(s.analysis.plan, status, planFile, title),
         });
-        this.watch(path.dirname(s.statusPath));
+        if (!this.stream) this.watch(path.dirname(s.statusPath));
       } catch (e) {
         out.push({
           key: planFile, title: w.name, name: w.name, planFile, cwd: w.path, branch: w.branch, worktree: w,
@@ -179,6 +250,7 @@ export class ActivePlans implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
+    this.stopStream();
     for (const w of this.watchers.values()) w.dispose();
     this.watchers.clear();
     for (const d of this.disposables) d.dispose();
@@ -210,12 +282,23 @@ export type OrchestratorNode =
   | { kind: 'info'; text: string };
 
 export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<OrchestratorNode>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<OrchestratorNode | undefined>();
+  private readonly emitter = new vscode.EventEmitter<OrchestratorNode | OrchestratorNode[] | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [this.emitter];
+  /** The running-task rows as last given to the view, by plan: a tick redraws only them (their elapsed time). */
+  private readonly runningRows = new Map<string, OrchestratorNode[]>();
 
   constructor(readonly model: ActivePlans) {
-    this.disposables.push(model.onDidChange(() => this.emitter.fire(undefined)));
+    this.disposables.push(
+      model.onDidChange(() => {
+        this.runningRows.clear();
+        this.emitter.fire(undefined);
+      }),
+      model.onDidTick(() => {
+        const rows = [...this.runningRows.values()].flat();
+        if (rows.length > 0) this.emitter.fire(rows);
+      }),
+    );
   }
 
   /** Live elapsed times only while someone looks at the view. */
@@ -236,6 +319,7 @@ export class OrchestratorsTreeProvider implements vscode.TreeDataProvider<Orches
       ...p.failedTasks.map((task) => ({ kind: 'task' as const, plan: p, task, state: 'failed' as const })),
     ];
     if (p.error) kids.unshift({ kind: 'info', text: p.error });
+    this.runningRows.set(p.key, kids.filter((k) => k.kind === 'task' && k.state === 'running'));
     return kids;
   }
 

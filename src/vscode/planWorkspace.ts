@@ -1,8 +1,13 @@
 /**
- * Every plan of the workspace with its latest analysis and status, kept current by file watchers.
- * The tree, diagnostics, decorations, CodeLens and the status bar all read from here, so a plan is
- * parsed once per change, incrementally. Analysis runs in a worker thread (core/offThread.ts, which
- * keeps one chunk cache per plan), so that a huge or pathological plan never blocks the extension host.
+ * Every plan of the workspace with its latest analysis and status. The tree, diagnostics,
+ * decorations, CodeLens and the status bar all read from here, so a plan is parsed once per change,
+ * incrementally. Analysis runs in a worker thread (core/offThread.ts, which keeps one chunk cache per
+ * plan), so that a huge or pathological plan never blocks the extension host.
+ *
+ * Plan files are followed with VS Code's file watchers. Status files are followed by the plan event
+ * stream (src/run/events, hosted by liveUpdates.ts): its events say which status file changed and
+ * carry what it read, so nothing here watches or re-reads them. Without the stream (an untrusted
+ * workspace, or a stream that could not start) they are followed by file watchers and a stat poll.
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
@@ -16,6 +21,8 @@ import { statusLookup } from '../core/session.js';
 import type { StatusLookup, TaskStatus } from '../core/schedule.js';
 import { PlanError } from '../core/source.js';
 import { loadWorkflowConfig } from '../core/workflowConfig.js';
+import type { AnalysisCache } from '../core/session.js';
+import type { PlanEventStream, PlanState } from '../run/events/stream.js';
 
 export interface PlanEntry {
   uri: vscode.Uri;
@@ -36,6 +43,9 @@ export interface PlanEntry {
    */
   runsIn?: { branch: string; path: string };
 }
+
+/** How status files are followed: the plan event stream, or (without it) file watchers and a stat poll. */
+export type StatusFollowing = 'stream' | 'polling';
 
 /** Where a plan's status lives when it runs elsewhere (its worktree); undefined: beside the plan. */
 export type StatusPlace = (entry: PlanEntry, plan: Plan) => { statusPath: string; runsIn: { branch: string; path: string } } | undefined;
@@ -61,9 +71,12 @@ export class PlanWorkspace implements vscode.Disposable {
   private readonly statusReads = new WeakMap<PlanEntry, number>();
   /** mtime:size of each status file as last read, for the poll that backs up the file watcher. */
   private readonly statusStamps = new Map<string, string>();
-  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  /** What follows status files now (the stream subscription, or the watchers and the poll). */
+  private following: { kind: StatusFollowing; stop: () => void } | undefined;
+  /** The version of our own last write per plan, until the stream has read it (its older reads are stale). */
+  private readonly ownWrites = new WeakMap<PlanEntry, number>();
   /** Analyses plans off the extension host's thread; keyed by URI so each plan's re-analysis is incremental. */
-  private readonly analyses = new AnalysisWorker();
+  private readonly analyser = new AnalysisWorker();
   /** The analysis under way for an open document, per plan: callers asking for the same version share it. */
   private readonly inflight = new WeakMap<PlanEntry, { version: number; promise: Promise<Analysis | undefined> }>();
 
@@ -72,7 +85,11 @@ export class PlanWorkspace implements vscode.Disposable {
   /** Plans were added or removed. */
   readonly onDidChangePlans = this.listChanged.event;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  /** `analyses` receives every analysis made here, so that the event stream, opening the same text, does not analyse it again. */
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly analyses?: AnalysisCache,
+  ) {
     this.disposables.push(this.changed, this.listChanged);
   }
 
@@ -112,16 +129,6 @@ export class PlanWorkspace implements vscode.Disposable {
         watcher.onDidDelete((uri) => this.removePlan(uri), undefined, this.disposables);
         this.disposables.push(watcher);
       }
-      // Status files may live in any `**Output:**` folder; we map them back to plans by path.
-      const statusWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/status.json'));
-      const onStatus = (uri: vscode.Uri): void => {
-        const entry = this.byStatusPath.get(uri.fsPath);
-        if (entry) void this.reloadStatus(entry);
-      };
-      statusWatcher.onDidCreate(onStatus, undefined, this.disposables);
-      statusWatcher.onDidChange(onStatus, undefined, this.disposables);
-      statusWatcher.onDidDelete(onStatus, undefined, this.disposables);
-      this.disposables.push(statusWatcher);
       const pointerWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, `{${POINTER_FILES.join(',')}}`));
       const onPointer = (): void => void this.readActivePointer().then(() => this.listChanged.fire());
       pointerWatcher.onDidCreate(onPointer, undefined, this.disposables);
@@ -130,9 +137,6 @@ export class PlanWorkspace implements vscode.Disposable {
     }
     // An editor closed without saving leaves the analysis of text that no longer exists: read the file.
     vscode.workspace.onDidCloseTextDocument((d) => void this.reloadFromDisk(d.uri), undefined, this.disposables);
-    // File watchers coalesce events: two quick atomic rewrites of a status file can arrive as one,
-    // read before the second write. A stat per plan every half second catches what they miss.
-    this.pollTimer = setInterval(() => void this.pollStatusFiles(), 500);
     await this.rescan();
     await this.readActivePointer();
   }
@@ -223,7 +227,7 @@ export class PlanWorkspace implements vscode.Disposable {
     if (!entry) return;
     this.entries.delete(uri.toString());
     this.byStatusPath.delete(entry.statusPath);
-    this.analyses.forget(uri.toString());
+    this.analyser.forget(uri.toString());
     if (notify) this.listChanged.fire();
   }
 
@@ -238,7 +242,8 @@ export class PlanWorkspace implements vscode.Disposable {
     }
     try {
       const text = await readPlanFile(uri.fsPath);
-      const analysis = await this.analyses.analyze(text, uri.toString());
+      const analysis = await this.analyser.analyze(text, uri.toString());
+      this.analyses?.remember(uri.fsPath, text, analysis);
       // An editor opened the plan meanwhile: its text is the truth.
       if (vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString() && !d.isClosed)) return;
       entry.loadError = undefined;
@@ -266,8 +271,10 @@ export class PlanWorkspace implements vscode.Disposable {
     if (running && running.version === version) {
       promise = running.promise;
     } else {
-      promise = this.analyses.analyze(document.getText(), entry.uri.toString()).then(
+      const text = document.getText();
+      promise = this.analyser.analyze(text, entry.uri.toString()).then(
         (analysis) => {
+          this.analyses?.remember(entry.uri.fsPath, text, analysis);
           if (this.inflight.get(entry)?.promise === promise) this.inflight.delete(entry);
           if (this.entries.get(document.uri.toString()) !== entry) return undefined;
           if (version > entry.analyzedVersion) {
@@ -324,6 +331,80 @@ export class PlanWorkspace implements vscode.Disposable {
     if (notify) this.changed.fire({ entry, kind: 'analysis' });
   }
 
+  /** How status files are followed now; undefined until useStream or usePolling is called. */
+  get statusFollowing(): StatusFollowing | undefined {
+    return this.following?.kind;
+  }
+
+  /**
+   * Follows status files through the event stream: its `plan.added` and `plan.status` events name the
+   * plan whose status it read, and its plan state carries what it read.
+   */
+  useStream(stream: PlanEventStream): void {
+    this.stopFollowing();
+    const { unsubscribe } = stream.subscribe((e) => {
+      if (e.type === 'plan.status') this.adopt(stream.planState(e.file));
+      else if (e.type === 'plan.added') this.adopt(stream.planState(path.resolve(e.plan.worktree, e.plan.plan)));
+    });
+    this.following = { kind: 'stream', stop: unsubscribe };
+    // What the stream read before this subscription (in the same tick: nothing falls in between).
+    for (const state of stream.planStates()) this.adopt(state);
+  }
+
+  /**
+   * Follows status files without the stream (an untrusted workspace runs no git, or the stream could
+   * not start): VS Code's file watchers, and a stat poll because they coalesce events (two quick atomic
+   * rewrites can arrive as one, read before the second write).
+   */
+  usePolling(): void {
+    this.stopFollowing();
+    const parts: vscode.Disposable[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      // Status files may live in any `**Output:**` folder; we map them back to plans by path.
+      const statusWatcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/status.json'));
+      const onStatus = (uri: vscode.Uri): void => {
+        const entry = this.byStatusPath.get(uri.fsPath);
+        if (entry) void this.reloadStatus(entry);
+      };
+      parts.push(statusWatcher, statusWatcher.onDidCreate(onStatus), statusWatcher.onDidChange(onStatus), statusWatcher.onDidDelete(onStatus));
+    }
+    const timer = setInterval(() => void this.pollStatusFiles(), 500);
+    this.following = {
+      kind: 'polling',
+      stop: () => {
+        clearInterval(timer);
+        for (const d of parts) d.dispose();
+      },
+    };
+    // Read now what changed since the stream's last event (when it ran); the poll goes on from there.
+    for (const entry of this.entries.values()) if (entry.statusPath) void this.reloadStatus(entry);
+  }
+
+  private stopFollowing(): void {
+    this.following?.stop();
+    this.following = undefined;
+    this.statusStamps.clear();
+  }
+
+  /** Takes the stream's read of a status file for the plan that keeps its status there. */
+  private adopt(state: PlanState | undefined): void {
+    if (!state?.statusPath) return;
+    const entry = this.byStatusPath.get(path.resolve(state.statusPath));
+    if (!entry) return;
+    const status = state.statusError || !state.statusExists ? undefined : state.status;
+    if (entry.status === status && entry.statusError === state.statusError) return;
+    // Our own write is on disk already; a read the stream made before it would take it back.
+    const own = this.ownWrites.get(entry);
+    if (own !== undefined && (status?.version ?? 0) < own && !state.statusError) return;
+    this.ownWrites.delete(entry);
+    // Newer than any read of ours still in flight.
+    this.statusReads.set(entry, (this.statusReads.get(entry) ?? 0) + 1);
+    entry.status = status;
+    if (state.statusError && state.statusError !== entry.statusError) this.log.warn(state.statusError);
+    entry.statusError = state.statusError;
+    this.changed.fire({ entry, kind: 'status' });
+  }
+
   private async pollStatusFiles(): Promise<void> {
     for (const entry of this.entries.values()) {
       if (!entry.statusPath) continue;
@@ -341,7 +422,7 @@ export class PlanWorkspace implements vscode.Disposable {
     let status: StatusFile | undefined;
     let error: string | undefined;
     // Stamped before reading: a write that lands during the read changes the stamp again and is polled.
-    this.statusStamps.set(entry.statusPath, await statStamp(entry.statusPath));
+    if (this.following?.kind === 'polling') this.statusStamps.set(entry.statusPath, await statStamp(entry.statusPath));
     try {
       status = await readStatusFile(entry.statusPath);
     } catch (e) {
@@ -368,7 +449,8 @@ export class PlanWorkspace implements vscode.Disposable {
     this.statusReads.set(entry, (this.statusReads.get(entry) ?? 0) + 1);
     entry.status = written;
     entry.statusError = undefined;
-    this.statusStamps.set(entry.statusPath, await statStamp(entry.statusPath));
+    if (this.following?.kind === 'stream') this.ownWrites.set(entry, written.version);
+    else this.statusStamps.set(entry.statusPath, await statStamp(entry.statusPath));
     this.changed.fire({ entry, kind: 'status' });
   }
 
@@ -378,8 +460,8 @@ export class PlanWorkspace implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.analyses.dispose();
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.analyser.dispose();
+    this.stopFollowing();
     for (const d of this.disposables) d.dispose();
   }
 }

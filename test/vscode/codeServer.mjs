@@ -117,6 +117,11 @@ export function writeUserSettings(userDataDir, extra = {}) {
     'extensions.autoUpdate': false,
     'extensions.ignoreRecommendations': true,
     'git.openRepositoryInParentFolders': 'never',
+    // The remote extension host's port finder lists every process's sockets (`ls -l /proc/*/fd`, `ps`)
+    // every few seconds: CPU the suite does not need and the idle benchmark must not count. code-server
+    // registers a tunnel provider, so only the source setting turns the process scan off.
+    'remote.autoForwardPorts': false,
+    'remote.autoForwardPortsSource': 'output',
     'chat.commandCenter.enabled': false,
     'window.commandCenter': false,
     ...extra,

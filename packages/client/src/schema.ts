@@ -788,6 +788,8 @@ export interface components {
             attempts?: number;
             /** @description lastError, on a change to failed */
             error?: string;
+            /** @description the task's agent cost on its latest attempt, when recorded (the final cost once the task ended) */
+            costUsd?: number;
             progress: components["schemas"]["Progress"];
         };
         /**
@@ -885,6 +887,53 @@ export interface components {
             plan: components["schemas"]["Plan"];
         };
         /**
+         * @description A new version of the plan's status file was read, or it became unreadable. Comes after the task and task.activity messages of that read, and also when the write changed nothing they describe (denied calls, a commit, a cost): re-read GET /api/plans/{name}/status for whole task records.
+         * @example {
+         *       "v": 1,
+         *       "seq": 36,
+         *       "at": "2026-12-06T01:34:46.540Z",
+         *       "type": "plan.status",
+         *       "plan": "notes-api",
+         *       "file": "/home/dev/notes-app-worktrees/plan-notes-api/docs/plans/notes-api.md",
+         *       "statusVersion": 23,
+         *       "updatedAt": "2026-12-06T01:34:46.538Z",
+         *       "progress": {
+         *         "total": 16,
+         *         "done": 8,
+         *         "running": 2,
+         *         "failed": 0,
+         *         "percent": 50
+         *       }
+         *     }
+         */
+        PlanStatusMessage: {
+            /**
+             * @description message format version
+             * @constant
+             */
+            v: 1;
+            /** @constant */
+            type: "plan.status";
+            /** @description increases by one per event; a snapshot carries the seq of the last event before it */
+            seq: number;
+            /**
+             * Format: date-time
+             * @description when the server sent it
+             */
+            at: string;
+            /** @description the plan's API name */
+            plan: string;
+            /** @description the plan file (absolute) */
+            file: string;
+            /** @description status.json's own version counter (0: there is no status file) */
+            statusVersion: number;
+            /** @description when status.json says it was written ('' when there is none) */
+            updatedAt: string;
+            progress: components["schemas"]["Progress"];
+            /** @description the status file cannot be used; the plan keeps its last readable state */
+            error?: string;
+        };
+        /**
          * @description A plan is no longer any worktree's plan.
          * @example {
          *       "v": 1,
@@ -944,7 +993,7 @@ export interface components {
             at: string;
             worktree: components["schemas"]["Worktree"];
         };
-        EventMessage: components["schemas"]["TaskMessage"] | components["schemas"]["TaskActivityMessage"] | components["schemas"]["OrchestratorMessage"] | components["schemas"]["PlanMessage"] | components["schemas"]["PlanRemovedMessage"] | components["schemas"]["WorktreeMessage"];
+        EventMessage: components["schemas"]["TaskMessage"] | components["schemas"]["TaskActivityMessage"] | components["schemas"]["PlanStatusMessage"] | components["schemas"]["OrchestratorMessage"] | components["schemas"]["PlanMessage"] | components["schemas"]["PlanRemovedMessage"] | components["schemas"]["WorktreeMessage"];
         /** @description Anything the server sends on /api/events. */
         ServerMessage: components["schemas"]["SnapshotMessage"] | components["schemas"]["EventMessage"];
         ToolDenial: {

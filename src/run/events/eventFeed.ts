@@ -21,6 +21,11 @@ export class EventFeed {
     return () => this.listeners.delete(listener);
   }
 
+  /** The seq of the last event sent (0 before the first). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   emit(body: EventBody): void {
     if (this.closed) return;
     const message = { v: EVENT_VERSION, seq: ++this.seq, at: new Date().toISOString(), ...body } as EventMessage;

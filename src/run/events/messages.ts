@@ -120,6 +120,8 @@ export type TaskMessage = Envelope<'task'> & {
   note?: string;
   attempts?: number;
   error?: string;
+  /** The task's agent cost on its latest attempt, when the record has one (the final cost once the task ended). */
+  costUsd?: number;
   /** The plan's progress after the status file version that carried this change. */
   progress: Progress;
 };
@@ -133,12 +135,31 @@ export type TaskActivityMessage = Envelope<'task.activity'> & {
   costUsd?: number;
 };
 
+/**
+ * A new version of the plan's status file was read (or it became unreadable). Comes after the `task`
+ * and `task.activity` events of that read, and also when the write changed nothing they describe
+ * (an agent's denied calls, a commit, a cost): a consumer that keeps whole task records re-reads
+ * them then (`GET /api/plans/{name}/status`; in process, PlanEventStream.planState).
+ */
+export type PlanStatusMessage = Envelope<'plan.status'> & {
+  plan: string;
+  /** The plan file (absolute). */
+  file: string;
+  /** status.json's own version counter (0: there is no status file). */
+  statusVersion: number;
+  /** When status.json says it was written ('' when there is none). */
+  updatedAt: string;
+  progress: Progress;
+  /** The status file cannot be used; the plan keeps its last readable state. */
+  error?: string;
+};
+
 export type OrchestratorMessage = Envelope<'orchestrator.started' | 'orchestrator.stopped'> & { orchestrator: OrchestratorInfo };
 export type PlanMessage = Envelope<'plan.added' | 'plan.changed'> & { plan: PlanInfo };
 export type PlanRemovedMessage = Envelope<'plan.removed'> & { plan: string; file: string };
 export type WorktreeMessage = Envelope<'worktree.created' | 'worktree.removed'> & { worktree: WorktreeInfo };
 
-export type EventMessage = TaskMessage | TaskActivityMessage | OrchestratorMessage | PlanMessage | PlanRemovedMessage | WorktreeMessage;
+export type EventMessage = TaskMessage | TaskActivityMessage | PlanStatusMessage | OrchestratorMessage | PlanMessage | PlanRemovedMessage | WorktreeMessage;
 export type ServerMessage = SnapshotMessage | EventMessage;
 
 /** Distributes over the union, so each message type keeps its own fields. */

@@ -6,26 +6,40 @@
  * fs.watch gives the low latency (a status write reaches the listeners within a few ms); a stat
  * poll backs it up because watchers coalesce quick rewrites, miss folders created after the watch
  * started, and are unreliable on network file systems; a periodic rescan (git worktree list, pointer
- * files, status folders) catches whatever neither saw. What a new status file means as events is
- * watchedPlan.ts's part.
+ * files, status folders) catches whatever neither saw. Task events come from the status file's
+ * per-task history, not from comparing two reads, so a task that started and completed between two
+ * reads still gives `in_progress` then `completed`, in that order.
  *
- * No `vscode` import: the server runs it under planctl, and the extension can host it.
+ * It is the PlanEventStream (stream.ts: subscribe, snapshot, seq, planState), the contract every
+ * view relies on. No `vscode` import: the server runs it under planctl, and the extension hosts it.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { listWorktrees, locateAllPlans } from '../allPlans.js';
-import { listRegistry } from '../registry.js';
-import { AnalysisCache, openPlan } from '../../core/session.js';
 import type { Analysis } from '../../core/analyzer.js';
+import { listWorktrees, locateAllPlans, type PlanLocation } from '../allPlans.js';
+import { listRegistry, type RegistryReadCache } from '../registry.js';
+import { AnalysisCache, openPlan } from '../../core/session.js';
 import { emptyStatus, readStatusFile, type StatusFile } from '../../core/status.js';
 import { relativeToRoot } from '../../core/planFile.js';
 import { GitService } from '../../git/gitService.js';
-import type { EventBody, KnownPlan, OrchestratorInfo, PlanInfo, SnapshotMessage, WorktreeInfo } from './messages.js';
-import { EventFeed, type EventListener } from './eventFeed.js';
-import { applyStatus, newWatchedPlan, planInfo, snapshotPlan, type WatchedPlan } from './watchedPlan.js';
-import { namePlans, orchestratorInfo } from './views.js';
+import { PlanError } from '../../core/source.js';
+import {
+  type EventBody,
+  type EventMessage,
+  type KnownPlan,
+  type OrchestratorInfo,
+  type PlanInfo,
+  type Progress,
+  type SnapshotMessage,
+  type WorktreeInfo,
+} from './messages.js';
+import { NO_PROGRESS, namePlans, orchestratorInfo } from './views.js';
+import { Pipeline, Serial } from './pipeline.js';
+import { stamp, type TaskMemo } from './taskMemo.js';
+import { applyStatus, planInfo, snapshotPlan } from './watchedPlan.js';
+import { EventFeed } from './eventFeed.js';
+import type { PlanEventStream, PlanState, StreamListener, StreamSubscription, TrackedPlan } from './stream.js';
 
 export interface PlanWatcherOptions {
   /** Any directory of the repository (any of its worktrees). */
@@ -42,54 +56,28 @@ export interface PlanWatcherOptions {
   analysisCache?: AnalysisCache;
 }
 
-/** A plan being watched: its state, and the stamps that tell whether its files changed since the last read. */
-interface Watched extends WatchedPlan {
+interface Watched {
+  loc: KnownPlan;
   planStamp: string;
   statusStamp: string;
   statusPath?: string;
+  analysis?: Analysis;
+  status: StatusFile;
+  error?: string;
+  /** The part of `error` that is about the status file (the plan itself may be fine). */
+  statusError?: string;
+  memo: Map<string, TaskMemo>;
+  progress: Progress;
+  title: string;
 }
 
-/**
- * Every check that emits events runs here, one at a time, so that events keep the order in which
- * things happened on disk (a task's last status write before its orchestrator's registry record goes
- * away). A job requested while the same job waits to start joins it: a burst of fs events costs one
- * run, and every caller still gets a run that started after it asked.
- */
-class Pipeline {
-  private tail: Promise<void> = Promise.resolve();
-  private readonly queued = new Map<string, Promise<void>>();
-
-  run(key: string, job: () => Promise<void>): Promise<void> {
-    const waiting = this.queued.get(key);
-    if (waiting) return waiting;
-    const next = this.tail.then(() => {
-      this.queued.delete(key);
-      return job();
-    });
-    this.queued.set(key, next);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
-
-/** Runs one job at a time; a request made while a run waits to start joins it. */
-class Serial {
-  private readonly pipeline = new Pipeline();
-
-  run(job: () => Promise<void>): Promise<void> {
-    return this.pipeline.run('', job);
-  }
-}
-
-async function stamp(file: string | undefined): Promise<string> {
-  if (!file) return '';
-  try {
-    const s = await stat(file);
-    // The inode too: an atomic rewrite of the same size within the same millisecond still differs.
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch {
-    return 'missing';
-  }
+/** One read of a plan and its status file, before it is stored. */
+interface Read {
+  analysis?: Analysis;
+  statusPath?: string;
+  status: StatusFile;
+  error?: string;
+  statusError?: string;
 }
 
 export function sameFile(a: string, b: string): boolean {
@@ -102,14 +90,40 @@ export function sameFile(a: string, b: string): boolean {
   }
 }
 
-export class PlanWatcher {
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Errors of the status file rather than of the plan (core reports them with a `status-` code). */
+function isStatusError(e: unknown): boolean {
+  return e instanceof PlanError && e.code.startsWith('status-');
+}
+
+/** The located plans, then the tracked ones no worktree names (the same file once). */
+function withTracked(located: PlanLocation[], tracked: readonly TrackedPlan[]): PlanLocation[] {
+  const out = [...located];
+  const seen = new Set(located.map((l) => path.resolve(l.file)));
+  for (const t of tracked) {
+    const file = path.resolve(t.file);
+    if (seen.has(file)) continue;
+    seen.add(file);
+    out.push({ file, plan: path.relative(t.worktree, file).split(path.sep).join('/'), worktree: t.worktree, active: false });
+  }
+  return out;
+}
+
+export class PlanWatcher implements PlanEventStream {
   private readonly opts: Required<Omit<PlanWatcherOptions, 'onError' | 'analysisCache'>> & Pick<PlanWatcherOptions, 'onError'>;
   private readonly cache: AnalysisCache;
   private readonly feed: EventFeed;
+  private tracked: readonly TrackedPlan[] = [];
+  private started = false;
   private readonly watched = new Map<string, Watched>();
   private byName = new Map<string, Watched>();
   private worktreeList: WorktreeInfo[] = [];
   private orchestrators = new Map<string, OrchestratorInfo>();
+  /** The registry records as last read: a poll re-reads only the ones that changed. */
+  private readonly registryCache: RegistryReadCache = new Map();
   private commonDir: string | undefined;
   private readonly fsWatchers = new Map<string, FSWatcher>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -135,6 +149,7 @@ export class PlanWatcher {
       // Not a git repository: the registry lives beside each status file.
     }
     await this.rescans.run(() => this.scan(false));
+    this.started = true;
     const poll = setInterval(() => this.pollAll(), this.opts.pollMs);
     const rescan = setInterval(() => void this.rescan().catch((e) => this.reportError(e)), this.opts.rescanMs);
     for (const t of [poll, rescan]) {
@@ -154,11 +169,55 @@ export class PlanWatcher {
   }
 
   /** `json` is the message already serialised once, for listeners that send it to many clients. */
-  onEvent(listener: EventListener): () => void {
+  onEvent(listener: (message: EventMessage, json: string) => void): () => void {
     return this.feed.onEvent(listener);
   }
 
+  get seq(): number {
+    return this.feed.lastSeq;
+  }
+
+  subscribe(listener: StreamListener): StreamSubscription {
+    // Both in this tick: events are emitted synchronously after the state they describe is stored,
+    // so no event can fall between the snapshot and the listener.
+    const snapshot = this.snapshot();
+    const unsubscribe = this.feed.onEvent((message, json) => listener(message, json));
+    return { snapshot, unsubscribe: () => void unsubscribe() };
+  }
+
+  planState(file: string): PlanState | undefined {
+    const w = this.watched.get(path.resolve(file));
+    return w && this.stateOf(w);
+  }
+
+  planStates(): PlanState[] {
+    return [...this.watched.values()].map((w) => this.stateOf(w));
+  }
+
+  async trackPlans(plans: readonly TrackedPlan[]): Promise<void> {
+    this.tracked = [...plans];
+    if (this.started) await this.rescan();
+  }
+
+  private stateOf(w: Watched): PlanState {
+    return {
+      plan: w.loc,
+      status: w.status,
+      // The stamp is taken before the read: a file created in between was read all the same.
+      statusExists: (w.statusStamp !== 'missing' && w.statusStamp !== '') || w.status.version > 0,
+      ...(w.statusPath ? { statusPath: w.statusPath } : {}),
+      ...(w.statusError ? { statusError: w.statusError } : {}),
+      ...(w.analysis ? { analysis: w.analysis } : {}),
+      ...(w.error ? { error: w.error } : {}),
+    };
+  }
+
   /** Re-reads the worktree list and every worktree's plans now (the plan list endpoint, an unknown name). */
+  /** The repository's worktrees as last scanned, the main checkout first. */
+  worktrees(): WorktreeInfo[] {
+    return [...this.worktreeList];
+  }
+
   rescan(): Promise<void> {
     return this.rescans.run(() => this.scan(true));
   }
@@ -191,19 +250,6 @@ export class PlanWatcher {
     });
   }
 
-  /**
-   * Every watched plan as the watcher last read it, for views built from the same state as the
-   * events (the dashboard). Shared: read it, never change it.
-   */
-  planStates(): Array<{ plan: KnownPlan; status: StatusFile; analysis?: Analysis; error?: string }> {
-    return [...this.watched.values()].map((w) => ({ plan: w.loc, status: w.status, ...(w.analysis ? { analysis: w.analysis } : {}), ...(w.error ? { error: w.error } : {}) }));
-  }
-
-  /** The repository's worktrees as last scanned, the main checkout first. */
-  worktrees(): WorktreeInfo[] {
-    return [...this.worktreeList];
-  }
-
   private info(w: Watched): PlanInfo {
     return planInfo(w, this.orchestratorFor(w.loc.file));
   }
@@ -211,6 +257,7 @@ export class PlanWatcher {
   private emit(body: EventBody): void {
     if (!this.closed) this.feed.emit(body);
   }
+
 
   private reportError(err: unknown): void {
     this.opts.onError?.(err);
@@ -241,7 +288,7 @@ export class PlanWatcher {
     // The slow part (git worktree list, reading every worktree's pointers and status folders) runs
     // outside the pipeline, so that task events do not wait for it.
     const worktrees = await listWorktrees(this.opts.cwd);
-    const locations = namePlans(await locateAllPlans(this.opts.cwd, worktrees));
+    const locations = namePlans(withTracked(await locateAllPlans(this.opts.cwd, worktrees), this.tracked));
     await this.pipeline.run(`scan:${++this.scans}`, () => this.applyScan(worktrees, locations, emit));
   }
 
@@ -249,7 +296,9 @@ export class PlanWatcher {
     if (this.closed) return;
     const before = new Map(this.worktreeList.map((w) => [w.path, w]));
     const after = new Map(worktrees.map((w) => [w.path, w]));
-    this.worktreeList = worktrees;
+    // A removed worktree stays listed until its worktree.removed below: a snapshot taken in between
+    // must not be ahead of the events.
+    this.worktreeList = [...worktrees, ...[...before.values()].filter((w) => !after.has(w.path))];
     if (emit) {
       for (const [p, w] of after) if (!before.has(p)) this.emit({ type: 'worktree.created', worktree: w });
     }
@@ -258,7 +307,7 @@ export class PlanWatcher {
       seen.add(loc.file);
       const w = this.watched.get(loc.file);
       if (!w) {
-        const fresh: Watched = { ...newWatchedPlan(loc, emptyStatus(loc.plan)), planStamp: '', statusStamp: '' };
+        const fresh: Watched = { loc, planStamp: '', statusStamp: '', status: emptyStatus(loc.plan), memo: new Map(), progress: NO_PROGRESS, title: '' };
         await this.load(fresh);
         this.watched.set(loc.file, fresh);
         if (emit) this.emit({ type: 'plan.added', plan: this.info(fresh) });
@@ -274,6 +323,7 @@ export class PlanWatcher {
     }
     this.byName = new Map([...this.watched.values()].map((w) => [w.loc.name, w]));
     await this.checkRegistry(emit);
+    this.worktreeList = worktrees;
     if (emit) {
       for (const [p, w] of before) if (!after.has(p)) this.emit({ type: 'worktree.removed', worktree: w });
     }
@@ -283,18 +333,44 @@ export class PlanWatcher {
   /** Reads the plan and its status; remembers every task's state without reporting it. */
   private async load(w: Watched): Promise<void> {
     w.planStamp = await stamp(w.loc.file);
-    try {
-      const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
-      w.statusPath = s.statusPath;
-      w.statusStamp = await stamp(s.statusPath);
-      w.analysis = s.analysis;
-      delete w.error;
-      applyStatus(w, s.status);
-    } catch (e) {
-      w.error = e instanceof Error ? e.message : String(e);
-      w.analysis = undefined;
-      applyStatus(w, emptyStatus(w.loc.plan));
+    const read = await this.read(w, true);
+    w.statusStamp = await stamp(read.statusPath);
+    this.commit(w, read);
+    this.apply(w, read.status);
+  }
+
+  /**
+   * Reads the plan (when `planChanged` or never read) and its status file. Nothing is stored on `w`:
+   * the caller commits it in the same tick as it emits the events, so a snapshot taken meanwhile is
+   * never ahead of the events.
+   */
+  private async read(w: Watched, planChanged: boolean): Promise<Read> {
+    if (planChanged || !w.analysis) {
+      try {
+        const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
+        return { analysis: s.analysis, statusPath: s.statusPath, status: s.status };
+      } catch (e) {
+        // A status file error names the file (PlanError.path): watch it, to see it mended.
+        const statusPath = isStatusError(e) ? ((e as PlanError).path ?? w.statusPath) : w.statusPath;
+        return { statusPath, status: emptyStatus(w.loc.plan), error: errorText(e), ...(isStatusError(e) ? { statusError: errorText(e) } : {}) };
+      }
     }
+    try {
+      const status = (await readStatusFile(w.statusPath!)) ?? emptyStatus(relativeToRoot(w.loc.worktree, w.loc.file));
+      return { analysis: w.analysis, statusPath: w.statusPath, status };
+    } catch (e) {
+      // A corrupt file says nothing about the tasks: keep the last known states.
+      return { analysis: w.analysis, statusPath: w.statusPath, status: w.status, error: errorText(e), statusError: errorText(e) };
+    }
+  }
+
+  private commit(w: Watched, read: Read): void {
+    w.analysis = read.analysis;
+    if (read.statusPath) w.statusPath = read.statusPath;
+    if (read.error) w.error = read.error;
+    else delete w.error;
+    if (read.statusError) w.statusError = read.statusError;
+    else delete w.statusError;
   }
 
   private checkPlanSoon(w: Watched): Promise<void> {
@@ -308,41 +384,41 @@ export class PlanWatcher {
     const planStamp = await stamp(w.loc.file);
     const statusStamp = await stamp(w.statusPath);
     if (planStamp === w.planStamp && statusStamp === w.statusStamp && !w.error) return;
-    const before = JSON.stringify([w.title, w.error ?? '', w.progress.total]);
-    let status: StatusFile;
-    if (planStamp !== w.planStamp || !w.analysis) {
-      try {
-        const s = await openPlan(w.loc.file, w.loc.worktree, this.cache);
-        w.analysis = s.analysis;
-        w.statusPath = s.statusPath;
-        status = s.status;
-        delete w.error;
-      } catch (e) {
-        w.error = e instanceof Error ? e.message : String(e);
-        w.analysis = undefined;
-        status = emptyStatus(w.loc.plan);
-      }
-    } else {
-      try {
-        status = (await readStatusFile(w.statusPath!)) ?? emptyStatus(relativeToRoot(w.loc.worktree, w.loc.file));
-        delete w.error;
-      } catch (e) {
-        // A corrupt file says nothing about the tasks: keep the last known states.
-        w.error = e instanceof Error ? e.message : String(e);
-        status = w.status;
-      }
-    }
-    w.planStamp = planStamp;
-    w.statusStamp = statusStamp;
+    const read = await this.read(w, planStamp !== w.planStamp);
     // An orchestrator registers before it starts its first task: report it first, as it happened.
-    // Checked before apply(): between apply() and the emits below, a client connecting would get
-    // a snapshot that already holds these changes and then receive them again as events.
-    if (!this.inRegistryCheck && Object.values(status.tasks).some((t) => t.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
+    // Checked before the new state is stored: a client connecting meanwhile gets a snapshot without
+    // these changes, and then receives them as events.
+    if (!this.inRegistryCheck && Object.values(read.status.tasks).some((t) => t.status === 'in_progress') && !this.orchestratorFor(w.loc.file)?.alive) {
       await this.checkRegistry(true);
     }
-    const events = applyStatus(w, status);
+    if (this.closed || this.watched.get(w.loc.file) !== w) return;
+    const before = JSON.stringify([w.title, w.error ?? '', w.progress.total]);
+    const statusBefore = `${w.statusStamp}|${w.statusError ?? ''}`;
+    const appeared = w.statusStamp === 'missing' && statusStamp !== 'missing';
+    w.planStamp = planStamp;
+    w.statusStamp = statusStamp;
+    this.commit(w, read);
+    const events = this.apply(w, read.status);
     for (const e of events) this.emit(e);
     if (JSON.stringify([w.title, w.error ?? '', w.progress.total]) !== before) this.emit({ type: 'plan.changed', plan: this.info(w) });
+    if (`${w.statusStamp}|${w.statusError ?? ''}` !== statusBefore) {
+      this.emit({
+        type: 'plan.status',
+        plan: w.loc.name,
+        file: w.loc.file,
+        statusVersion: w.status.version,
+        updatedAt: w.status.updatedAt,
+        progress: w.progress,
+        ...(w.statusError ? { error: w.statusError } : {}),
+      });
+    }
+    // A status folder made after the last rescan is watched from now on, not from the next rescan.
+    if (appeared) this.updateFsWatchers();
+  }
+
+  /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
+  private apply(w: Watched, status: StatusFile): EventBody[] {
+    return applyStatus(w, status);
   }
 
   /** Runs inside the pipeline. A stopped orchestrator's plan is read first: its last task changes came before the stop. */
@@ -352,10 +428,10 @@ export class PlanWatcher {
     try {
       const next = new Map<string, OrchestratorInfo>();
       for (const dir of this.registryDirs()) {
-        for (const e of await listRegistry(dir)) {
+        for (const e of await listRegistry(dir, this.registryCache)) {
           // Outside git the registry shares its folder with status.json: keep only real records.
           if (typeof e.pid !== 'number' || typeof e.plan !== 'string') continue;
-          const plan = [...this.watched.values()].find((w) => sameFile(w.loc.file, e.plan));
+          const plan = this.watched.get(path.resolve(e.plan)) ?? [...this.watched.values()].find((w) => sameFile(w.loc.file, e.plan));
           next.set(`${dir}\0${e.name}`, orchestratorInfo(e, plan?.loc));
         }
       }

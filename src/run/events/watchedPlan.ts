@@ -11,21 +11,7 @@ import type { Analysis } from '../../core/analyzer.js';
 import type { StatusFile, TaskStatus } from '../../core/status.js';
 import type { EventBody, KnownPlan, OrchestratorInfo, PlanInfo, Progress, SnapshotMessage } from './messages.js';
 import { NO_PROGRESS, progressOf, taskRows } from './views.js';
-
-interface HistoryEntry {
-  status: TaskStatus;
-  at: string;
-  note?: string;
-}
-
-/** What was last seen of a task: enough to find the history entries that are new in the next read. */
-interface TaskMemo {
-  status: TaskStatus;
-  historyLength: number;
-  last?: HistoryEntry;
-  /** The agent's latest action as last reported, to send each new one once. */
-  activity?: string;
-}
+import { memoOf, newEntries, type HistoryEntry, type TaskMemo } from './taskMemo.js';
 
 export interface WatchedPlan {
   loc: KnownPlan;
@@ -40,28 +26,6 @@ export interface WatchedPlan {
 
 export function newWatchedPlan(loc: KnownPlan, status: StatusFile): WatchedPlan {
   return { loc, status, memo: new Map(), progress: NO_PROGRESS, title: '' };
-}
-
-function sameEntry(a: HistoryEntry | undefined, b: HistoryEntry | undefined): boolean {
-  return !!a && !!b && a.at === b.at && a.status === b.status && (a.note ?? '') === (b.note ?? '');
-}
-
-/** The history entries of `rec` that were not there when `memo` was taken. */
-function newEntries(memo: TaskMemo | undefined, rec: StatusFile['tasks'][string]): HistoryEntry[] {
-  const h = rec.history;
-  const changedStatus = (): HistoryEntry[] => (rec.status !== (memo?.status ?? 'pending') ? [{ status: rec.status, at: rec.updatedAt }] : []);
-  if (!memo || memo.historyLength === 0) return h.length > 0 ? h : changedStatus();
-  if (memo.historyLength <= h.length && sameEntry(h[memo.historyLength - 1], memo.last)) return h.slice(memo.historyLength);
-  // The history is capped, so old entries drop off the front: find where we were.
-  for (let i = h.length - 1; i >= 0; i--) if (sameEntry(h[i], memo.last)) return h.slice(i + 1);
-  // The record was rewritten by something else (a legacy file, a hand edit): report the status.
-  return changedStatus();
-}
-
-function memoOf(rec: StatusFile['tasks'][string]): TaskMemo {
-  const last = rec.history[rec.history.length - 1];
-  const activity = rec.run?.activity ? `${rec.run.activity}|${rec.run.turn ?? ''}|${rec.run.costUsd ?? ''}` : undefined;
-  return { status: rec.status, historyLength: rec.history.length, ...(last ? { last } : {}), ...(activity ? { activity } : {}) };
 }
 
 /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
@@ -113,6 +77,7 @@ export function applyStatus(w: WatchedPlan, status: StatusFile): EventBody[] {
       // Attempts and the error belong to the record as it is now, i.e. to its latest change.
       ...(c.last && rec ? { attempts: rec.attempts } : {}),
       ...(c.last && rec?.lastError && c.entry.status === 'failed' ? { error: rec.lastError } : {}),
+      ...(c.last && rec?.run?.costUsd !== undefined ? { costUsd: rec.run.costUsd } : {}),
       progress: w.progress,
     };
   });

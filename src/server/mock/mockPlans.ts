@@ -248,6 +248,8 @@ export class MockPlans implements PlanSource {
     p.status.version += 1;
     p.status.updatedAt = new Date().toISOString();
     for (const e of applyStatus(p, p.status)) this.feed.emit(e);
+    // As the watcher does after each read of a status file.
+    this.feed.emit({ type: 'plan.status', plan: p.loc.name, file: p.loc.file, statusVersion: p.status.version, updatedAt: p.status.updatedAt, progress: p.progress });
     const o = this.orchestratorOf(p);
     if (o?.alive) o.tasks = Object.entries(p.status.tasks).filter(([, t]) => t.status === 'in_progress').map(([id]) => id);
   }

@@ -24,6 +24,11 @@ suite('Untrusted workspace', () => {
     const alpha = vscode.Uri.file(path.join(root(), 'docs', 'plans', 'alpha.md'));
     await vscode.window.showTextDocument(alpha);
     await until('diagnostics or a clean analysis of alpha.md', () => a.workspace.get(alpha)?.analysis !== undefined, 10_000);
+    // No event stream (it runs git): status files are followed read-only, as before it.
+    await until(() => `status files followed (mode ${a.liveUpdates.mode})`, () => a.liveUpdates.mode !== undefined);
+    assert.equal(a.liveUpdates.mode, 'polling');
+    assert.equal(a.liveUpdates.stream, undefined);
+    assert.equal(a.workspace.statusFollowing, 'polling');
   });
 
   test('nothing runs and nothing is written: task state, orchestrator, API server, worktree', async () => {
