@@ -393,10 +393,14 @@ export class PlanWorkspace implements vscode.Disposable {
     if (!entry) return;
     const status = state.statusError || !state.statusExists ? undefined : state.status;
     if (entry.status === status && entry.statusError === state.statusError) return;
-    // Our own write is on disk already; a read the stream made before it would take it back.
+    // Our own write is on disk already; a read the stream made before it would take it back. Older
+    // than ours is either that or a file put back to an older version: one read of our own tells.
     const own = this.ownWrites.get(entry);
-    if (own !== undefined && (status?.version ?? 0) < own && !state.statusError) return;
     this.ownWrites.delete(entry);
+    if (own !== undefined && (status?.version ?? 0) < own && !state.statusError) {
+      void this.reloadStatus(entry);
+      return;
+    }
     // Newer than any read of ours still in flight.
     this.statusReads.set(entry, (this.statusReads.get(entry) ?? 0) + 1);
     entry.status = status;
