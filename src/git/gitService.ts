@@ -57,6 +57,12 @@ export interface GitServiceOptions {
   lockRetryDelaysMs?: readonly number[];
   /** Passed to simple-git; limits git processes spawned by this instance at once. */
   maxConcurrentProcesses?: number;
+  /**
+   * Queue mutating operations per working tree instead of per repository: for a worktree on a
+   * detached HEAD whose commits move no shared ref (a worker's job worktree), so that jobs side by
+   * side do not commit one after another.
+   */
+  queuePerWorktree?: boolean;
 }
 
 export interface IsDirtyOptions {
@@ -296,7 +302,8 @@ export class GitService {
     }
     // Two services for the same repository must share a queue even when opened through different
     // worktrees or through a symlinked path.
-    let queueKey = await realpath(commonDir).catch(() => commonDir);
+    const queued = options.queuePerWorktree ? topLevel : commonDir;
+    let queueKey = await realpath(queued).catch(() => queued);
     if (process.platform === 'win32' || process.platform === 'darwin') queueKey = queueKey.toLowerCase();
     return new GitService(topLevel, commonDir, queueKey, git, options);
   }
