@@ -596,8 +596,7 @@ export class Orchestrator {
     const result = [...res.events].reverse().find((e) => e.type === 'result');
     if (result?.type === 'result' && result.durationMs !== undefined) run.agentMs = result.durationMs;
     if (r.stopped || res.stoppedFor === 'stopped') {
-      written = this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; killed after the grace period`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
-      this.emit({ type: 'reset', id: task.id, reason: 'killed after the grace period' });
+      written = this.recordStopped(r, run, 'killed after the grace period');
     } else {
       let verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] };
       if (res.stoppedFor === 'timeout') verdict = { ok: false, reason: `timed out after ${formatMinutes(this.settings.timeoutMinutes)}` };
@@ -614,19 +613,29 @@ export class Orchestrator {
     await written;
   }
 
+  /** A task stopped by a stop of the run is pending again. */
+  private recordStopped(r: Running, run: RunPatch, why: string): Promise<void> {
+    const written = this.batch.record({ taskId: r.task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; ${why}`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
+    this.emit({ type: 'reset', id: r.task.id, reason: why });
+    return written;
+  }
+
   private costPatch(r: Running): RunPatch {
     const before = this.batch.status.tasks[r.task.id]?.run?.totalCostUsd ?? 0;
     return r.costUsd > 0 ? { costUsd: r.costUsd, totalCostUsd: Math.round((before + r.costUsd) * 1e6) / 1e6 } : {};
   }
 
-  /** Checks the task's changes, commits them (when asked) and records the outcome; `written` resolves when on disk. */
-  private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch): Promise<{ written: Promise<void> }> {
+  /**
+   * Checks the task's changes, commits them (when asked) and records the outcome; `written` resolves
+   * when on disk. A task run on a worker comes with its commit already on the plan branch (`made`).
+   */
+  private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch, made: { commit?: string; note?: string } = {}): Promise<{ written: Promise<void> }> {
     const { task, attempt } = r;
     Object.assign(run, this.costPatch(r));
     this.spentUsd += r.costUsd;
     let error = verdict.ok ? undefined : verdict.reason;
-    let commit: string | undefined;
-    let note: string | undefined;
+    let commit = made.commit;
+    let note = made.note;
     if (error === undefined && task.kind === 'task' && this.git && r.before) {
       try {
         const changes = await this.taskChanges(r);
@@ -757,15 +766,10 @@ export class Orchestrator {
         const run: RunPatch = { ...(outcome.result?.processMs !== undefined ? { processMs: outcome.result.processMs } : {}), ...(outcome.result?.agentMs !== undefined ? { agentMs: outcome.result.agentMs } : {}) };
         if (outcome.result?.costUsd !== undefined) r.costUsd = outcome.result.costUsd;
         let written: Promise<void>;
-        if (r.stopped) {
-          written = this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; its job was cancelled`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
-          this.emit({ type: 'reset', id: task.id, reason: 'its job was cancelled' });
-        } else if (outcome.ok) {
-          Object.assign(run, this.costPatch(r));
-          this.spentUsd += r.costUsd;
-          written = this.batch.record({ taskId: task.id, status: 'completed', agent: this.agentName, note: outcome.commit ? `commit ${outcome.commit.slice(0, 12)} from ${outcome.result.host}` : `no changes (on ${outcome.result.host})`, run: { ...run, activity: 'done', ...(outcome.commit ? { commit: outcome.commit } : {}) } });
-          this.completed.push(task.id);
-          this.emit({ type: 'completed', id: task.id, ms: Date.now() - r.startedAt, ...(outcome.commit ? { commit: outcome.commit } : {}), ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
+        if (r.stopped) written = this.recordStopped(r, run, 'its job was cancelled');
+        else if (outcome.ok) {
+          const note = outcome.commit ? `commit ${outcome.commit.slice(0, 12)} from ${outcome.result.host}` : `no changes (on ${outcome.result.host})`;
+          ({ written } = await this.finish(r, { ok: true }, run, { ...(outcome.commit ? { commit: outcome.commit } : {}), note }));
         } else {
           ({ written } = await this.finish(r, { ok: false, reason: outcome.reason, ...(outcome.result?.denials ? { denials: outcome.result.denials } : {}) }, run));
         }
