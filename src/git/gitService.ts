@@ -706,49 +706,6 @@ export class GitService {
     }
   }
 
-  /**
-   * Applies a commit made elsewhere (a worker's task commit, fetched from `remote`'s `ref`) on top of
-   * this working tree's branch. A conflict is aborted, leaving the branch as it was, and reported with
-   * the conflicting files: the caller reruns the task on the new tip.
-   */
-  async applyRemoteCommit(
-    remote: string,
-    ref: string,
-    commit: string,
-    opts: { identity?: { name: string; email: string }; onlyPaths?: readonly string[] } = {},
-  ): Promise<{ commit: string } | { conflict: string[] }> {
-    if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
-    if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new GitError('invalid-name', `"${ref}" is not a task ref`);
-    if (!/^[0-9a-f]{40}$/.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
-    const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
-    return this.run(async (git) => {
-      await git.raw(['fetch', '--quiet', remote, `+${ref}:${ref}`]);
-      if (opts.onlyPaths) {
-        // What the commit changes must be what its worker reported: nothing else enters the branch.
-        const allowed = new Set(opts.onlyPaths);
-        const touched = (await git.raw(['diff-tree', '--no-commit-id', '-r', '--name-only', '--no-renames', '-z', commit])).split('\0').filter(Boolean);
-        const extra = touched.filter((p) => !allowed.has(p));
-        if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
-      }
-      try {
-        await git.raw([...identity, 'cherry-pick', '--allow-empty', commit]);
-      } catch (err) {
-        const files = (await git.raw(['diff', '--name-only', '--diff-filter=U']).catch(() => '')).split('\n').filter(Boolean);
-        await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
-        if (files.length === 0) throw err;
-        return { conflict: files };
-      }
-      return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
-    });
-  }
-
-  /** Pushes this working tree's HEAD to `branch` on `remote` (workers start their jobs from it). */
-  async pushHead(remote: string, branch: string): Promise<void> {
-    if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
-    assertSafeName(branch);
-    await this.run((git) => git.raw(['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]));
-  }
-
   /** Whether git has an identity to commit with here (a fresh machine with an empty HOME has none). */
   async hasIdentity(): Promise<boolean> {
     try {

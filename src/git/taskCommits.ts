@@ -1,0 +1,81 @@
+/**
+ * The coordinator's git for tasks run on workers (`planctl orchestrate --queue`): publishing the plan
+ * branch commit a job starts from, fetching the workers' task commits (`refs/plan-tasks/…`) and
+ * applying them to the plan branch. Every call goes through the repository's GitService queue, so an
+ * integration never interleaves with a commit or push of the same repository.
+ *
+ * Every git command here prints something: simple-git waits 50 ms more after a command that is silent.
+ */
+import { GitError } from './errors.js';
+import type { GitService } from './gitService.js';
+import { assertSafeName } from './slug.js';
+
+export type PickOutcome = { commit: string } | { conflict: string[] };
+
+function assertRemoteName(remote: string): void {
+  if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
+}
+
+function assertTaskRef(ref: string): void {
+  if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new GitError('invalid-name', `"${ref}" is not a task ref`);
+}
+
+function assertCommitId(commit: string): void {
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
+}
+
+/** Pushes `commit` to `branch` on `remote` (workers start their jobs from it); the branch only moves forward. */
+export async function pushCommit(service: GitService, remote: string, commit: string, branch: string): Promise<void> {
+  assertRemoteName(remote);
+  assertCommitId(commit);
+  assertSafeName(branch);
+  await service.run((git) => git.raw(['push', '--porcelain', remote, `${commit}:refs/heads/${branch}`]));
+}
+
+/** Fetches task refs from `remote` into the same refs here, in one fetch: commits that finished together cost one round trip. */
+export async function fetchTaskRefs(service: GitService, remote: string, refs: readonly string[]): Promise<void> {
+  assertRemoteName(remote);
+  if (refs.length === 0) return;
+  for (const ref of refs) assertTaskRef(ref);
+  await service.run((git) => git.raw(['fetch', '--verbose', remote, ...refs.map((r) => `+${r}:${r}`)]));
+}
+
+/**
+ * Applies a worker's task commit (fetched with fetchTaskRefs) on top of the branch checked out here,
+ * noting its origin in the message (`cherry-pick -x`: integratedFrom finds it after a restart). A
+ * conflict is aborted, leaving the branch as it was, and reported with the conflicting files: the
+ * caller reruns the task on the new tip.
+ */
+export async function pickTaskCommit(
+  service: GitService,
+  commit: string,
+  opts: { identity?: { name: string; email: string }; onlyPaths?: readonly string[] } = {},
+): Promise<PickOutcome> {
+  assertCommitId(commit);
+  const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
+  return service.run(async (git) => {
+    if (opts.onlyPaths) {
+      // What the commit changes must be what its worker reported: nothing else enters the branch.
+      const allowed = new Set(opts.onlyPaths);
+      const touched = (await git.raw(['diff-tree', '--no-commit-id', '-r', '--name-only', '--no-renames', '-z', commit])).split('\0').filter(Boolean);
+      const extra = touched.filter((p) => !allowed.has(p));
+      if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
+    }
+    try {
+      await git.raw([...identity, 'cherry-pick', '-x', '--allow-empty', commit]);
+    } catch (err) {
+      const files = await service.conflictedFiles().catch(() => []);
+      await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
+      if (files.length === 0) throw err;
+      return { conflict: files };
+    }
+    return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+  });
+}
+
+/** The commit on the branch checked out here that pickTaskCommit made from `commit`, if any. */
+export async function integratedFrom(service: GitService, commit: string): Promise<string | undefined> {
+  assertCommitId(commit);
+  const found = await service.read(['log', '-1', '--format=%H', '--fixed-strings', `--grep=(cherry picked from commit ${commit})`, 'HEAD']);
+  return found.trim() || undefined;
+}
