@@ -178,6 +178,16 @@ function enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/** `git commit` and `cherry-pick` print the new commit's full id (`[branch <id>] subject`): no rev-parse after them. */
+export const FULL_IDS = ['-c', 'core.abbrev=no'];
+
+/** The commit id in the `[branch <id>] subject` line that `git commit` / `cherry-pick` printed with FULL_IDS, else HEAD's. */
+export async function committed(git: SimpleGit, output: string): Promise<string> {
+  // Branch names hold no space: the first " <id>]" is the id, whatever the subject says.
+  const printed = /^\[[^\n]*? ([0-9a-f]{40}|[0-9a-f]{64})\]/m.exec(output)?.[1];
+  return printed ?? (await git.raw(['rev-parse', 'HEAD'])).trim();
+}
+
 /** A full or abbreviated commit sha. */
 const SHA = /^[0-9a-f]{7,64}$/;
 
@@ -728,8 +738,7 @@ export class GitService {
     const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
     const emptyCommit = async (git: SimpleGit) => {
       // --only with no paths: an empty commit that leaves whatever the user staged where it is.
-      await git.raw([...identity, 'commit', '--allow-empty', '--only', '-m', message]);
-      return (await git.raw(['rev-parse', 'HEAD'])).trim();
+      return committed(git, await git.raw([...identity, ...FULL_IDS, 'commit', '--allow-empty', '--only', '-m', message]));
     };
     if (paths.length === 0) return opts.allowEmpty ? this.run(emptyCommit) : undefined;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'plan-commit-'));
@@ -746,8 +755,7 @@ export class GitService {
         // Someone committed them meanwhile (a parallel task's commit that took them along).
         if (!staged.some((p) => wanted.has(p))) return opts.allowEmpty ? emptyCommit(git) : undefined;
         // With paths, `git commit` commits only them (--only): what the user staged elsewhere stays staged.
-        await git.raw([...identity, '--literal-pathspecs', 'commit', '-m', message, ...spec]);
-        return (await git.raw(['rev-parse', 'HEAD'])).trim();
+        return committed(git, await git.raw([...identity, ...FULL_IDS, '--literal-pathspecs', 'commit', '-m', message, ...spec]));
       });
     } finally {
       await rm(dir, { recursive: true, force: true });

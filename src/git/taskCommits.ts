@@ -7,7 +7,7 @@
  * Every git command here prints something: simple-git waits 50 ms more after a command that is silent.
  */
 import { GitError } from './errors.js';
-import type { GitService } from './gitService.js';
+import { committed, FULL_IDS, type GitService } from './gitService.js';
 import { assertSafeName } from './slug.js';
 
 export type PickOutcome = { commit: string } | { conflict: string[] };
@@ -40,36 +40,52 @@ export async function fetchTaskRefs(service: GitService, remote: string, refs: r
   await service.run((git) => git.raw(['fetch', '--verbose', remote, ...refs.map((r) => `+${r}:${r}`)]));
 }
 
+/** The paths each commit changes (renames as a deletion and an addition), in one git run for all of them. */
+export async function changedPaths(service: GitService, commits: readonly string[]): Promise<Map<string, string[]>> {
+  for (const c of commits) assertCommitId(c);
+  const out = new Map<string, string[]>();
+  if (commits.length === 0) return out;
+  // Each commit: \x01<id>\0, then its paths, each ending in \0 (the first after a newline).
+  const text = await service.read(['log', '--no-walk=unsorted', '--format=%x01%H', '--name-only', '--no-renames', '-z', ...commits]);
+  for (const chunk of text.split('\x01').slice(1)) {
+    const [id, ...paths] = chunk.split('\0');
+    out.set(id!, paths.map((p) => p.replace(/^\n/, '')).filter(Boolean));
+  }
+  return out;
+}
+
 /**
  * Applies a worker's task commit (fetched with fetchTaskRefs) on top of the branch checked out here,
- * noting its origin in the message (`cherry-pick -x`: integratedFrom finds it after a restart). A
- * conflict is aborted, leaving the branch as it was, and reported with the conflicting files: the
- * caller reruns the task on the new tip.
+ * noting its origin in the message (`cherry-pick -x`: integratedFrom finds it after a restart). With
+ * `onlyPaths`, a commit that changes anything else is refused (`touched`: what it changes, when
+ * changedPaths already said). A conflict is aborted, leaving the branch as it was, and reported with
+ * the conflicting files: the caller reruns the task on the new tip.
  */
 export async function pickTaskCommit(
   service: GitService,
   commit: string,
-  opts: { identity?: { name: string; email: string }; onlyPaths?: readonly string[] } = {},
+  opts: { identity?: { name: string; email: string }; onlyPaths?: readonly string[]; touched?: readonly string[] } = {},
 ): Promise<PickOutcome> {
   assertCommitId(commit);
   const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
+  if (opts.onlyPaths) {
+    // What the commit changes must be what its worker reported: nothing else enters the branch.
+    const allowed = new Set(opts.onlyPaths);
+    const touched = opts.touched ?? (await changedPaths(service, [commit])).get(commit) ?? [];
+    const extra = touched.filter((p) => !allowed.has(p));
+    if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
+  }
   return service.run(async (git) => {
-    if (opts.onlyPaths) {
-      // What the commit changes must be what its worker reported: nothing else enters the branch.
-      const allowed = new Set(opts.onlyPaths);
-      const touched = (await git.raw(['diff-tree', '--no-commit-id', '-r', '--name-only', '--no-renames', '-z', commit])).split('\0').filter(Boolean);
-      const extra = touched.filter((p) => !allowed.has(p));
-      if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
-    }
+    let output: string;
     try {
-      await git.raw([...identity, 'cherry-pick', '-x', '--allow-empty', commit]);
+      output = await git.raw([...identity, ...FULL_IDS, 'cherry-pick', '-x', '--allow-empty', commit]);
     } catch (err) {
       const files = await service.conflictedFiles().catch(() => []);
       await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
       if (files.length === 0) throw err;
       return { conflict: files };
     }
-    return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+    return { commit: await committed(git, output) };
   });
 }
 

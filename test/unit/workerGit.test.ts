@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { GitService } from '../../src/git/gitService.js';
 import { HostClone } from '../../src/git/hostClone.js';
 import { JobWorktrees } from '../../src/git/jobWorktrees.js';
-import { fetchTaskRefs, integratedFrom, pickTaskCommit, pushCommit } from '../../src/git/taskCommits.js';
+import { changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pushCommit } from '../../src/git/taskCommits.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
 
 after(removeTempRepos);
@@ -160,6 +160,19 @@ describe("the coordinator's task commits", () => {
     assert.equal(repo.git(['rev-parse', 'HEAD']), tip);
     assert.equal(await git.operationInProgress(), undefined);
     assert.equal(repo.git(['status', '--porcelain']), '');
+  });
+
+  test('changedPaths lists what each of several commits changes, in one run', async () => {
+    const repo = await makeTempRepo({ 'README.md': '# r\n', 'old name.txt': 'x\n' });
+    const git = await GitService.open(repo.dir);
+    repo.git(['mv', 'old name.txt', 'new name.txt']);
+    await repo.write('d/-dash.txt', 'y\n');
+    const moved = repo.commitAll('move and add');
+    repo.git(['commit', '-q', '--allow-empty', '-m', 'empty']);
+    const empty = repo.git(['rev-parse', 'HEAD']);
+    const seen = await changedPaths(git, [empty, moved]);
+    assert.deepEqual(seen.get(moved)?.sort(), ['d/-dash.txt', 'new name.txt', 'old name.txt']);
+    assert.deepEqual(seen.get(empty), []);
   });
 
   test('names that would be options are refused before git runs', async () => {

@@ -17,7 +17,7 @@
  * has its commit integrated (unless the plan branch already has it: `cherry-pick -x` names it).
  */
 import type { GitService } from '../../git/gitService.js';
-import { fetchTaskRefs, integratedFrom, pickTaskCommit, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
+import { changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
 import { RemoteTasks, type RemoteJob } from './remoteTasks.js';
 import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
@@ -167,9 +167,11 @@ export class QueueCoordinator {
           for (const p of batch) p.reject(e);
           continue;
         }
+        const touched = await changedPaths(this.opts.git, batch.map((p) => p.result.commit)).catch(() => new Map<string, string[]>());
         for (const p of batch) {
           try {
-            const outcome = await pickTaskCommit(this.opts.git, p.result.commit, { onlyPaths: p.result.files, ...(this.opts.identity ? { identity: this.opts.identity } : {}) });
+            const seen = touched.get(p.result.commit);
+            const outcome = await pickTaskCommit(this.opts.git, p.result.commit, { onlyPaths: p.result.files, ...(seen ? { touched: seen } : {}), ...(this.opts.identity ? { identity: this.opts.identity } : {}) });
             if ('commit' in outcome) this.appliedAt.set(p.taskId, ++this.applied);
             p.resolve(outcome);
           } catch (e) {
