@@ -68,13 +68,7 @@ export async function pickTaskCommit(
 ): Promise<PickOutcome> {
   assertCommitId(commit);
   const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
-  if (opts.onlyPaths) {
-    // What the commit changes must be what its worker reported: nothing else enters the branch.
-    const allowed = new Set(opts.onlyPaths);
-    const touched = opts.touched ?? (await changedPaths(service, [commit])).get(commit) ?? [];
-    const extra = touched.filter((p) => !allowed.has(p));
-    if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
-  }
+  if (opts.onlyPaths) assertReported(commit, opts.touched ?? (await changedPaths(service, [commit])).get(commit) ?? [], opts.onlyPaths);
   return service.run(async (git) => {
     let output: string;
     try {
@@ -86,6 +80,37 @@ export async function pickTaskCommit(
       return { conflict: files };
     }
     return { commit: await committed(git, output) };
+  });
+}
+
+/** What a task's commit changes must be what its worker reported: nothing else enters the plan branch. */
+export function assertReported(commit: string, touched: readonly string[], reported: readonly string[]): void {
+  const allowed = new Set(reported);
+  const extra = touched.filter((p) => !allowed.has(p));
+  if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
+}
+
+/**
+ * Applies several task commits (checked with assertReported) with one cherry-pick, as pickTaskCommit
+ * does one: the usual case, since tasks that run side by side change different files. Returns the new
+ * commits in order, or undefined when one of them does not apply: then nothing of the batch is left
+ * applied, and the caller applies them one by one to learn which.
+ */
+export async function pickTaskCommits(service: GitService, commits: readonly string[], opts: { identity?: { name: string; email: string } } = {}): Promise<string[] | undefined> {
+  for (const c of commits) assertCommitId(c);
+  const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
+  return service.run(async (git) => {
+    let output: string;
+    try {
+      output = await git.raw([...identity, ...FULL_IDS, 'cherry-pick', '-x', '--allow-empty', ...commits]);
+    } catch {
+      // --abort returns to where the batch began, the commits it had applied included.
+      await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
+      return undefined;
+    }
+    const printed = [...output.matchAll(/^\[[^\n]*? ([0-9a-f]{40}|[0-9a-f]{64})\]/gm)].map((m) => m[1]!);
+    if (printed.length === commits.length) return printed;
+    return (await git.raw(['rev-list', '--reverse', `--max-count=${commits.length}`, 'HEAD'])).split('\n').filter(Boolean);
   });
 }
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { GitService } from '../../src/git/gitService.js';
 import { HostClone } from '../../src/git/hostClone.js';
 import { JobWorktrees } from '../../src/git/jobWorktrees.js';
-import { changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pushCommit } from '../../src/git/taskCommits.js';
+import { changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pickTaskCommits, pushCommit } from '../../src/git/taskCommits.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
 
 after(removeTempRepos);
@@ -160,6 +160,32 @@ describe("the coordinator's task commits", () => {
     assert.equal(repo.git(['rev-parse', 'HEAD']), tip);
     assert.equal(await git.operationInProgress(), undefined);
     assert.equal(repo.git(['status', '--porcelain']), '');
+  });
+
+  test('commits that finished together are applied with one cherry-pick; a batch with a conflict leaves nothing applied', async () => {
+    const repo = await makeTempRepo({ 'README.md': '# r\n', 'shared.txt': 'base\nend\n' });
+    const git = await GitService.open(repo.dir);
+    const base = repo.git(['rev-parse', 'HEAD']);
+    /** A task commit made on `base` (as a worker does), with the branch left where it was. */
+    const onBase = async (file: string, text: string, subject: string): Promise<string> => {
+      repo.git(['checkout', '-q', '--detach', base]);
+      await repo.write(file, text);
+      const c = repo.commitAll(subject);
+      repo.git(['checkout', '-q', 'main']);
+      return c;
+    };
+    const a = await onBase('a.txt', 'a\n', 'task 1.1: a');
+    const b = await onBase('b.txt', 'b\n', 'task 1.2: b');
+    const applied = await pickTaskCommits(git, [a, b]);
+    assert.equal(applied?.length, 2);
+    assert.deepEqual(repo.git(['log', '--format=%H %s', '-2']).split('\n'), [`${applied![1]} task 1.2: b`, `${applied![0]} task 1.1: a`]);
+    assert.equal(await integratedFrom(git, a), applied![0]);
+    const tip = repo.git(['rev-parse', 'HEAD']);
+    const c = await onBase('shared.txt', 'base\nfrom 1.3\nend\n', 'task 1.3: shared');
+    const d = await onBase('shared.txt', 'base\nfrom 1.4\nend\n', 'task 1.4: shared');
+    assert.equal(await pickTaskCommits(git, [c, d]), undefined);
+    assert.equal(repo.git(['rev-parse', 'HEAD']), tip);
+    assert.equal(await git.operationInProgress(), undefined);
   });
 
   test('changedPaths lists what each of several commits changes, in one run', async () => {

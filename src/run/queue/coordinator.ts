@@ -10,14 +10,14 @@
  * - the plan branch is pushed only when a job needs a commit the remote lacks (a task whose
  *   dependencies were all in the last pushed commit starts from that one, and its worker need not
  *   fetch), and once more at the end;
- * - commits that finish together are fetched in one fetch, then applied one by one.
+ * - commits that finish together are fetched in one fetch and applied with one cherry-pick.
  *
  * A coordinator restarted mid-run is told which attempt a task had when the last one died: a job of
  * that attempt still waiting or running is followed instead of queued again, and one that finished
  * has its commit integrated (unless the plan branch already has it: `cherry-pick -x` names it).
  */
 import type { GitService } from '../../git/gitService.js';
-import { changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
+import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
 import { RemoteTasks, type RemoteJob } from './remoteTasks.js';
 import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
@@ -152,8 +152,8 @@ export class QueueCoordinator {
   }
 
   /**
-   * Applies the finished commits one at a time; those that finished while the previous ones were
-   * applied are fetched together first.
+   * Applies the finished commits; those that finished while the previous ones were applied are
+   * fetched, checked and cherry-picked together.
    */
   private async pickAll(): Promise<void> {
     if (this.picking) return;
@@ -167,11 +167,27 @@ export class QueueCoordinator {
           for (const p of batch) p.reject(e);
           continue;
         }
-        const touched = await changedPaths(this.opts.git, batch.map((p) => p.result.commit)).catch(() => new Map<string, string[]>());
-        for (const p of batch) {
+        const identity = this.opts.identity ? { identity: this.opts.identity } : {};
+        const applicable: PendingPick[] = [];
+        try {
+          const touched = await changedPaths(this.opts.git, batch.map((p) => p.result.commit));
+          for (const p of batch) {
+            try {
+              assertReported(p.result.commit, touched.get(p.result.commit) ?? [], p.result.files);
+              applicable.push(p);
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+          continue;
+        }
+        // All in one cherry-pick; one by one only when one of them conflicts (to tell which).
+        const together = applicable.length > 1 ? await pickTaskCommits(this.opts.git, applicable.map((p) => p.result.commit), identity).catch(() => undefined) : undefined;
+        for (const [i, p] of applicable.entries()) {
           try {
-            const seen = touched.get(p.result.commit);
-            const outcome = await pickTaskCommit(this.opts.git, p.result.commit, { onlyPaths: p.result.files, ...(seen ? { touched: seen } : {}), ...(this.opts.identity ? { identity: this.opts.identity } : {}) });
+            const outcome = together ? { commit: together[i]! } : await pickTaskCommit(this.opts.git, p.result.commit, identity);
             if ('commit' in outcome) this.appliedAt.set(p.taskId, ++this.applied);
             p.resolve(outcome);
           } catch (e) {
