@@ -731,9 +731,14 @@ export class GitService {
    * Stages and commits exactly these paths (additions, changes and deletions), leaving whatever else
    * is modified or staged in the working tree as it is. Paths are literal (no globs) and go to git
    * through a file, never as arguments: a path starting with `-` stays a path, and ten thousand paths
-   * fit. Returns the new commit, or undefined when none of the paths had a change to commit.
+   * fit. Returns the new commit, or undefined when none of the paths had a change to commit. `changed`:
+   * the caller knows every path has a change and no one else commits here (one git run fewer).
    */
-  async commitPaths(paths: readonly string[], message: string, opts: { identity?: { name: string; email: string }; allowEmpty?: boolean } = {}): Promise<string | undefined> {
+  async commitPaths(
+    paths: readonly string[],
+    message: string,
+    opts: { identity?: { name: string; email: string }; allowEmpty?: boolean; changed?: boolean } = {},
+  ): Promise<string | undefined> {
     if (typeof message !== 'string' || message.trim().length === 0) throw new GitError('invalid-name', 'the commit message is empty');
     const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
     const emptyCommit = async (git: SimpleGit) => {
@@ -749,11 +754,14 @@ export class GitService {
       return await this.run(async (git) => {
         // --verbose: every command prints something (simple-git waits 50 ms more for a silent one).
         await git.raw(['--literal-pathspecs', 'add', '-A', '--verbose', ...spec]);
-        // `git diff` takes no pathspec file: list everything staged and look for ours.
-        const wanted = new Set(paths);
-        const staged = (await git.raw(['diff', '--cached', '--name-only', '--no-renames', '-z'])).split('\0');
-        // Someone committed them meanwhile (a parallel task's commit that took them along).
-        if (!staged.some((p) => wanted.has(p))) return opts.allowEmpty ? emptyCommit(git) : undefined;
+        // Someone committed them meanwhile (a parallel task's commit that took them along)? Not where
+        // the caller knows they are changed and nobody else commits (`changed`: a worker's job worktree).
+        if (!opts.changed) {
+          // `git diff` takes no pathspec file: list everything staged and look for ours.
+          const wanted = new Set(paths);
+          const staged = (await git.raw(['diff', '--cached', '--name-only', '--no-renames', '-z'])).split('\0');
+          if (!staged.some((p) => wanted.has(p))) return opts.allowEmpty ? emptyCommit(git) : undefined;
+        }
         // With paths, `git commit` commits only them (--only): what the user staged elsewhere stays staged.
         return committed(git, await git.raw([...identity, ...FULL_IDS, '--literal-pathspecs', 'commit', '-m', message, ...spec]));
       });

@@ -1,8 +1,8 @@
 /**
  * The job worktrees of one `planctl worker` process: one per job running at once, made on first use
- * and kept. A job gets one reset to the commit its coordinator pinned with nothing else in it
- * (`reset --hard`, and `clean -ffdx` when anything is left over). A new worktree per job cost a
- * `worktree add` and a `worktree remove` under the clone's lock, which queued the jobs of a host
+ * and kept. A job gets one reset to the commit its coordinator pinned with nothing else in it (`clean
+ * -ffdx` when the previous job ended, `reset --hard` when the next one begins). A new worktree per job
+ * cost a `worktree add` and a `worktree remove` under the clone's lock, which queued the jobs of a host
  * behind each other.
  *
  * They live in `<jobs>/<pid>-<n>`, owned through `<jobs>/<pid>.owner` (pid, the process's start time,
@@ -33,6 +33,7 @@ let openHere = 0;
 
 export class JobWorktrees {
   private readonly idle: JobWorktree[] = [];
+  private readonly cleaning = new Set<Promise<void>>();
   private readonly made: JobWorktree[] = [];
   private readonly ownerFile: string;
   private closed = false;
@@ -76,15 +77,17 @@ export class JobWorktrees {
    */
   async acquire(commit: string, branch?: string): Promise<JobWorktree> {
     await this.clone.ensureCommit(commit, branch);
+    // One still being cleaned after its last job serves before a new one is made.
+    while (this.idle.length === 0 && this.cleaning.size > 0) await Promise.race(this.cleaning);
     const reused = this.idle.pop();
     if (reused) {
       try {
-        await resetTo(reused.dir, commit);
+        // Untracked and ignored files went when its last job ended (release); tracked ones go now.
+        await createGit(reused.dir, 2).raw(['reset', '--hard', commit]);
         return reused;
       } catch (e) {
         // A worktree that cannot be reset (its files locked, its folder gone) is not used again.
-        this.made.splice(this.made.indexOf(reused), 1);
-        await this.remove([reused.dir]).catch(() => undefined);
+        await this.drop(reused);
         throw e;
       }
     }
@@ -99,15 +102,33 @@ export class JobWorktrees {
     return wt;
   }
 
-  /** The job is over: the worktree may serve the next one (which resets it first). */
+  /**
+   * The job is over: the files it left that git does not track (ignored ones too) are removed now,
+   * after its result went out rather than while the next job waits, and the worktree serves again.
+   */
   release(wt: JobWorktree): void {
-    if (this.made.includes(wt) && !this.idle.includes(wt)) this.idle.push(wt);
+    if (!this.made.includes(wt) || this.idle.includes(wt)) return;
+    const cleaned: Promise<void> = createGit(wt.dir, 2)
+      .raw(['clean', '-ffdx'])
+      .then(
+        () => void this.idle.push(wt),
+        () => this.drop(wt),
+      )
+      .finally(() => this.cleaning.delete(cleaned));
+    this.cleaning.add(cleaned);
+  }
+
+  private async drop(wt: JobWorktree): Promise<void> {
+    const i = this.made.indexOf(wt);
+    if (i >= 0) this.made.splice(i, 1);
+    await this.remove([wt.dir]).catch(() => undefined);
   }
 
   /** Removes this process's worktrees and owner file (the worker stops; no job runs any more). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all(this.cleaning);
     await this.remove(this.made.splice(0).map((w) => w.dir));
     this.idle.length = 0;
     if (--openHere === 0) await rm(this.ownerFile, { force: true });
@@ -122,15 +143,6 @@ export class JobWorktrees {
       await git.raw(['worktree', 'prune', '--verbose']);
     });
   }
-}
-
-/** Resets a job worktree to `commit` and removes every file git does not track (ignored ones too). */
-async function resetTo(dir: string, commit: string): Promise<void> {
-  const git = createGit(dir, 2);
-  await git.raw(['reset', '--hard', commit]);
-  // `clean` prints nothing when there is nothing to remove (simple-git then waits 50 ms): look first.
-  const left = await git.raw(['status', '--porcelain', '--branch', '--ignored', '-z']);
-  if (left.split('\0').some((e) => e.length > 3 && !e.startsWith('## '))) await git.raw(['clean', '-ffdx']);
 }
 
 /** The worktrees and owner files in `jobsDir` whose owner process is gone (or was never recorded). */

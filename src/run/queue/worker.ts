@@ -165,7 +165,7 @@ export class PlanWorker {
       }
       if (this.identity === undefined) this.identity = (await git.hasIdentity()) ? null : FALLBACK_IDENTITY;
       const identity = d.identity ?? this.identity ?? undefined;
-      const commit = await git.commitPaths(changes.commit, d.message, { allowEmpty: false, ...(identity ? { identity } : {}) });
+      const commit = changes.commit.length === 0 ? undefined : await git.commitPaths(changes.commit, d.message, { changed: true, ...(identity ? { identity } : {}) });
       if (commit) await this.clone!.push(wt, d.ref);
       this.log(`${jobId}: done${commit ? `, ${commit.slice(0, 12)} pushed to ${d.ref}` : ', no changes'}`);
       return { ...base, ok: true, files: changes.commit, leftOut: changes.leftOut, ...(commit ? { commit } : {}) };
