@@ -46,6 +46,8 @@ export class HostClone {
         // `--` keeps a URL that starts with `-` from being read as an option.
         await git.raw(['clone', '--bare', '--quiet', '--', url, dir]);
       }
+      // Not after every commit and fetch of every job (two more git processes each time): maintain() does it.
+      await git.raw(['config', 'maintenance.auto', 'false']);
       return removeStaleRefLocks(dir);
     });
     return { clone, removedLocks };
@@ -97,6 +99,11 @@ export class HostClone {
       await git.raw(['fetch', '--verbose', 'origin', refspec]);
     });
     if (!(await this.hasCommit(commit))) throw new Error(`commit ${commit.slice(0, 12)} is not on the remote's ${branch ?? 'branches'}`);
+  }
+
+  /** What git's automatic maintenance would have done after the jobs' commits and fetches (packs loose objects when there are many). */
+  async maintain(): Promise<void> {
+    await this.exclusive((git) => git.raw(['gc', '--auto']));
   }
 
   /** Pushes the worktree's HEAD to `ref` on the remote (replacing what a duplicate delivery pushed there). */

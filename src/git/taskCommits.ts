@@ -5,10 +5,14 @@
  * integration never interleaves with a commit or push of the same repository.
  *
  * Every git command here prints something: simple-git waits 50 ms more after a command that is silent.
+ * The fetches and cherry-picks do not start git's automatic maintenance (two more git processes each,
+ * on the run's critical path); maintainRepository runs it once when the run ends.
  */
 import { GitError } from './errors.js';
 import { committed, FULL_IDS, type GitService } from './gitService.js';
 import { assertSafeName } from './slug.js';
+
+const NO_AUTO_MAINTENANCE = ['-c', 'maintenance.auto=false'];
 
 export type PickOutcome = { commit: string } | { conflict: string[] };
 
@@ -37,7 +41,7 @@ export async function fetchTaskRefs(service: GitService, remote: string, refs: r
   assertRemoteName(remote);
   if (refs.length === 0) return;
   for (const ref of refs) assertTaskRef(ref);
-  await service.run((git) => git.raw(['fetch', '--verbose', remote, ...refs.map((r) => `+${r}:${r}`)]));
+  await service.run((git) => git.raw([...NO_AUTO_MAINTENANCE, 'fetch', '--verbose', remote, ...refs.map((r) => `+${r}:${r}`)]));
 }
 
 /** The paths each commit changes (renames as a deletion and an addition), in one git run for all of them. */
@@ -72,7 +76,7 @@ export async function pickTaskCommit(
   return service.run(async (git) => {
     let output: string;
     try {
-      output = await git.raw([...identity, ...FULL_IDS, 'cherry-pick', '-x', '--allow-empty', commit]);
+      output = await git.raw([...identity, ...FULL_IDS, ...NO_AUTO_MAINTENANCE, 'cherry-pick', '-x', '--allow-empty', commit]);
     } catch (err) {
       const files = await service.conflictedFiles().catch(() => []);
       await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
@@ -102,7 +106,7 @@ export async function pickTaskCommits(service: GitService, commits: readonly str
   return service.run(async (git) => {
     let output: string;
     try {
-      output = await git.raw([...identity, ...FULL_IDS, 'cherry-pick', '-x', '--allow-empty', ...commits]);
+      output = await git.raw([...identity, ...FULL_IDS, ...NO_AUTO_MAINTENANCE, 'cherry-pick', '-x', '--allow-empty', ...commits]);
     } catch {
       // --abort returns to where the batch began, the commits it had applied included.
       await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
@@ -119,4 +123,9 @@ export async function integratedFrom(service: GitService, commit: string): Promi
   assertCommitId(commit);
   const found = await service.read(['log', '-1', '--format=%H', '--fixed-strings', `--grep=(cherry picked from commit ${commit})`, 'HEAD']);
   return found.trim() || undefined;
+}
+
+/** git's automatic maintenance, once, for the fetches and cherry-picks that did not start it. */
+export async function maintainRepository(service: GitService): Promise<void> {
+  await service.run((git) => git.raw(['maintenance', 'run', '--auto']));
 }

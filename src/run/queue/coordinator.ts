@@ -17,7 +17,7 @@
  * has its commit integrated (unless the plan branch already has it: `cherry-pick -x` names it).
  */
 import type { GitService } from '../../git/gitService.js';
-import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
+import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, maintainRepository, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
 import { RemoteTasks, type RemoteJob } from './remoteTasks.js';
 import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
@@ -246,6 +246,11 @@ export class QueueCoordinator {
       if (this.applied > (this.published?.applied ?? 0)) await this.publish();
     } catch (e) {
       this.opts.warn(`the plan branch could not be pushed to ${this.opts.remote}: ${(e as Error).message}`);
+    }
+    try {
+      if (this.applied > 0) await maintainRepository(this.opts.git);
+    } catch (e) {
+      this.opts.warn(`git maintenance after the run: ${(e as Error).message}`);
     } finally {
       await this.tasks.close();
     }

@@ -22,6 +22,9 @@ import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js
 import { attributeChanges, changedSince, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
 import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
+/** Jobs between two runs of git's maintenance on the clone (commits and fetches do not start it there). */
+const MAINTAIN_EVERY = 100;
+
 export interface PlanWorkerOptions {
   queueUrl: string;
   repoUrl: string;
@@ -45,6 +48,7 @@ export class PlanWorker {
   /** The fallback identity when git has none on this host (checked once). */
   private identity: { name: string; email: string } | null | undefined;
   private readonly running = new Map<string, AgentProcess>();
+  private finished = 0;
   private readonly cancelled = new Set<string>();
   private readonly host: string;
   private readonly log: (line: string) => void;
@@ -171,6 +175,7 @@ export class PlanWorker {
       return { ...base, ok: true, files: changes.commit, leftOut: changes.leftOut, ...(commit ? { commit } : {}) };
     } finally {
       this.worktrees!.release(jobWorktree);
+      if (++this.finished % MAINTAIN_EVERY === 0) void this.clone!.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));
     }
   }
 
@@ -179,5 +184,6 @@ export class PlanWorker {
     await this.worker?.close();
     await this.subscriber?.quit().catch(() => undefined);
     await this.worktrees?.close().catch((e: unknown) => this.log(`cannot remove the job worktrees: ${(e as Error).message}`));
+    await this.clone?.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));
   }
 }
