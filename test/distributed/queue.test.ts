@@ -3,20 +3,19 @@
  * remote, two worker processes with their own clones (two hosts), and the real Claude Code CLI in the
  * workers against the scripted model server.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readStatusFile } from '../../src/core/status.js';
 import { GitService } from '../../src/git/gitService.js';
 import { resolveAgentSettings } from '../../src/run/agents/index.js';
 import { QueueCoordinator } from '../../src/run/queue/coordinator.js';
-import { removeTempRepos } from '../unit/helpers/tempRepo.js';
 import { taskIdOf, type ScriptContext, type Reply } from '../agents/scriptedAnthropic.js';
-import { agentBinDir, missing } from '../agents/realAgents.js';
-import { redisServerPath, RedisServer, TestCluster, worktreeOf, writeOwnFile, type WorkerProc } from './cluster.js';
+import { worktreeOf, writeOwnFile, type WorkerProc } from './cluster.js';
+import { skipReason, useClusters, type ClusterOptions } from './suite.js';
 
-const skip = !redisServerPath() ? 'redis-server is not installed (Debian: apt-get install redis-server)' : missing('claude');
+const skip = skipReason;
 if (skip) console.log(`# skipping the distributed tests: ${skip}`);
 
 /** 20 tasks: 8 at once, 8 that each wait for one of those, 4 that wait for the whole phase before. */
@@ -30,25 +29,10 @@ function graphPlan(): string {
   return `${lines.join('\n')}\n`;
 }
 
-let binDir: string;
-let redis: RedisServer;
-let current: TestCluster | undefined;
+const clusters = useClusters();
 
-before(async () => {
-  if (skip) return;
-  binDir = await agentBinDir();
-  redis = await RedisServer.start();
-});
-after(async () => {
-  await current?.stop();
-  await redis?.stop();
-  await removeTempRepos();
-  if (binDir) await rm(binDir, { recursive: true, force: true });
-});
-
-async function cluster(script: (ctx: ScriptContext) => Reply | Promise<Reply>, planText: string, files: Record<string, string> = {}, workerCount = 2) {
-  await current?.stop();
-  const c = (current = await TestCluster.start({ redis, binDir, script, planText, files, workers: workerCount }));
+async function cluster(script: ClusterOptions['script'], planText: string, files: Record<string, string> = {}, workerCount = 2) {
+  const c = await clusters.cluster({ script, planText, files, workers: workerCount });
   const status = async () => (await c.status())!;
   return { repo: c.repo, remote: c.remote, orchestrate: (extra: string[] = []) => c.orchestrate(extra), status, workers: c.workers, server: c.server };
 }
@@ -164,7 +148,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
   test('a job submitted twice (a duplicate delivery) runs once and is integrated once', async () => {
     const { repo, server } = await cluster(writeOwnFile, '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Part in `out/1.1.txt`\n', {}, 1);
     const git = await GitService.open(repo.dir);
-    const coordinator = await QueueCoordinator.start({ url: redis.url, remote: 'origin', git, branch: 'plan/dist', plan: `dup-${process.pid}`, onProgress: () => undefined, warn: () => undefined });
+    const coordinator = await QueueCoordinator.start({ url: clusters.redis().url, remote: 'origin', git, branch: 'plan/dist', plan: `dup-${process.pid}`, onProgress: () => undefined, warn: () => undefined });
     try {
       const job = {
         prompt: '# Task 1.1: Part\n\nWork only inside {{worktree}} and only on task 1.1.',
@@ -192,7 +176,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     let done = 0;
     let restarted: Promise<void> | undefined;
     const { repo, orchestrate } = await cluster((ctx) => {
-      if (ctx.turn === 1 && ++done === 5) restarted = redis.kill().then(() => new Promise((r) => setTimeout(r, 500))).then(() => redis.up());
+      if (ctx.turn === 1 && ++done === 5) restarted = clusters.redis().kill().then(() => new Promise((r) => setTimeout(r, 500))).then(() => clusters.redis().up());
       return writeOwnFile(ctx);
     }, graphPlan());
     const res = await orchestrate().done;

@@ -3,36 +3,21 @@
  * running the real Claude Code CLI against the scripted model server): a worker killed mid-job and
  * started again on the same cache, and a coordinator killed mid-run and started again.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { QUEUE_NAME } from '../../src/run/queue/protocol.js';
-import { removeTempRepos } from '../unit/helpers/tempRepo.js';
 import { taskIdOf, type Reply } from '../agents/scriptedAnthropic.js';
-import { agentBinDir, missing } from '../agents/realAgents.js';
-import { redisServerPath, RedisServer, TestCluster, writeOwnFile } from './cluster.js';
+import { writeOwnFile, type TestCluster } from './cluster.js';
+import { skipReason, useClusters } from './suite.js';
 
-const skip = !redisServerPath() ? 'redis-server is not installed (Debian: apt-get install redis-server)' : missing('claude');
+const skip = skipReason;
 if (skip) console.log(`# skipping the distributed resume tests: ${skip}`);
 
-let binDir: string;
-let redis: RedisServer;
-let current: TestCluster | undefined;
-
-before(async () => {
-  if (skip) return;
-  binDir = await agentBinDir();
-  redis = await RedisServer.start();
-});
-after(async () => {
-  await current?.stop();
-  await redis?.stop();
-  await removeTempRepos();
-  if (binDir) await rm(binDir, { recursive: true, force: true });
-});
+const clusters = useClusters();
 
 /** Resolves once `check` is true (polled); fails the test with `what` after about a minute. */
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -50,19 +35,13 @@ function latch(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-/** A cluster for one test; the previous test's workers stop first (they take jobs from the same queue). */
-async function cluster(opts: Omit<Parameters<typeof TestCluster.start>[0], 'redis' | 'binDir'>): Promise<TestCluster> {
-  await current?.stop();
-  return (current = await TestCluster.start({ redis, binDir, ...opts }));
-}
-
 const sessionsOf = (c: TestCluster, id: string) => c.server.requests.filter((r) => r.kind === 'main' && r.turn === 0 && taskIdOf(r.prompt ?? '') === id).length;
 
 describe('resuming distributed runs', { skip }, () => {
   test('a worker killed mid-job and started again on its cache removes what it left and carries on', async () => {
     const held = latch();
     let firstSeen = false;
-    const c = await cluster({
+    const c = await clusters.cluster({
       workers: 1,
       script: async (ctx) => {
         // The first session of 1.1 stops after its Write: that is where its worker dies.
@@ -110,7 +89,7 @@ describe('resuming distributed runs', { skip }, () => {
   test('a coordinator killed mid-run and started again follows the jobs still queued or running and integrates the one that finished meanwhile', async () => {
     const hold = { '1.1': latch(), '1.2': latch() };
     const atTurn1 = new Set<string>();
-    const c = await cluster({
+    const c = await clusters.cluster({
       workers: 1,
       concurrency: 2,
       script: async (ctx): Promise<Reply> => {
@@ -124,7 +103,7 @@ describe('resuming distributed runs', { skip }, () => {
       planText: '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Part in `out/1.1.txt`\n- [ ] 1.2 Part in `out/1.2.txt`\n- [ ] 1.3 Part in `out/1.3.txt`\n',
     });
     const worker = c.workers[0]!;
-    const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis.port } });
+    const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: clusters.redis().port } });
     try {
       // The worker runs two jobs at once: 1.1 and 1.2 run, 1.3 waits on the queue.
       const first = c.orchestrate(['--max-parallel', '3']);
