@@ -57,6 +57,12 @@ export interface GitServiceOptions {
   lockRetryDelaysMs?: readonly number[];
   /** Passed to simple-git; limits git processes spawned by this instance at once. */
   maxConcurrentProcesses?: number;
+  /**
+   * Queue mutating operations per working tree instead of per repository: for a worktree on a
+   * detached HEAD whose commits move no shared ref (a worker's job worktree), so that jobs side by
+   * side do not commit one after another.
+   */
+  queuePerWorktree?: boolean;
 }
 
 export interface IsDirtyOptions {
@@ -170,6 +176,16 @@ function enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
     if (queueTails.get(key) === tail) queueTails.delete(key);
   });
   return result;
+}
+
+/** `git commit` and `cherry-pick` print the new commit's full id (`[branch <id>] subject`): no rev-parse after them. */
+export const FULL_IDS = ['-c', 'core.abbrev=no'];
+
+/** The commit id in the `[branch <id>] subject` line that `git commit` / `cherry-pick` printed with FULL_IDS, else HEAD's. */
+export async function committed(git: SimpleGit, output: string): Promise<string> {
+  // Branch names hold no space: the first " <id>]" is the id, whatever the subject says.
+  const printed = /^\[[^\n]*? ([0-9a-f]{40}|[0-9a-f]{64})\]/m.exec(output)?.[1];
+  return printed ?? (await git.raw(['rev-parse', 'HEAD'])).trim();
 }
 
 /** A full or abbreviated commit sha. */
@@ -296,7 +312,8 @@ export class GitService {
     }
     // Two services for the same repository must share a queue even when opened through different
     // worktrees or through a symlinked path.
-    let queueKey = await realpath(commonDir).catch(() => commonDir);
+    const queued = options.queuePerWorktree ? topLevel : commonDir;
+    let queueKey = await realpath(queued).catch(() => queued);
     if (process.platform === 'win32' || process.platform === 'darwin') queueKey = queueKey.toLowerCase();
     return new GitService(topLevel, commonDir, queueKey, git, options);
   }
@@ -699,49 +716,6 @@ export class GitService {
     }
   }
 
-  /**
-   * Applies a commit made elsewhere (a worker's task commit, fetched from `remote`'s `ref`) on top of
-   * this working tree's branch. A conflict is aborted, leaving the branch as it was, and reported with
-   * the conflicting files: the caller reruns the task on the new tip.
-   */
-  async applyRemoteCommit(
-    remote: string,
-    ref: string,
-    commit: string,
-    opts: { identity?: { name: string; email: string }; onlyPaths?: readonly string[] } = {},
-  ): Promise<{ commit: string } | { conflict: string[] }> {
-    if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
-    if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new GitError('invalid-name', `"${ref}" is not a task ref`);
-    if (!/^[0-9a-f]{40}$/.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
-    const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
-    return this.run(async (git) => {
-      await git.raw(['fetch', '--quiet', remote, `+${ref}:${ref}`]);
-      if (opts.onlyPaths) {
-        // What the commit changes must be what its worker reported: nothing else enters the branch.
-        const allowed = new Set(opts.onlyPaths);
-        const touched = (await git.raw(['diff-tree', '--no-commit-id', '-r', '--name-only', '--no-renames', '-z', commit])).split('\0').filter(Boolean);
-        const extra = touched.filter((p) => !allowed.has(p));
-        if (extra.length > 0) throw new GitError('git-failed', `the task's commit ${commit.slice(0, 12)} changes files its worker did not report: ${extra.slice(0, 5).join(', ')}`);
-      }
-      try {
-        await git.raw([...identity, 'cherry-pick', '--allow-empty', commit]);
-      } catch (err) {
-        const files = (await git.raw(['diff', '--name-only', '--diff-filter=U']).catch(() => '')).split('\n').filter(Boolean);
-        await git.raw(['cherry-pick', '--abort']).catch(() => undefined);
-        if (files.length === 0) throw err;
-        return { conflict: files };
-      }
-      return { commit: (await git.raw(['rev-parse', 'HEAD'])).trim() };
-    });
-  }
-
-  /** Pushes this working tree's HEAD to `branch` on `remote` (workers start their jobs from it). */
-  async pushHead(remote: string, branch: string): Promise<void> {
-    if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
-    assertSafeName(branch);
-    await this.run((git) => git.raw(['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]));
-  }
-
   /** Whether git has an identity to commit with here (a fresh machine with an empty HOME has none). */
   async hasIdentity(): Promise<boolean> {
     try {
@@ -757,15 +731,19 @@ export class GitService {
    * Stages and commits exactly these paths (additions, changes and deletions), leaving whatever else
    * is modified or staged in the working tree as it is. Paths are literal (no globs) and go to git
    * through a file, never as arguments: a path starting with `-` stays a path, and ten thousand paths
-   * fit. Returns the new commit, or undefined when none of the paths had a change to commit.
+   * fit. Returns the new commit, or undefined when none of the paths had a change to commit. `changed`:
+   * the caller knows every path has a change and no one else commits here (one git run fewer).
    */
-  async commitPaths(paths: readonly string[], message: string, opts: { identity?: { name: string; email: string }; allowEmpty?: boolean } = {}): Promise<string | undefined> {
+  async commitPaths(
+    paths: readonly string[],
+    message: string,
+    opts: { identity?: { name: string; email: string }; allowEmpty?: boolean; changed?: boolean } = {},
+  ): Promise<string | undefined> {
     if (typeof message !== 'string' || message.trim().length === 0) throw new GitError('invalid-name', 'the commit message is empty');
     const identity = opts.identity ? ['-c', `user.name=${opts.identity.name}`, '-c', `user.email=${opts.identity.email}`] : [];
     const emptyCommit = async (git: SimpleGit) => {
       // --only with no paths: an empty commit that leaves whatever the user staged where it is.
-      await git.raw([...identity, 'commit', '--allow-empty', '--only', '-m', message]);
-      return (await git.raw(['rev-parse', 'HEAD'])).trim();
+      return committed(git, await git.raw([...identity, ...FULL_IDS, 'commit', '--allow-empty', '--only', '-m', message]));
     };
     if (paths.length === 0) return opts.allowEmpty ? this.run(emptyCommit) : undefined;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'plan-commit-'));
@@ -776,14 +754,16 @@ export class GitService {
       return await this.run(async (git) => {
         // --verbose: every command prints something (simple-git waits 50 ms more for a silent one).
         await git.raw(['--literal-pathspecs', 'add', '-A', '--verbose', ...spec]);
-        // `git diff` takes no pathspec file: list everything staged and look for ours.
-        const wanted = new Set(paths);
-        const staged = (await git.raw(['diff', '--cached', '--name-only', '--no-renames', '-z'])).split('\0');
-        // Someone committed them meanwhile (a parallel task's commit that took them along).
-        if (!staged.some((p) => wanted.has(p))) return opts.allowEmpty ? emptyCommit(git) : undefined;
+        // Someone committed them meanwhile (a parallel task's commit that took them along)? Not where
+        // the caller knows they are changed and nobody else commits (`changed`: a worker's job worktree).
+        if (!opts.changed) {
+          // `git diff` takes no pathspec file: list everything staged and look for ours.
+          const wanted = new Set(paths);
+          const staged = (await git.raw(['diff', '--cached', '--name-only', '--no-renames', '-z'])).split('\0');
+          if (!staged.some((p) => wanted.has(p))) return opts.allowEmpty ? emptyCommit(git) : undefined;
+        }
         // With paths, `git commit` commits only them (--only): what the user staged elsewhere stays staged.
-        await git.raw([...identity, '--literal-pathspecs', 'commit', '-m', message, ...spec]);
-        return (await git.raw(['rev-parse', 'HEAD'])).trim();
+        return committed(git, await git.raw([...identity, ...FULL_IDS, '--literal-pathspecs', 'commit', '-m', message, ...spec]));
       });
     } finally {
       await rm(dir, { recursive: true, force: true });

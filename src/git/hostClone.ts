@@ -1,47 +1,67 @@
 /**
- * A worker host's one clone of the plan repository (`planctl worker`): a bare clone used as an object
- * cache, from which each job gets a detached worktree at the commit the coordinator pinned. Its git
- * operations are serialised (one at a time per host, also across processes, by a lock beside the
- * clone): two jobs fetching or adding worktrees at once would race on the clone's refs and lock files.
+ * A worker host's one clone of the plan repository (`planctl worker`): a bare clone used as the object
+ * store of the job worktrees (jobWorktrees.ts). What changes the clone's own refs or worktree list
+ * (clone, fetch, worktree add/remove/prune) runs one at a time per host, also across processes, under a
+ * lock beside the clone: two at once would race on the clone's refs and lock files. What happens inside
+ * one job worktree (reset, commit, push to a task ref) needs no lock: each worktree has its own index
+ * and HEAD, objects are written atomically, and a push to an explicit ref moves no ref of the clone.
+ *
+ * Every git command here prints something: simple-git waits 50 ms more after a command that is silent.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import type { SimpleGit } from 'simple-git';
 import { createGit } from './gitService.js';
 import { toGitError } from './errors.js';
+import { assertSafeName } from './slug.js';
 
-const LOCK = { realpath: false, stale: 30_000, update: 5_000, retries: { retries: 600, factor: 1.2, minTimeout: 20, maxTimeout: 500 } };
+// A live holder touches the lock every 2 s; one untouched for 10 s was left by a worker that died
+// holding it (kill -9 during a fetch), and the next worker takes it over instead of waiting for ever.
+const LOCK = { realpath: false, stale: 10_000, update: 2_000, retries: { retries: 600, factor: 1.2, minTimeout: 20, maxTimeout: 500 } };
+
+const COMMIT = /^[0-9a-f]{40}$/;
 
 export class HostClone {
   private chain: Promise<unknown> = Promise.resolve();
+  /** Commits known to be in the clone (objects are never removed from it while a worker runs). */
+  private readonly present = new Set<string>();
 
   private constructor(readonly dir: string) {}
 
-  /** Opens the clone in `dir`, cloning `url` there first (bare) when it is not there yet; prunes stale worktrees. */
-  static async open(url: string, dir: string): Promise<HostClone> {
-    await mkdir(path.dirname(dir), { recursive: true });
+  /**
+   * Opens the clone in `dir`, cloning `url` there first (bare) when it is not there yet. Ref lock files
+   * found while holding the clone's lock were left by a git process that died (no live one of ours can
+   * be writing refs then): they are removed, or every later fetch would fail on them.
+   */
+  static async open(url: string, dir: string): Promise<{ clone: HostClone; removedLocks: string[] }> {
+    if (!existsSync(path.join(dir, 'HEAD'))) await mkdir(dir, { recursive: true });
     const clone = new HostClone(dir);
-    await clone.locked(async () => {
+    const removedLocks = await clone.exclusive(async (git) => {
       if (!existsSync(path.join(dir, 'HEAD'))) {
+        // What a clone that was stopped halfway left is started again (git clones into an empty folder only).
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir);
         // `--` keeps a URL that starts with `-` from being read as an option.
-        await createGit(path.dirname(dir), 2).raw(['clone', '--bare', '--quiet', '--', url, dir]);
+        await git.raw(['clone', '--bare', '--quiet', '--', url, dir]);
       }
-      await createGit(dir, 2).raw(['worktree', 'prune', '--verbose']);
+      // Not after every commit and fetch of every job (two more git processes each time): maintain() does it.
+      await git.raw(['config', 'maintenance.auto', 'false']);
+      return removeStaleRefLocks(dir);
     });
-    return clone;
+    return { clone, removedLocks };
   }
 
-  private git() {
-    return createGit(this.dir, 2);
-  }
-
-  /** One git operation on the clone at a time, in this process and across processes on this host. */
-  private locked<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `op` with the clone's git while no other git operation on the clone's refs or worktree list
+   * runs, in this process or another one on this host.
+   */
+  exclusive<T>(op: (git: SimpleGit) => Promise<T>): Promise<T> {
     const next = this.chain.then(async () => {
       const release = await lockfile.lock(this.dir, { ...LOCK, lockfilePath: `${this.dir}.lock` });
       try {
-        return await op();
+        return await op(createGit(this.dir, 2));
       } catch (e) {
         throw toGitError(e);
       } finally {
@@ -52,34 +72,64 @@ export class HostClone {
     return next;
   }
 
-  /** A detached worktree at `commit`, fetched from the remote first when the clone does not have it. */
-  async addWorktree(worktree: string, commit: string): Promise<void> {
-    if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`not a commit id: ${commit}`);
-    await this.locked(async () => {
-      const git = this.git();
-      const has = await git.raw(['cat-file', '-t', commit]).then(
+  async hasCommit(commit: string): Promise<boolean> {
+    if (this.present.has(commit)) return true;
+    const has = await createGit(this.dir, 2)
+      .raw(['cat-file', '-t', commit])
+      .then(
         (t) => t.trim() === 'commit',
         () => false,
       );
-      if (!has) await git.raw(['fetch', '--quiet', 'origin', '+refs/heads/*:refs/heads/*']);
-      await rm(worktree, { recursive: true, force: true });
-      await git.raw(['worktree', 'add', '--detach', '--quiet', worktree, commit]);
-    });
+    if (has) this.present.add(commit);
+    return has;
   }
 
-  async removeWorktree(worktree: string): Promise<void> {
-    await this.locked(async () => {
-      await this.git()
-        .raw(['worktree', 'remove', '--force', worktree])
-        .catch(() => undefined);
-      await rm(worktree, { recursive: true, force: true });
-      await this.git().raw(['worktree', 'prune']);
+  /**
+   * Makes sure the clone has `commit`, fetching `branch` (or every branch) from the remote only when
+   * it does not: most jobs start from a commit an earlier job of this host already fetched.
+   */
+  async ensureCommit(commit: string, branch?: string): Promise<void> {
+    if (!COMMIT.test(commit)) throw new Error(`not a commit id: ${commit}`);
+    if (branch !== undefined) assertSafeName(branch, 'branch');
+    if (await this.hasCommit(commit)) return;
+    await this.exclusive(async (git) => {
+      // Another job waiting for the lock may have fetched it meanwhile.
+      if (await this.hasCommit(commit)) return;
+      const refspec = branch === undefined ? '+refs/heads/*:refs/heads/*' : `+refs/heads/${branch}:refs/heads/${branch}`;
+      await git.raw(['fetch', '--verbose', 'origin', refspec]);
     });
+    if (!(await this.hasCommit(commit))) throw new Error(`commit ${commit.slice(0, 12)} is not on the remote's ${branch ?? 'branches'}`);
+  }
+
+  /** What git's automatic maintenance would have done after the jobs' commits and fetches (packs loose objects when there are many). */
+  async maintain(): Promise<void> {
+    await this.exclusive((git) => git.raw(['gc', '--auto']));
   }
 
   /** Pushes the worktree's HEAD to `ref` on the remote (replacing what a duplicate delivery pushed there). */
   async push(worktree: string, ref: string): Promise<void> {
     if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new Error(`refusing to push to ${ref}`);
-    await this.locked(() => createGit(worktree, 2).raw(['push', '--quiet', '--force', 'origin', `HEAD:${ref}`]));
+    // --porcelain: it prints on stdout (see the header); no lock: a push to an explicit ref updates no ref here.
+    await createGit(worktree, 2)
+      .raw(['push', '--porcelain', '--force', 'origin', `HEAD:${ref}`])
+      .catch((e: unknown) => {
+        throw toGitError(e);
+      });
   }
+}
+
+/** `*.lock` files under the clone's refs and its top-level lock files; removed, and their paths returned. */
+async function removeStaleRefLocks(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.lock')) found.push(p);
+    }
+  };
+  await walk(path.join(dir, 'refs'));
+  for (const name of ['packed-refs.lock', 'shallow.lock', 'HEAD.lock', 'config.lock']) if (existsSync(path.join(dir, name))) found.push(path.join(dir, name));
+  for (const f of found) await rm(f, { force: true });
+  return found.map((f) => path.relative(dir, f));
 }

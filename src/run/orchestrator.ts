@@ -25,7 +25,7 @@ import { checkToolRule, readApprovedTools } from './approvals.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
-import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt } from './prompt.js';
+import { DEFAULT_PROMPT_TEMPLATE, directDependencies, promptValues, renderPrompt } from './prompt.js';
 import { RegistryRecord, registryDir, registryName } from './registry.js';
 import { QueueCoordinator, type QueuedOutcome } from './queue/coordinator.js';
 import { commitMessage, commitTask } from './taskCommit.js';
@@ -153,6 +153,8 @@ export class Orchestrator {
   private batch!: StatusBatch;
   /** Files modified before the run began: the user's, never committed by a task. */
   private preexisting = new Set<string>();
+  /** Tasks a dead coordinator of this plan had on the queue, with their attempt then: their jobs are followed, not queued again. */
+  private readonly earlierAttempts = new Map<string, number>();
   /** Files a failed attempt left behind, by task: only that task's later success commits them. */
   private readonly leftovers = new Map<string, string>();
   private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
@@ -596,8 +598,7 @@ export class Orchestrator {
     const result = [...res.events].reverse().find((e) => e.type === 'result');
     if (result?.type === 'result' && result.durationMs !== undefined) run.agentMs = result.durationMs;
     if (r.stopped || res.stoppedFor === 'stopped') {
-      written = this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; killed after the grace period`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
-      this.emit({ type: 'reset', id: task.id, reason: 'killed after the grace period' });
+      written = this.recordStopped(r, run, 'killed after the grace period');
     } else {
       let verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] };
       if (res.stoppedFor === 'timeout') verdict = { ok: false, reason: `timed out after ${formatMinutes(this.settings.timeoutMinutes)}` };
@@ -614,19 +615,29 @@ export class Orchestrator {
     await written;
   }
 
+  /** A task stopped by a stop of the run is pending again. */
+  private recordStopped(r: Running, run: RunPatch, why: string): Promise<void> {
+    const written = this.batch.record({ taskId: r.task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; ${why}`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
+    this.emit({ type: 'reset', id: r.task.id, reason: why });
+    return written;
+  }
+
   private costPatch(r: Running): RunPatch {
     const before = this.batch.status.tasks[r.task.id]?.run?.totalCostUsd ?? 0;
     return r.costUsd > 0 ? { costUsd: r.costUsd, totalCostUsd: Math.round((before + r.costUsd) * 1e6) / 1e6 } : {};
   }
 
-  /** Checks the task's changes, commits them (when asked) and records the outcome; `written` resolves when on disk. */
-  private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch): Promise<{ written: Promise<void> }> {
+  /**
+   * Checks the task's changes, commits them (when asked) and records the outcome; `written` resolves
+   * when on disk. A task run on a worker comes with its commit already on the plan branch (`made`).
+   */
+  private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch, made: { commit?: string; note?: string } = {}): Promise<{ written: Promise<void> }> {
     const { task, attempt } = r;
     Object.assign(run, this.costPatch(r));
     this.spentUsd += r.costUsd;
     let error = verdict.ok ? undefined : verdict.reason;
-    let commit: string | undefined;
-    let note: string | undefined;
+    let commit = made.commit;
+    let note = made.note;
     if (error === undefined && task.kind === 'task' && this.git && r.before) {
       try {
         const changes = await this.taskChanges(r);
@@ -740,6 +751,8 @@ export class Orchestrator {
     }
     // The attempt as status.json counts it (across runs): a job ID is never reused by a later run.
     const attempt = this.batch.status.tasks[task.id]?.attempts ?? r.attempt;
+    const earlierAttempt = this.earlierAttempts.get(task.id);
+    this.earlierAttempts.delete(task.id);
     void this.queue!.run(task.id, attempt, {
       prompt: renderPrompt(this.promptTemplate, values),
       title: task.title,
@@ -751,21 +764,16 @@ export class Orchestrator {
       findingsDir: rel(this.findingsDir),
       secretPatterns: [...this.secretPatterns],
       message: commitMessage(task),
-    })
+    }, { needs: directDependencies(plan, graph, task).map((d) => d.id), ...(earlierAttempt !== undefined ? { earlierAttempt } : {}) })
       .catch((e: unknown): QueuedOutcome => ({ ok: false, reason: `on the queue: ${(e as Error).message}` }))
       .then(async (outcome) => {
         const run: RunPatch = { ...(outcome.result?.processMs !== undefined ? { processMs: outcome.result.processMs } : {}), ...(outcome.result?.agentMs !== undefined ? { agentMs: outcome.result.agentMs } : {}) };
         if (outcome.result?.costUsd !== undefined) r.costUsd = outcome.result.costUsd;
         let written: Promise<void>;
-        if (r.stopped) {
-          written = this.batch.record({ taskId: task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; its job was cancelled`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
-          this.emit({ type: 'reset', id: task.id, reason: 'its job was cancelled' });
-        } else if (outcome.ok) {
-          Object.assign(run, this.costPatch(r));
-          this.spentUsd += r.costUsd;
-          written = this.batch.record({ taskId: task.id, status: 'completed', agent: this.agentName, note: outcome.commit ? `commit ${outcome.commit.slice(0, 12)} from ${outcome.result.host}` : `no changes (on ${outcome.result.host})`, run: { ...run, activity: 'done', ...(outcome.commit ? { commit: outcome.commit } : {}) } });
-          this.completed.push(task.id);
-          this.emit({ type: 'completed', id: task.id, ms: Date.now() - r.startedAt, ...(outcome.commit ? { commit: outcome.commit } : {}), ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
+        if (r.stopped) written = this.recordStopped(r, run, 'its job was cancelled');
+        else if (outcome.ok) {
+          const note = `${outcome.commit ? `commit ${outcome.commit.slice(0, 12)} from ${outcome.result.host}` : `no changes (on ${outcome.result.host})`}${outcome.adopted ? `; job ${outcome.adopted} of an earlier run` : ''}`;
+          ({ written } = await this.finish(r, { ok: true }, run, { ...(outcome.commit ? { commit: outcome.commit } : {}), note }));
         } else {
           ({ written } = await this.finish(r, { ok: false, reason: outcome.reason, ...(outcome.result?.denials ? { denials: outcome.result.denials } : {}) }, run));
         }
@@ -780,7 +788,10 @@ export class Orchestrator {
       });
   }
 
-  /** Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay. */
+  /**
+   * Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay.
+   * With --queue, the attempt each had is kept: launchRemote follows that attempt's job if it is still there.
+   */
   private async resumeCrashed(): Promise<StatusFile> {
     const host = os.hostname();
     const resets: Array<StatusTransition & { reason: string }> = [];
@@ -790,6 +801,8 @@ export class Orchestrator {
       if (rec.holder.pid !== process.pid && isHolderLive(rec.holder)) continue;
       const reason = `holder pid ${rec.holder.pid} is gone`;
       resets.push({ taskId: id, status: 'pending', agent: this.agentName, note: `${reason}; reset for resume`, reason });
+      // Its job may still be queued, running, or finished with a commit not integrated yet.
+      if (this.queue && rec.run?.kind !== 'gate') this.earlierAttempts.set(id, rec.attempts);
     }
     if (resets.length === 0) return this.session.status;
     const written = await this.session.store.setTaskStatuses(resets);

@@ -3,20 +3,19 @@
  * remote, two worker processes with their own clones (two hosts), and the real Claude Code CLI in the
  * workers against the scripted model server.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readStatusFile } from '../../src/core/status.js';
 import { GitService } from '../../src/git/gitService.js';
 import { resolveAgentSettings } from '../../src/run/agents/index.js';
 import { QueueCoordinator } from '../../src/run/queue/coordinator.js';
-import { removeTempRepos } from '../unit/helpers/tempRepo.js';
-import { startScriptedAnthropic, taskIdOf, type ScriptContext, type Reply, type ScriptedAnthropic } from '../agents/scriptedAnthropic.js';
-import { agentBinDir, missing, planctlProcess } from '../agents/realAgents.js';
-import { coordinatorRepo, redisServerPath, RedisServer, startWorker, stopWorker, type WorkerProc } from './cluster.js';
+import { taskIdOf, type ScriptContext, type Reply } from '../agents/scriptedAnthropic.js';
+import { worktreeOf, writeOwnFile, type WorkerProc } from './cluster.js';
+import { skipReason, useClusters, type ClusterOptions } from './suite.js';
 
-const skip = !redisServerPath() ? 'redis-server is not installed (Debian: apt-get install redis-server)' : missing('claude');
+const skip = skipReason;
 if (skip) console.log(`# skipping the distributed tests: ${skip}`);
 
 /** 20 tasks: 8 at once, 8 that each wait for one of those, 4 that wait for the whole phase before. */
@@ -30,49 +29,17 @@ function graphPlan(): string {
   return `${lines.join('\n')}\n`;
 }
 
-const worktreeOf = (prompt: string): string => /Work only inside (\S+) and only/.exec(prompt)![1]!;
+const clusters = useClusters();
 
-/** Each task writes its own file, then says it is done. */
-function writeOwnFile(ctx: ScriptContext): Reply {
-  const id = taskIdOf(ctx.prompt)!;
-  if (ctx.turn === 0) return { content: [{ type: 'tool_use', name: 'Write', input: { file_path: path.join(worktreeOf(ctx.prompt), 'out', `${id}.txt`), content: `task ${id}\n` } }] };
-  return { content: [{ type: 'text', text: `${id} done` }] };
-}
-
-let binDir: string;
-let redis: RedisServer;
-let server: ScriptedAnthropic | undefined;
-let workers: WorkerProc[] = [];
-
-before(async () => {
-  if (skip) return;
-  binDir = await agentBinDir();
-  redis = await RedisServer.start();
-});
-after(async () => {
-  for (const w of workers) await stopWorker(w);
-  await server?.close();
-  await redis?.stop();
-  await removeTempRepos();
-  if (binDir) await rm(binDir, { recursive: true, force: true });
-});
-
-async function cluster(script: (ctx: ScriptContext) => Reply | Promise<Reply>, planText: string, files: Record<string, string> = {}, workerCount = 2) {
-  for (const w of workers) await stopWorker(w);
-  await server?.close();
-  server = await startScriptedAnthropic(script);
-  const { repo, remote } = await coordinatorRepo('dist', planText, files);
-  workers = [];
-  for (let i = 0; i < workerCount; i++) workers.push(await startWorker(`w${i + 1}`, { redis, remote, anthropicUrl: server.url, binDir }));
-  const orchestrate = (extra: string[] = []) =>
-    planctlProcess(['orchestrate', '--in-place', '--queue', redis.url, '--plan', 'docs/plans/dist.md', '--max-parallel', '4', '--retries', '0', ...extra], repo.dir, { ...process.env }, 300_000);
-  const status = async () => (await readStatusFile(path.join(repo.dir, 'docs/plan-outputs/dist/status.json')))!;
-  return { repo, remote, orchestrate, status };
+async function cluster(script: ClusterOptions['script'], planText: string, files: Record<string, string> = {}, workerCount = 2) {
+  const c = await clusters.cluster({ script, planText, files, workers: workerCount });
+  const status = async () => (await c.status())!;
+  return { repo: c.repo, remote: c.remote, orchestrate: (extra: string[] = []) => c.orchestrate(extra), status, workers: c.workers, server: c.server };
 }
 
 describe('distributed runs through BullMQ and Redis', { skip }, () => {
   test('a 20-task graph runs on two workers; every task lands on the plan branch exactly once', async () => {
-    const { repo, orchestrate, status } = await cluster(writeOwnFile, graphPlan());
+    const { repo, orchestrate, status, workers } = await cluster(writeOwnFile, graphPlan());
     const res = await orchestrate().done;
     assert.equal(res.code, 0, `${res.out}\n${res.err}\n--- workers:\n${workers.map((w) => w.out()).join('\n')}`);
     const subjects = repo.git(['log', '--format=%s', 'plan/dist']).split('\n');
@@ -94,7 +61,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     let firstSeen = false;
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const { repo, orchestrate, status } = await cluster(
+    const { repo, orchestrate, status, workers } = await cluster(
       async (ctx) => {
         const id = taskIdOf(ctx.prompt)!;
         // The first session of 1.1 stalls after its Write: that is where its worker dies.
@@ -153,7 +120,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     const gone = new Promise<void>((r) => (agentGone = r));
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
-    const { orchestrate, status } = await cluster(
+    const { orchestrate, status, workers, server } = await cluster(
       async (ctx) => {
         if (ctx.turn === 1) {
           started();
@@ -166,7 +133,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
       {},
       1,
     );
-    server!.onDisconnect = () => agentGone();
+    server.onDisconnect = () => agentGone();
     const run = orchestrate(['--grace', '1']);
     await running;
     await new Promise((r) => setTimeout(r, 300));
@@ -179,9 +146,9 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
   });
 
   test('a job submitted twice (a duplicate delivery) runs once and is integrated once', async () => {
-    const { repo } = await cluster(writeOwnFile, '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Part in `out/1.1.txt`\n', {}, 1);
+    const { repo, server } = await cluster(writeOwnFile, '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Part in `out/1.1.txt`\n', {}, 1);
     const git = await GitService.open(repo.dir);
-    const coordinator = await QueueCoordinator.start({ url: redis.url, remote: 'origin', git, branch: 'plan/dist', plan: `dup-${process.pid}`, onProgress: () => undefined, warn: () => undefined });
+    const coordinator = await QueueCoordinator.start({ url: clusters.redis().url, remote: 'origin', git, branch: 'plan/dist', plan: `dup-${process.pid}`, onProgress: () => undefined, warn: () => undefined });
     try {
       const job = {
         prompt: '# Task 1.1: Part\n\nWork only inside {{worktree}} and only on task 1.1.',
@@ -198,7 +165,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
       const third = await coordinator.run('1.1', 1, job);
       for (const r of [first, second, third]) assert.equal(r.ok, true);
       assert.equal(repo.git(['log', '--format=%s']).split('\n').filter((x) => x === 'task 1.1: Part').length, 1, 'integrated once');
-      const sessions = server!.requests.filter((r) => r.kind === 'main' && r.turn === 0 && taskIdOf(r.prompt ?? '') === '1.1');
+      const sessions = server.requests.filter((r) => r.kind === 'main' && r.turn === 0 && taskIdOf(r.prompt ?? '') === '1.1');
       assert.equal(sessions.length, 1, 'the agent ran once');
     } finally {
       await coordinator.close();
@@ -209,7 +176,7 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     let done = 0;
     let restarted: Promise<void> | undefined;
     const { repo, orchestrate } = await cluster((ctx) => {
-      if (ctx.turn === 1 && ++done === 5) restarted = redis.kill().then(() => new Promise((r) => setTimeout(r, 500))).then(() => redis.up());
+      if (ctx.turn === 1 && ++done === 5) restarted = clusters.redis().kill().then(() => new Promise((r) => setTimeout(r, 500))).then(() => clusters.redis().up());
       return writeOwnFile(ctx);
     }, graphPlan());
     const res = await orchestrate().done;

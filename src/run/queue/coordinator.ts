@@ -1,12 +1,23 @@
 /**
  * `planctl orchestrate --queue redis://…`: the orchestrator stays the single writer of the graph,
  * status.json and the plan branch; what it would run locally becomes a job for the workers. For each
- * task attempt: push the plan branch (the job pins its tip, which holds every dependency), queue the
- * job, follow its progress, and when it completes apply its commit to the plan branch, one at a time.
- * A commit that no longer applies (another task changed the same lines meanwhile) is rerun on the new
- * tip; a duplicate delivery of a job is integrated once.
+ * task attempt: pin a plan branch commit that holds the task's dependencies (pushed if the remote does
+ * not have it yet), queue the job, follow its progress, and when it completes apply its commit to the
+ * plan branch. A commit that no longer applies (another task changed the same lines meanwhile) is
+ * rerun on the new tip; a duplicate delivery of a job is integrated once.
+ *
+ * Cheap per task because:
+ * - the plan branch is pushed only when a job needs a commit the remote lacks (a task whose
+ *   dependencies were all in the last pushed commit starts from that one, and its worker need not
+ *   fetch), and once more at the end;
+ * - commits that finish together are fetched in one fetch and applied with one cherry-pick.
+ *
+ * A coordinator restarted mid-run is told which attempt a task had when the last one died: a job of
+ * that attempt still waiting or running is followed instead of queued again, and one that finished
+ * has its commit integrated (unless the plan branch already has it: `cherry-pick -x` names it).
  */
 import type { GitService } from '../../git/gitService.js';
+import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, maintainRepository, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
 import { RemoteTasks, type RemoteJob } from './remoteTasks.js';
 import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
@@ -14,8 +25,8 @@ import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJo
 const MAX_RERUNS = 3;
 
 export type QueuedOutcome =
-  | { ok: true; result: TaskJobResult; commit?: string }
-  | { ok: false; reason: string; result?: TaskJobResult };
+  | { ok: true; result: TaskJobResult; commit?: string; adopted?: string }
+  | { ok: false; reason: string; result?: TaskJobResult; adopted?: string };
 
 export interface QueueCoordinatorOptions {
   url: string;
@@ -29,12 +40,36 @@ export interface QueueCoordinatorOptions {
   warn: (message: string) => void;
 }
 
+export interface QueuedRunOptions {
+  /** The tasks whose commits the job's base must hold (its dependencies). */
+  needs?: readonly string[];
+  /** The attempt the task had when an earlier coordinator died: its job is followed rather than queued again. */
+  earlierAttempt?: number;
+}
+
+type Followed = { kind: 'done'; outcome: QueuedOutcome } | { kind: 'lost'; reason: string } | { kind: 'conflict'; files: string[]; result: TaskJobResult };
+
+interface PendingPick {
+  taskId: string;
+  ref: string;
+  result: TaskJobResult & { commit: string };
+  resolve: (o: PickOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
 export class QueueCoordinator {
   private readonly byJob = new Map<string, string>();
   private readonly current = new Map<string, RemoteJob>();
   /** Each job's integration, once: a duplicate delivery waits for the first one's. */
-  private readonly integrations = new Map<string, Promise<{ commit: string } | { conflict: string[] }>>();
-  private lastPushed: string | undefined;
+  private readonly integrations = new Map<string, Promise<PickOutcome>>();
+  /** Commits applied to the plan branch by this run, counted; and when each task's was. */
+  private applied = 0;
+  private readonly appliedAt = new Map<string, number>();
+  /** The commit the remote's plan branch has, with how many of this run's commits it holds. */
+  private published: { commit: string; applied: number } | undefined;
+  private publishing: Promise<void> | undefined;
+  private readonly picks: PendingPick[] = [];
+  private picking = false;
 
   private constructor(
     private readonly opts: QueueCoordinatorOptions,
@@ -53,50 +88,150 @@ export class QueueCoordinator {
     return coordinator;
   }
 
-  /** The plan branch as the workers must see it before a job pins it. */
-  private async publishTip(): Promise<string> {
-    const tip = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
-    if (tip !== this.lastPushed) {
-      await this.opts.git.pushHead(this.opts.remote, this.opts.branch);
-      this.lastPushed = tip;
-    }
-    return tip;
-  }
-
   /**
    * Runs one task on the workers until its commit is on the plan branch (or it failed). `job` is the
    * job's data without what this class decides (base, ref, attempt).
    */
-  async run(taskId: string, attempt: number, job: Omit<TaskJobData, 'base' | 'ref' | 'attempt' | 'plan' | 'taskId'>): Promise<QueuedOutcome> {
-    for (let rerun = 0; ; rerun++) {
+  async run(taskId: string, attempt: number, job: Omit<TaskJobData, 'base' | 'ref' | 'attempt' | 'plan' | 'taskId' | 'branch'>, opts: QueuedRunOptions = {}): Promise<QueuedOutcome> {
+    let first = 0;
+    if (opts.earlierAttempt !== undefined) {
+      const earlier = await this.earlierJob(taskId, opts.earlierAttempt);
+      if (earlier) {
+        this.opts.warn(`${taskId}: following ${earlier.id}, queued by an earlier run of this plan`);
+        const followed = await this.follow(taskId, earlier.id, earlier.ref, earlier.handle, true);
+        if (followed.kind === 'done') return { ...followed.outcome, adopted: earlier.id };
+        // Its commit conflicts with what was integrated since: rerun on the new tip, as for our own.
+        if (followed.kind === 'conflict') {
+          this.opts.warn(`${taskId}: the commit of ${earlier.id} conflicts with the plan branch in ${followed.files.join(', ')}; running it again on the new tip`);
+          first = 1;
+        }
+      }
+    }
+    for (let rerun = first; ; rerun++) {
       // A rerun after a conflict is a job of its own: the first one's ID is taken.
       const label = rerun === 0 ? String(attempt) : `${attempt}-rerun${rerun}`;
       const jobId = jobIdOf(this.opts.plan, taskId, label);
       const ref = taskRefOf(this.opts.plan, taskId, label);
-      const base = await this.publishTip();
+      // A rerun must start from a tip that holds the commit it conflicted with.
+      const base = await this.baseFor(rerun > 0 ? undefined : (opts.needs ?? []));
       this.byJob.set(jobId, taskId);
-      const handle = await this.tasks.submit(jobId, { ...job, plan: this.opts.plan, taskId, attempt, base, ref, ...(this.opts.identity ? { identity: this.opts.identity } : {}) });
-      this.current.set(taskId, handle);
-      const outcome = await handle.done;
-      this.current.delete(taskId);
-      if (outcome.kind === 'failed') return { ok: false, reason: `on the queue: ${outcome.reason}` };
-      const result = outcome.result;
-      if (!result.ok) return { ok: false, reason: result.reason ?? 'the agent failed', result };
-      if (!result.commit) return { ok: true, result };
-      // One delivery of a job is integrated; a second one (after a stall) waits for it and shares it.
-      let applying = this.integrations.get(jobId);
-      if (!applying) {
-        applying = this.opts.git.applyRemoteCommit(this.opts.remote, ref, result.commit, { onlyPaths: result.files, ...(this.opts.identity ? { identity: this.opts.identity } : {}) });
-        this.integrations.set(jobId, applying);
-      }
-      const applied = await applying;
-      if ('commit' in applied) {
-        await this.publishTip();
-        return { ok: true, result, commit: applied.commit };
-      }
-      if (rerun + 1 >= MAX_RERUNS) return { ok: false, reason: `its commit conflicts with the plan branch in ${applied.conflict.join(', ')} after ${MAX_RERUNS} runs`, result };
-      this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${applied.conflict.join(', ')}; running it again on the new tip`);
+      const data: TaskJobData = { ...job, plan: this.opts.plan, taskId, attempt, base, branch: this.opts.branch, ref, ...(this.opts.identity ? { identity: this.opts.identity } : {}) };
+      const handle = await this.tasks.submit(jobId, data);
+      const followed = await this.follow(taskId, jobId, ref, handle, false);
+      if (followed.kind === 'done') return followed.outcome;
+      if (followed.kind === 'lost') return { ok: false, reason: `on the queue: ${followed.reason}` };
+      if (rerun + 1 >= MAX_RERUNS) return { ok: false, reason: `its commit conflicts with the plan branch in ${followed.files.join(', ')} after ${MAX_RERUNS} runs`, result: followed.result };
+      this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${followed.files.join(', ')}; running it again on the new tip`);
     }
+  }
+
+  /** Waits for a job and integrates its commit. `earlier`: queued by an earlier coordinator, whose run may have integrated it already. */
+  private async follow(taskId: string, jobId: string, ref: string, handle: RemoteJob, earlier: boolean): Promise<Followed> {
+    this.byJob.set(jobId, taskId);
+    this.current.set(taskId, handle);
+    const outcome = await handle.done.finally(() => this.current.delete(taskId));
+    if (outcome.kind === 'failed') return { kind: 'lost', reason: outcome.reason };
+    const result = outcome.result;
+    if (!result.ok) return { kind: 'done', outcome: { ok: false, reason: result.reason ?? 'the agent failed', result } };
+    if (!result.commit) return { kind: 'done', outcome: { ok: true, result } };
+    const commit = result.commit;
+    if (earlier) {
+      const there = await integratedFrom(this.opts.git, commit);
+      if (there) return { kind: 'done', outcome: { ok: true, result, commit: there } };
+    }
+    // One delivery of a job is integrated; a second one (after a stall) waits for it and shares it.
+    let applying = this.integrations.get(jobId);
+    if (!applying) {
+      applying = new Promise<PickOutcome>((resolve, reject) => this.picks.push({ taskId, ref, result: { ...result, commit }, resolve, reject }));
+      this.integrations.set(jobId, applying);
+      void this.pickAll();
+    }
+    const applied = await applying;
+    if ('commit' in applied) return { kind: 'done', outcome: { ok: true, result, commit: applied.commit } };
+    return { kind: 'conflict', files: applied.conflict, result };
+  }
+
+  /**
+   * Applies the finished commits; those that finished while the previous ones were applied are
+   * fetched, checked and cherry-picked together.
+   */
+  private async pickAll(): Promise<void> {
+    if (this.picking) return;
+    this.picking = true;
+    try {
+      while (this.picks.length > 0) {
+        const batch = this.picks.splice(0);
+        try {
+          await fetchTaskRefs(this.opts.git, this.opts.remote, [...new Set(batch.map((p) => p.ref))]);
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+          continue;
+        }
+        const identity = this.opts.identity ? { identity: this.opts.identity } : {};
+        const applicable: PendingPick[] = [];
+        try {
+          const touched = await changedPaths(this.opts.git, batch.map((p) => p.result.commit));
+          for (const p of batch) {
+            try {
+              assertReported(p.result.commit, touched.get(p.result.commit) ?? [], p.result.files);
+              applicable.push(p);
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+          continue;
+        }
+        // All in one cherry-pick; one by one only when one of them conflicts (to tell which).
+        const together = applicable.length > 1 ? await pickTaskCommits(this.opts.git, applicable.map((p) => p.result.commit), identity).catch(() => undefined) : undefined;
+        for (const [i, p] of applicable.entries()) {
+          try {
+            const outcome = together ? { commit: together[i]! } : await pickTaskCommit(this.opts.git, p.result.commit, identity);
+            if ('commit' in outcome) this.appliedAt.set(p.taskId, ++this.applied);
+            p.resolve(outcome);
+          } catch (e) {
+            p.reject(e);
+          }
+        }
+      }
+    } finally {
+      this.picking = false;
+    }
+  }
+
+  /**
+   * The commit a job starts from: the last one pushed when it holds every task in `needs` (undefined:
+   * everything applied so far), else the plan branch's tip, pushed first.
+   */
+  private async baseFor(needs: readonly string[] | undefined): Promise<string> {
+    const wanted = needs === undefined ? this.applied : Math.max(0, ...needs.map((id) => this.appliedAt.get(id) ?? 0));
+    for (;;) {
+      if (this.published && this.published.applied >= wanted) return this.published.commit;
+      // One push at a time; a job that needs more than the push under way waits for the next one.
+      this.publishing ??= this.publish().finally(() => (this.publishing = undefined));
+      await this.publishing;
+    }
+  }
+
+  /** Pushes the plan branch's tip to the remote (when it moved since the last push). */
+  private async publish(): Promise<void> {
+    // Counted before the tip is read: a commit being applied right now is in the tip or not yet counted.
+    const applied = this.applied;
+    const tip = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
+    if (tip !== this.published?.commit) await pushCommit(this.opts.git, this.opts.remote, tip, this.opts.branch);
+    this.published = { commit: tip, applied };
+  }
+
+  /** The newest job an earlier coordinator queued for this attempt (reruns included), if the queue has it. */
+  private async earlierJob(taskId: string, attempt: number): Promise<{ id: string; ref: string; handle: RemoteJob } | undefined> {
+    for (let rerun = MAX_RERUNS - 1; rerun >= 0; rerun--) {
+      const label = rerun === 0 ? String(attempt) : `${attempt}-rerun${rerun}`;
+      const id = jobIdOf(this.opts.plan, taskId, label);
+      const handle = await this.tasks.follow(id);
+      if (handle) return { id, ref: taskRefOf(this.opts.plan, taskId, label), handle };
+    }
+    return undefined;
   }
 
   /** Stops the task's job: removed if it waits, its agent stopped if it runs. */
@@ -104,7 +239,20 @@ export class QueueCoordinator {
     await this.current.get(taskId)?.cancel();
   }
 
+  /** Pushes what was integrated since the last push (the remote's plan branch ends up complete), then disconnects. */
   async close(): Promise<void> {
-    await this.tasks.close();
+    try {
+      await this.publishing;
+      if (this.applied > (this.published?.applied ?? 0)) await this.publish();
+    } catch (e) {
+      this.opts.warn(`the plan branch could not be pushed to ${this.opts.remote}: ${(e as Error).message}`);
+    }
+    try {
+      if (this.applied > 0) await maintainRepository(this.opts.git);
+    } catch (e) {
+      this.opts.warn(`git maintenance after the run: ${(e as Error).message}`);
+    } finally {
+      await this.tasks.close();
+    }
   }
 }

@@ -17,6 +17,8 @@ export interface TaskJobData {
   attempt: number;
   /** The plan branch commit the task starts from (it holds every dependency's work). */
   base: string;
+  /** The plan branch on the remote that holds `base` (a worker that lacks `base` fetches this branch only). */
+  branch?: string;
   /** Where the worker pushes the task's commit. */
   ref: string;
   prompt: string;

@@ -72,7 +72,7 @@ export class RemoteTasks {
    * the job already there and waits for it, so a duplicate is run (and integrated) once.
    */
   async submit(jobId: string, data: TaskJobData): Promise<RemoteJob> {
-    const done = new Promise<RemoteOutcome>((resolve) => this.waiting.set(jobId, [...(this.waiting.get(jobId) ?? []), resolve]));
+    const done = this.waitFor(jobId);
     const job = await this.queue.add('task', data, {
       jobId,
       attempts: this.opts.attempts ?? 1,
@@ -81,10 +81,40 @@ export class RemoteTasks {
       removeOnFail: { age: 24 * 3600 },
     });
     // Finished before we listened (a duplicate of a job that already ran): take its state now.
-    const state = await job.getState();
-    if (state === 'completed') this.settle(jobId, { kind: 'completed', result: (await this.queue.getJob(jobId))!.returnvalue });
-    else if (state === 'failed') this.settle(jobId, { kind: 'failed', reason: (await this.queue.getJob(jobId))!.failedReason });
+    await this.settleFinished(job);
     return { id: jobId, done, cancel: () => this.cancel(jobId) };
+  }
+
+  /**
+   * A job queued earlier (by a coordinator that was restarted), followed like one of ours: undefined
+   * when the queue no longer has it.
+   */
+  async follow(jobId: string): Promise<RemoteJob | undefined> {
+    const done = this.waitFor(jobId);
+    const job: Job<TaskJobData, TaskJobResult> | undefined = await this.queue.getJob(jobId);
+    if (!job) {
+      this.settle(jobId, { kind: 'failed', reason: 'not on the queue' });
+      return undefined;
+    }
+    await this.settleFinished(job);
+    return { id: jobId, done, cancel: () => this.cancel(jobId) };
+  }
+
+  private waitFor(jobId: string): Promise<RemoteOutcome> {
+    return new Promise<RemoteOutcome>((resolve) => this.waiting.set(jobId, [...(this.waiting.get(jobId) ?? []), resolve]));
+  }
+
+  /** Settles a job that is already over; one that waits or runs is settled by its event. */
+  private async settleFinished(job: Job<TaskJobData, TaskJobResult>): Promise<void> {
+    const jobId = job.id!;
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') {
+      const now = await this.queue.getJob(jobId);
+      if (state === 'completed') this.settle(jobId, { kind: 'completed', result: now!.returnvalue });
+      else this.settle(jobId, { kind: 'failed', reason: now?.failedReason ?? 'the job failed' });
+    } else if (state === 'unknown') {
+      this.settle(jobId, { kind: 'failed', reason: 'the job left the queue' });
+    }
   }
 
   async cancel(jobId: string): Promise<void> {

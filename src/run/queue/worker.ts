@@ -1,8 +1,10 @@
 /**
  * `planctl worker`: takes task jobs from the queue and runs each with the agent adapter in a worktree
- * of this host's clone, at the commit the coordinator pinned; commits the task's files there and
- * pushes the commit to the job's ref. BullMQ renews the job's lock while the agent runs; a worker that
- * dies leaves its jobs stalled, and BullMQ hands them to another worker.
+ * of this host's clone (one per job running at once, reused: jobWorktrees.ts), reset to the commit the
+ * coordinator pinned; commits the task's files there and pushes the commit to the job's ref. BullMQ
+ * renews the job's lock while the agent runs; a worker that dies leaves its jobs stalled, and BullMQ
+ * hands them to another worker. A worker that starts removes the job worktrees and git lock files a
+ * dead worker left in its cache.
  *
  * A cancel (published by the coordinator) stops the job's agent process group; the job then fails
  * without a retry.
@@ -12,12 +14,16 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { FALLBACK_IDENTITY, GitService } from '../../git/gitService.js';
+import { FALLBACK_IDENTITY } from '../../git/gitService.js';
 import { HostClone } from '../../git/hostClone.js';
+import { JobWorktrees } from '../../git/jobWorktrees.js';
 import { AgentProcess, agentEnv } from '../agentProcess.js';
 import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js';
 import { attributeChanges, changedSince, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
 import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+
+/** Jobs between two runs of git's maintenance on the clone (commits and fetches do not start it there). */
+const MAINTAIN_EVERY = 100;
 
 export interface PlanWorkerOptions {
   queueUrl: string;
@@ -38,7 +44,11 @@ export class PlanWorker {
   private worker: Worker<TaskJobData, TaskJobResult> | undefined;
   private subscriber: Redis | undefined;
   private clone: HostClone | undefined;
+  private worktrees: JobWorktrees | undefined;
+  /** The fallback identity when git has none on this host (checked once). */
+  private identity: { name: string; email: string } | null | undefined;
   private readonly running = new Map<string, AgentProcess>();
+  private finished = 0;
   private readonly cancelled = new Set<string>();
   private readonly host: string;
   private readonly log: (line: string) => void;
@@ -51,7 +61,12 @@ export class PlanWorker {
   async start(): Promise<void> {
     const target = parseRedisUrl(this.opts.queueUrl);
     await mkdir(this.opts.cacheDir, { recursive: true });
-    this.clone = await HostClone.open(this.opts.repoUrl, path.join(this.opts.cacheDir, 'clone.git'));
+    const { clone, removedLocks } = await HostClone.open(this.opts.repoUrl, path.join(this.opts.cacheDir, 'clone.git'));
+    this.clone = clone;
+    if (removedLocks.length > 0) this.log(`removed lock files a stopped git left in the clone: ${removedLocks.join(', ')}`);
+    const { worktrees, removed } = await JobWorktrees.open(clone, path.join(this.opts.cacheDir, 'jobs'));
+    this.worktrees = worktrees;
+    if (removed.length > 0) this.log(`removed ${removed.length} job worktree(s) a stopped worker left: ${removed.join(', ')}`);
     this.subscriber = new Redis(connectionOf(target));
     await this.subscriber.subscribe(CANCEL_CHANNEL);
     this.subscriber.on('message', (_channel: string, jobId: string) => {
@@ -75,12 +90,10 @@ export class PlanWorker {
   private async process(job: Job<TaskJobData, TaskJobResult>): Promise<TaskJobResult> {
     const d = job.data;
     const jobId = job.id!;
-    const wt = path.join(this.opts.cacheDir, 'jobs', jobId.replace(/[^\w.-]/g, '_'));
     this.log(`${jobId}: ${d.title} (at ${d.base.slice(0, 12)})`);
-    await this.clone!.addWorktree(wt, d.base);
+    const jobWorktree = await this.worktrees!.acquire(d.base, d.branch);
     try {
-      const git = await GitService.open(wt);
-      const before = await snapshotWorktree(git, wt);
+      const { dir: wt, git } = jobWorktree;
       const adapter = adapterFor(d.settings.kind);
       const launch = adapter.launch({
         taskId: d.taskId,
@@ -141,10 +154,10 @@ export class PlanWorker {
       if (res.spawnError) return { ...base, reason: res.spawnError };
       const verdict = adapter.verdict(res.exit, res.events);
       if (!verdict.ok) return { ...base, reason: verdict.reason, ...(verdict.denials ? { denials: verdict.denials } : {}) };
-      // The worktree is the task's alone: everything it changed is its work, but for secrets and the
-      // orchestrator's own files.
+      // The worktree is the task's alone and held nothing else when the job began: everything changed in
+      // it is the task's work, but for secrets and the orchestrator's own files.
       const after = await snapshotWorktree(git, wt);
-      const changes = attributeChanges(changedSince(before, after), {
+      const changes = attributeChanges(changedSince(new Map(), after), {
         preexisting: new Set(),
         claimedByOthers: new Set(),
         orchestratorDirs: [d.outputDir],
@@ -154,13 +167,15 @@ export class PlanWorker {
       if (changes.commit.length === 0 && requiresChanges(d.settings)) {
         return { ...base, leftOut: changes.leftOut, reason: 'no changes made: the agent ended without changing a file or writing findings' };
       }
-      const identity = d.identity ?? ((await git.hasIdentity()) ? undefined : FALLBACK_IDENTITY);
-      const commit = await git.commitPaths(changes.commit, d.message, { allowEmpty: false, ...(identity ? { identity } : {}) });
+      if (this.identity === undefined) this.identity = (await git.hasIdentity()) ? null : FALLBACK_IDENTITY;
+      const identity = d.identity ?? this.identity ?? undefined;
+      const commit = changes.commit.length === 0 ? undefined : await git.commitPaths(changes.commit, d.message, { changed: true, ...(identity ? { identity } : {}) });
       if (commit) await this.clone!.push(wt, d.ref);
       this.log(`${jobId}: done${commit ? `, ${commit.slice(0, 12)} pushed to ${d.ref}` : ', no changes'}`);
       return { ...base, ok: true, files: changes.commit, leftOut: changes.leftOut, ...(commit ? { commit } : {}) };
     } finally {
-      await this.clone!.removeWorktree(wt).catch((e: unknown) => this.log(`${jobId}: cannot remove ${wt}: ${(e as Error).message}`));
+      this.worktrees!.release(jobWorktree);
+      if (++this.finished % MAINTAIN_EVERY === 0) void this.clone!.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));
     }
   }
 
@@ -168,5 +183,7 @@ export class PlanWorker {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.subscriber?.quit().catch(() => undefined);
+    await this.worktrees?.close().catch((e: unknown) => this.log(`cannot remove the job worktrees: ${(e as Error).message}`));
+    await this.clone?.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));
   }
 }
