@@ -37,6 +37,9 @@
   function browserHost() {
     // Events come in bursts while agents work: the data is fetched at most this often, the first of a burst at once.
     const THROTTLE_MS = 250;
+    // The messages of one status read (task, task.activity, plan.status) arrive together: one fetch for them all,
+    // so that no trailing fetch holds the next change back by the throttle.
+    const SETTLE_MS = 10;
     let receive = () => undefined;
     let timer;
     let lastFetch = 0;
@@ -55,7 +58,7 @@
       timer = setTimeout(() => {
         timer = undefined;
         refresh().catch((e) => say(e.message));
-      }, Math.max(0, lastFetch + THROTTLE_MS - Date.now()));
+      }, Math.max(SETTLE_MS, lastFetch + THROTTLE_MS - Date.now()));
     }
     function signOut() {
       signedOut = true;
