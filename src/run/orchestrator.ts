@@ -547,10 +547,7 @@ export class Orchestrator {
         resume: null,
       });
     } catch (err) {
-      this.running.delete(task.id);
-      const { written } = await this.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
-      this.wake();
-      await written.catch(() => undefined);
+      await this.failToStart(r, err);
       return;
     }
     this.emit({ type: 'started', id: task.id, title: task.title, attempt, ...(resumeSession ? { resume: true } : {}) });
@@ -591,7 +588,15 @@ export class Orchestrator {
     }
   }
 
-  private async onExit(r: Running, res: AgentProcessResult, adapter: AgentAdapter): Promise<void> {
+  /** A task whose agent could not be started (local or queued) fails with the reason, and the run goes on. */
+  private async failToStart(r: Running, err: unknown): Promise<void> {
+    this.running.delete(r.task.id);
+    const { written } = await this.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
+    this.wake();
+    await written.catch(() => undefined);
+  }
+
+    private async onExit(r: Running, res: AgentProcessResult, adapter: AgentAdapter): Promise<void> {
     const { task } = r;
     let written: Promise<void>;
     const run: RunPatch = { processMs: res.processMs };
@@ -743,10 +748,7 @@ export class Orchestrator {
     try {
       allowed = await this.allowedTools();
     } catch (err) {
-      this.running.delete(task.id);
-      const { written } = await this.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
-      this.wake();
-      await written.catch(() => undefined);
+      await this.failToStart(r, err);
       return;
     }
     // The attempt as status.json counts it (across runs): a job ID is never reused by a later run.
