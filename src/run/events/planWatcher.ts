@@ -336,7 +336,7 @@ export class PlanWatcher implements PlanEventStream {
     const read = await this.read(w, true);
     w.statusStamp = await stamp(read.statusPath);
     this.commit(w, read);
-    this.apply(w, read.status);
+    applyStatus(w, read.status);
   }
 
   /**
@@ -398,7 +398,7 @@ export class PlanWatcher implements PlanEventStream {
     w.planStamp = planStamp;
     w.statusStamp = statusStamp;
     this.commit(w, read);
-    const events = this.apply(w, read.status);
+    const events = applyStatus(w, read.status);
     for (const e of events) this.emit(e);
     if (JSON.stringify([w.title, w.error ?? '', w.progress.total]) !== before) this.emit({ type: 'plan.changed', plan: this.info(w) });
     if (`${w.statusStamp}|${w.statusError ?? ''}` !== statusBefore) {
@@ -414,11 +414,6 @@ export class PlanWatcher implements PlanEventStream {
     }
     // A status folder made after the last rescan is watched from now on, not from the next rescan.
     if (appeared) this.updateFsWatchers();
-  }
-
-  /** Takes the new status as the plan's state; returns the task events for what changed since the last one. */
-  private apply(w: Watched, status: StatusFile): EventBody[] {
-    return applyStatus(w, status);
   }
 
   /** Runs inside the pipeline. A stopped orchestrator's plan is read first: its last task changes came before the stop. */
