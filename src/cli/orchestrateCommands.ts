@@ -455,7 +455,8 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .requiredOption('--repo <git-url>', 'the repository the coordinator pushes the plan branch to (cloned once per host)')
     .option('--concurrency <n>', 'jobs at once (default 2)')
     .option('--cache <dir>', 'the clone, job worktrees and logs (default ~/.cache/plan-orchestrator/worker)')
-    .action(async (opts: { queue: string; repo: string; concurrency?: string; cache?: string }) => {
+    .option('--push-commits', "push every task's commit to refs/plan-tasks/… on the remote (default: only those too large to send back in the job's result)")
+    .action(async (opts: { queue: string; repo: string; concurrency?: string; cache?: string; pushCommits?: boolean }) => {
       const concurrency = opts.concurrency === undefined ? 2 : wholeNumber(opts.concurrency, '--concurrency', 1);
       const cacheDir = path.resolve(io.cwd, opts.cache ?? path.join(os.homedir(), '.cache', 'plan-orchestrator', 'worker'));
       const worker = new PlanWorker({
@@ -464,6 +465,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         concurrency,
         cacheDir,
         env: io.env,
+        ...(opts.pushCommits ? { pushCommits: true } : {}),
         log: (line) => io.out(line),
         // For tests and small clusters: how soon a dead worker's job moves to another (BullMQ's default is 30 s).
         ...(io.env.PLAN_WORKER_LOCK_MS ? { lockDurationMs: Number(io.env.PLAN_WORKER_LOCK_MS), stalledIntervalMs: Number(io.env.PLAN_WORKER_LOCK_MS) } : {}),

@@ -114,7 +114,8 @@ const SIMPLE_GIT_REFUSED_ENV = new Set([
   'git_template_dir',
 ]);
 
-function sanitizedEnv(): Record<string, string> | undefined {
+/** process.env without the variables that point git at another repository (set inside git hooks); undefined when none is set. */
+export function sanitizedEnv(): Record<string, string> | undefined {
   if (!REPO_REDIRECTING_ENV.some((k) => process.env[k] !== undefined)) return undefined;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {

@@ -115,11 +115,13 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Its clone, job worktrees and logs; a worker started again on the same cache is the same host restarting. */
   cache: string;
+  /** More options of `planctl worker` (`--push-commits`). */
+  args?: string[];
 }
 
 /** A `planctl worker` process, returned once it says it listens to the queue. */
 export async function startWorker(name: string, opts: WorkerOptions): Promise<WorkerProc> {
-  const child = spawn(process.execPath, [PLANCTL, 'worker', '--queue', opts.redis.url, '--repo', opts.remote, '--concurrency', String(opts.concurrency ?? 2), '--cache', opts.cache], {
+  const child = spawn(process.execPath, [PLANCTL, 'worker', '--queue', opts.redis.url, '--repo', opts.remote, '--concurrency', String(opts.concurrency ?? 2), '--cache', opts.cache, ...(opts.args ?? [])], {
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -137,11 +139,11 @@ export async function startWorker(name: string, opts: WorkerOptions): Promise<Wo
 }
 
 /** A worker whose agent is the real Claude Code CLI against the scripted model server, in a folder of its own (its host). */
-export async function startClaudeWorker(name: string, opts: { redis: RedisServer; remote: string; anthropicUrl: string; binDir: string; concurrency?: number; base?: string }): Promise<WorkerProc & { base: string }> {
+export async function startClaudeWorker(name: string, opts: { redis: RedisServer; remote: string; anthropicUrl: string; binDir: string; concurrency?: number; base?: string; args?: string[] }): Promise<WorkerProc & { base: string }> {
   const base = opts.base ?? (await mkdtemp(path.join(os.tmpdir(), `plan-worker-${name}-`)));
   await mkdir(path.join(base, 'home'), { recursive: true });
   const env = { ...(await claudeEnv(opts.anthropicUrl, path.join(base, 'home'), opts.binDir)), PLAN_WORKER_LOCK_MS: '3000' };
-  const w = await startWorker(name, { redis: opts.redis, remote: opts.remote, env, cache: path.join(base, 'cache'), ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+  const w = await startWorker(name, { redis: opts.redis, remote: opts.remote, env, cache: path.join(base, 'cache'), ...(opts.concurrency ? { concurrency: opts.concurrency } : {}), ...(opts.args ? { args: opts.args } : {}) });
   return { ...w, base };
 }
 
@@ -173,16 +175,19 @@ export class TestCluster {
     readonly remote: string,
   ) {}
 
-  static async start(opts: { redis: RedisServer; binDir: string; script: (ctx: ScriptContext) => Reply | Promise<Reply>; planText: string; files?: Record<string, string>; workers?: number; concurrency?: number }): Promise<TestCluster> {
+  static async start(opts: { redis: RedisServer; binDir: string; script: (ctx: ScriptContext) => Reply | Promise<Reply>; planText: string; files?: Record<string, string>; workers?: number; concurrency?: number; workerArgs?: string[][] }): Promise<TestCluster> {
     const server = await startScriptedAnthropic(opts.script);
     const { repo, remote } = await coordinatorRepo('dist', opts.planText, opts.files ?? {});
     const c = new TestCluster(opts.redis, opts.binDir, server, repo, remote);
-    for (let i = 0; i < (opts.workers ?? 2); i++) await c.addWorker(`w${i + 1}`, { ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+    for (let i = 0; i < (opts.workers ?? 2); i++) {
+      const args = opts.workerArgs?.[i];
+      await c.addWorker(`w${i + 1}`, { ...(opts.concurrency ? { concurrency: opts.concurrency } : {}), ...(args ? { args } : {}) });
+    }
     return c;
   }
 
   /** Starts a worker; with `base` of a worker that died, the same host starting it again. */
-  async addWorker(name: string, opts: { base?: string; concurrency?: number } = {}): Promise<WorkerProc & { base: string }> {
+  async addWorker(name: string, opts: { base?: string; concurrency?: number; args?: string[] } = {}): Promise<WorkerProc & { base: string }> {
     const w = await startClaudeWorker(name, { redis: this.redis, remote: this.remote, anthropicUrl: this.server.url, binDir: this.binDir, ...opts });
     this.workers.push(w);
     return w;

@@ -31,15 +31,16 @@ function graphPlan(): string {
 
 const clusters = useClusters();
 
-async function cluster(script: ClusterOptions['script'], planText: string, files: Record<string, string> = {}, workerCount = 2) {
-  const c = await clusters.cluster({ script, planText, files, workers: workerCount });
+async function cluster(script: ClusterOptions['script'], planText: string, files: Record<string, string> = {}, workerCount = 2, workerArgs?: string[][]) {
+  const c = await clusters.cluster({ script, planText, files, workers: workerCount, ...(workerArgs ? { workerArgs } : {}) });
   const status = async () => (await c.status())!;
   return { repo: c.repo, remote: c.remote, orchestrate: (extra: string[] = []) => c.orchestrate(extra), status, workers: c.workers, server: c.server };
 }
 
 describe('distributed runs through BullMQ and Redis', { skip }, () => {
   test('a 20-task graph runs on two workers; every task lands on the plan branch exactly once', async () => {
-    const { repo, orchestrate, status, workers } = await cluster(writeOwnFile, graphPlan());
+    // The second worker pushes its commits to their task refs; the first sends them back in the job's result.
+    const { repo, remote, orchestrate, status, workers } = await cluster(writeOwnFile, graphPlan(), {}, 2, [[], ['--push-commits']]);
     const res = await orchestrate().done;
     assert.equal(res.code, 0, `${res.out}\n${res.err}\n--- workers:\n${workers.map((w) => w.out()).join('\n')}`);
     const subjects = repo.git(['log', '--format=%s', 'plan/dist']).split('\n');
@@ -55,6 +56,13 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     assert.equal(hosts.size, 2, `both workers ran tasks: ${[...hosts].join(', ')}`);
     // The coordinator pushed the plan branch: the remote has every task too.
     assert.equal(repo.git(['rev-parse', 'plan/dist']), repo.git(['ls-remote', 'origin', 'refs/heads/plan/dist']).split(/\s/)[0]);
+    // Both ways back: each task's commit was either sent back by w1 or pushed to its task ref by w2, never both.
+    const sent = [...workers[0]!.out().matchAll(/:(\d\.\d):1: done, [0-9a-f]{12} sent back/g)].map((m) => m[1]);
+    const pushed = [...workers[1]!.out().matchAll(/:(\d\.\d):1: done, [0-9a-f]{12} pushed to refs\/plan-tasks\//g)].map((m) => m[1]);
+    assert.ok(sent.length > 0 && pushed.length > 0, `sent back ${sent.length}, pushed ${pushed.length}`);
+    assert.equal(sent.length + pushed.length, 20);
+    const refs = repo.git(['ls-remote', remote, 'refs/plan-tasks/*']).split('\n').filter(Boolean);
+    assert.deepEqual(refs.map((l) => /\/(\d\.\d)\/1$/.exec(l)![1]).sort(), [...pushed].sort());
   });
 
   test('kill -9 of a worker mid-task: its job is taken over by the other worker and the plan completes', async () => {

@@ -83,7 +83,7 @@ describe('resuming distributed runs', { skip }, () => {
       assert.equal(s.tasks[id]!.status, 'completed');
       assert.equal(c.commitsOf(id), 1, `one commit for ${id}`);
     }
-    assert.match(restarted.out(), /:2\.1:1: done, [0-9a-f]{12} pushed/);
+    assert.match(restarted.out(), /:2\.1:1: done, [0-9a-f]{12} sent back/);
   });
 
   test('a coordinator killed mid-run and started again follows the jobs still queued or running and integrates the one that finished meanwhile', async () => {
@@ -110,9 +110,9 @@ describe('resuming distributed runs', { skip }, () => {
       await until('1.1 and 1.2 run and 1.3 waits', async () => atTurn1.size === 2 && (await queue.getWaitingCount()) === 1);
       first.child.kill('SIGKILL');
       await first.done;
-      // 1.1 finishes while no coordinator runs: its commit is on its task ref, not on the plan branch.
+      // 1.1 finishes while no coordinator runs: its commit is in its job's result, not on the plan branch.
       hold['1.1'].open();
-      await until('the worker pushed 1.1', () => /:1\.1:1: done, [0-9a-f]{12} pushed/.test(worker.out()));
+      await until('the worker finished 1.1', () => /:1\.1:1: done, [0-9a-f]{12} sent back/.test(worker.out()));
       assert.equal(c.commitsOf('1.1'), 0);
 
       const second = c.orchestrate(['--max-parallel', '3']);
@@ -130,9 +130,9 @@ describe('resuming distributed runs', { skip }, () => {
         assert.equal(c.commitsOf(id), 1, `one commit for ${id}`);
         assert.equal(sessionsOf(c, id), 1, `${id}'s agent ran once: its job was not queued again`);
       }
-      // 1.1's commit on the plan branch is the one its worker pushed while no coordinator ran.
-      const pushed = c.repo.git(['ls-remote', 'origin', 'refs/plan-tasks/*/1.1/1']).split(/\s/)[0]!;
-      assert.match(c.repo.git(['log', '-1', '--format=%B', s.tasks['1.1']!.run!.commit!]), new RegExp(`cherry picked from commit ${pushed}`));
+      // 1.1's commit on the plan branch is the one its worker made while no coordinator ran.
+      const made = /:1\.1:1: done, ([0-9a-f]{12}) sent back/.exec(worker.out())![1]!;
+      assert.match(c.repo.git(['log', '-1', '--format=%B', s.tasks['1.1']!.run!.commit!]), new RegExp(`cherry picked from commit ${made}[0-9a-f]{28}`));
     } finally {
       // A failed assertion must not leave the agents held (stopping their worker waits for them).
       for (const h of Object.values(hold)) h.open();

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { GitService } from '../../src/git/gitService.js';
 import { HostClone } from '../../src/git/hostClone.js';
 import { JobWorktrees } from '../../src/git/jobWorktrees.js';
+import { commitsPresent, INLINE_PACK_MAX_BYTES, packCommit, unpackCommit } from '../../src/git/commitPacks.js';
 import { changedPaths, fetchTaskRefs, integratedFrom, pickTaskCommit, pickTaskCommits, pushCommit } from '../../src/git/taskCommits.js';
 import { makeTempRepo, removeTempRepos, tempDir, type TempRepo } from './helpers/tempRepo.js';
 
@@ -199,6 +200,44 @@ describe("the coordinator's task commits", () => {
     const seen = await changedPaths(git, [empty, moved]);
     assert.deepEqual(seen.get(moved)?.sort(), ['d/-dash.txt', 'new name.txt', 'old name.txt']);
     assert.deepEqual(seen.get(empty), []);
+  });
+
+  test("a task's commit sent back as a thin pack: unpacked here, the same commit (binary file, mode, deletion and rename included) applies", async () => {
+    const { repo, remote } = await withRemote({ 'README.md': '# r\n', 'big.txt': `${'line\n'.repeat(5000)}`, 'gone.txt': 'x\n', 'old.txt': 'moved\n' });
+    repo.git(['checkout', '-q', '-b', 'plan/x']);
+    const git = await GitService.open(repo.dir);
+    const base = repo.git(['rev-parse', 'HEAD']);
+    await pushCommit(git, 'origin', base, 'plan/x');
+    const worker = path.join(await tempDir('planctl-wclone-'), 'w');
+    execFileSync('git', ['clone', '-q', '--branch', 'plan/x', remote, worker]);
+    await writeFile(path.join(worker, 'big.txt'), `${'line\n'.repeat(5000)}one more\n`);
+    await writeFile(path.join(worker, 'bin.dat'), Buffer.from([0, 1, 2, 255, 0, 10, 13]));
+    await writeFile(path.join(worker, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    execFileSync('git', ['rm', '-q', 'gone.txt'], { cwd: worker });
+    execFileSync('git', ['mv', 'old.txt', 'new.txt'], { cwd: worker });
+    execFileSync('git', ['add', '-A'], { cwd: worker });
+    execFileSync('git', ['-c', 'user.name=W', '-c', 'user.email=w@example.com', 'commit', '-q', '-m', 'task 1.1: edit'], { cwd: worker });
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: worker, encoding: 'utf8' }).trim();
+    const pack = await packCommit(worker, commit, base);
+    // Thin: the one-line change to a 25 KB file is a delta against the base's blob.
+    assert.ok(pack.length < 2000, `pack of ${pack.length} bytes`);
+    assert.deepEqual([...(await commitsPresent(repo.dir, [commit, base]))], [base]);
+    await unpackCommit(repo.dir, pack, commit);
+    assert.deepEqual(await commitsPresent(repo.dir, [commit, base]), new Set([commit, base]));
+    const applied = await pickTaskCommit(git, commit, { onlyPaths: ['big.txt', 'bin.dat', 'run.sh', 'gone.txt', 'old.txt', 'new.txt'] });
+    assert.ok('commit' in applied);
+    assert.equal(repo.git(['rev-parse', 'HEAD^{tree}']), execFileSync('git', ['rev-parse', 'HEAD^{tree}'], { cwd: worker, encoding: 'utf8' }).trim());
+    assert.deepEqual(await readFile(path.join(repo.dir, 'bin.dat')), Buffer.from([0, 1, 2, 255, 0, 10, 13]));
+    assert.equal(await integratedFrom(git, commit), applied.commit);
+  });
+
+  test('a pack that is not a pack, or too large for a job result, is refused and writes nothing', async () => {
+    const repo = await makeTempRepo();
+    const fake = '1'.repeat(40);
+    await assert.rejects(unpackCommit(repo.dir, Buffer.from('PACK but not really'), fake), /git unpack-objects failed/);
+    await assert.rejects(unpackCommit(repo.dir, Buffer.alloc(INLINE_PACK_MAX_BYTES + 1), fake), /more than the \d+ a job result may carry/);
+    await assert.rejects(unpackCommit(repo.dir, Buffer.alloc(10), '--exec=x'), /not a commit id/);
+    assert.equal(repo.git(['count-objects']).split(' ')[0], '3');
   });
 
   test('names that would be options are refused before git runs', async () => {

@@ -10,7 +10,9 @@
  * - the plan branch is pushed only when a job needs a commit the remote lacks (a task whose
  *   dependencies were all in the last pushed commit starts from that one, and its worker need not
  *   fetch), and once more at the end;
- * - commits that finish together are fetched in one fetch and applied with one cherry-pick.
+ * - a worker sends a task's commit back in the job's result (a thin pack, git/commitPacks.ts) rather
+ *   than pushing it for this side to fetch; commits that finish together are applied with one
+ *   cherry-pick (those too large to send are fetched together, in one fetch).
  *
  * A coordinator restarted mid-run is told which attempt a task had when the last one died: a job of
  * that attempt still waiting or running is followed instead of queued again, and one that finished
@@ -18,6 +20,8 @@
  */
 import type { GitService } from '../../git/gitService.js';
 import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, maintainRepository, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
+import { commitsPresent, unpackCommit } from '../../git/commitPacks.js';
+import { GitError } from '../../git/errors.js';
 import { RemoteTasks, type RemoteJob } from './remoteTasks.js';
 import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
@@ -160,13 +164,15 @@ export class QueueCoordinator {
     this.picking = true;
     try {
       while (this.picks.length > 0) {
-        const batch = this.picks.splice(0);
+        const taken = this.picks.splice(0);
+        let batch: PendingPick[];
         try {
-          await fetchTaskRefs(this.opts.git, this.opts.remote, [...new Set(batch.map((p) => p.ref))]);
+          batch = await this.receive(taken);
         } catch (e) {
-          for (const p of batch) p.reject(e);
+          for (const p of taken) p.reject(e);
           continue;
         }
+        if (batch.length === 0) continue;
         const identity = this.opts.identity ? { identity: this.opts.identity } : {};
         const applicable: PendingPick[] = [];
         try {
@@ -198,6 +204,32 @@ export class QueueCoordinator {
     } finally {
       this.picking = false;
     }
+  }
+
+  /**
+   * Brings the batch's commits into this repository and returns the picks whose commit is here: those
+   * sent back in their results are unpacked (side by side: they write objects only), the others
+   * fetched from their refs in one fetch. A pick whose commit cannot be had is rejected alone.
+   */
+  private async receive(batch: PendingPick[]): Promise<PendingPick[]> {
+    const dir = this.opts.git.topLevel;
+    const sent = batch.filter((p) => p.result.pack !== undefined);
+    const pushed = batch.filter((p) => p.result.pack === undefined);
+    const failed = new Set<PendingPick>();
+    const fail = (p: PendingPick, e: unknown) => {
+      failed.add(p);
+      p.reject(e);
+    };
+    await Promise.all([
+      fetchTaskRefs(this.opts.git, this.opts.remote, [...new Set(pushed.map((p) => p.ref))]).catch((e: unknown) => pushed.forEach((p) => fail(p, e))),
+      ...sent.map((p) => unpackCommit(dir, Buffer.from(p.result.pack!, 'base64'), p.result.commit).catch((e: unknown) => fail(p, e))),
+    ]);
+    const unpacked = sent.filter((p) => !failed.has(p));
+    const present = unpacked.length > 0 ? await commitsPresent(dir, unpacked.map((p) => p.result.commit)) : new Set<string>();
+    for (const p of unpacked) {
+      if (!present.has(p.result.commit)) fail(p, new GitError('git-failed', `the result of ${p.taskId} names commit ${p.result.commit.slice(0, 12)}, which its pack does not hold`));
+    }
+    return batch.filter((p) => !failed.has(p));
   }
 
   /**

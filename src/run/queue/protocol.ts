@@ -2,7 +2,8 @@
  * What the coordinator (`planctl orchestrate --queue`) and the workers (`planctl worker`) say to each
  * other through BullMQ on Redis. The coordinator keeps the graph, the scheduler, status.json and the
  * plan branch; a job is one attempt of one task, pinned to the plan branch commit that holds every
- * dependency; the worker answers with a commit pushed to `refs/plan-tasks/<plan>/<task>/<attempt>`.
+ * dependency; the worker answers with a commit, sent back in the job's result as a thin pack or, when
+ * it is large, pushed to `refs/plan-tasks/<plan>/<task>/<attempt>`.
  */
 import type { AgentSettings, ToolDenial } from '../agents/types.js';
 import { PlanError } from '../../core/source.js';
@@ -19,7 +20,7 @@ export interface TaskJobData {
   base: string;
   /** The plan branch on the remote that holds `base` (a worker that lacks `base` fetches this branch only). */
   branch?: string;
-  /** Where the worker pushes the task's commit. */
+  /** Where the worker pushes the task's commit when it does not send it back in the result. */
   ref: string;
   prompt: string;
   title: string;
@@ -51,8 +52,13 @@ export interface TaskJobResult {
   ok: boolean;
   reason?: string;
   denials?: ToolDenial[];
-  /** The task's commit, pushed to the job's ref; undefined when the task changed nothing. */
+  /** The task's commit; undefined when the task changed nothing. */
   commit?: string;
+  /**
+   * The commit as a thin pack against the job's base, base64 (git/commitPacks.ts). Absent when the
+   * worker pushed the commit to the job's ref instead (a large one, or `planctl worker --push-commits`).
+   */
+  pack?: string;
   files: string[];
   leftOut: Array<{ path: string; why: string }>;
   costUsd?: number;

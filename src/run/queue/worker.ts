@@ -14,6 +14,7 @@ import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { INLINE_PACK_MAX_BYTES, packCommit } from '../../git/commitPacks.js';
 import { FALLBACK_IDENTITY } from '../../git/gitService.js';
 import { HostClone } from '../../git/hostClone.js';
 import { JobWorktrees } from '../../git/jobWorktrees.js';
@@ -37,6 +38,8 @@ export interface PlanWorkerOptions {
   /** BullMQ lock and stall detection; short in tests so that a killed worker's job moves on quickly. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Push every task's commit to its ref on the remote, even one small enough to go back in the job's result. */
+  pushCommits?: boolean;
   log?: (line: string) => void;
 }
 
@@ -170,9 +173,20 @@ export class PlanWorker {
       if (this.identity === undefined) this.identity = (await git.hasIdentity()) ? null : FALLBACK_IDENTITY;
       const identity = d.identity ?? this.identity ?? undefined;
       const commit = changes.commit.length === 0 ? undefined : await git.commitPaths(changes.commit, d.message, { changed: true, ...(identity ? { identity } : {}) });
-      if (commit) await this.clone!.push(wt, d.ref);
-      this.log(`${jobId}: done${commit ? `, ${commit.slice(0, 12)} pushed to ${d.ref}` : ', no changes'}`);
-      return { ...base, ok: true, files: changes.commit, leftOut: changes.leftOut, ...(commit ? { commit } : {}) };
+      const done = { ...base, ok: true, files: changes.commit, leftOut: changes.leftOut };
+      if (!commit) {
+        this.log(`${jobId}: done, no changes`);
+        return done;
+      }
+      // Back in the result when it is small (commitPacks.ts), else on the remote.
+      const pack = this.opts.pushCommits ? undefined : await packCommit(wt, commit, d.base);
+      if (pack && pack.length <= INLINE_PACK_MAX_BYTES) {
+        this.log(`${jobId}: done, ${commit.slice(0, 12)} sent back (${pack.length} bytes)`);
+        return { ...done, commit, pack: pack.toString('base64') };
+      }
+      await this.clone!.push(wt, d.ref);
+      this.log(`${jobId}: done, ${commit.slice(0, 12)} pushed to ${d.ref}`);
+      return { ...done, commit };
     } finally {
       this.worktrees!.release(jobWorktree);
       if (++this.finished % MAINTAIN_EVERY === 0) void this.clone!.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));

@@ -1,0 +1,72 @@
+/**
+ * A task's commit as a thin pack: how a `planctl worker` sends the commit it made back to the
+ * coordinator inside the job's result, instead of pushing it to `refs/plan-tasks/…` on the remote for
+ * the coordinator to fetch. The pack holds only the objects the commit adds to the job's base (which
+ * the coordinator pinned, so it has every object the deltas refer to), usually a few hundred bytes.
+ *
+ * Per task that is one `pack-objects` on the worker and one `unpack-objects` on the coordinator, where
+ * a push and a fetch cost about nine git processes between the worker, the remote and the coordinator,
+ * and with a real remote two network round trips on the run's critical path. Redis keeps the result
+ * (append-only file), so the commit is as safe there as on the remote. A commit whose pack is larger
+ * than INLINE_PACK_MAX_BYTES is pushed as before: job results are kept in Redis's memory.
+ *
+ * Binary data in and out of git, which simple-git (text only) cannot carry: git is spawned directly,
+ * with the same environment simple-git gets, and never through a shell.
+ */
+import { spawn } from 'node:child_process';
+import { GitError } from './errors.js';
+import { sanitizedEnv } from './gitService.js';
+
+export const INLINE_PACK_MAX_BYTES = 512 * 1024;
+
+const COMMIT = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+
+function assertCommitId(commit: string): void {
+  if (!COMMIT.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
+}
+
+/** Runs git in `dir` with `input` on its stdin; resolves with its stdout, rejects with a GitError carrying stderr. */
+function gitBinary(dir: string, args: string[], input: Buffer | string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: dir, env: sanitizedEnv() ?? process.env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new GitError('git-failed', e.code === 'ENOENT' ? 'git was not found on the PATH' : `git could not run: ${e.message}`, { cause: e })));
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new GitError('git-failed', `git ${args[0]} failed: ${err.trim().split('\n').pop() ?? `exit code ${code}`}`, { gitOutput: err, ...(code !== null ? { exitCode: code } : {}) }));
+    });
+    // A git that exits early (bad arguments) closes its stdin: the error is the exit code's, not EPIPE's.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/** The objects `commit` adds to `base` (its parent), as a thin pack, from the repository of `dir`. */
+export async function packCommit(dir: string, commit: string, base: string): Promise<Buffer> {
+  assertCommitId(commit);
+  assertCommitId(base);
+  return gitBinary(dir, ['pack-objects', '--revs', '--thin', '--stdout', '-q'], `${commit}\n^${base}\n`);
+}
+
+/**
+ * Writes the objects of a pack made by packCommit into the repository of `dir`: loose objects, as a
+ * small fetch does, and `--strict` refuses malformed ones. Moves no ref, so it needs no lock: objects
+ * are written atomically and under their own names. Whether the pack held the commit it was sent for
+ * is for commitsPresent to say (once for a batch).
+ */
+export async function unpackCommit(dir: string, pack: Buffer, commit: string): Promise<void> {
+  assertCommitId(commit);
+  if (pack.length > INLINE_PACK_MAX_BYTES) throw new GitError('git-failed', `the pack of commit ${commit.slice(0, 12)} is ${pack.length} bytes, more than the ${INLINE_PACK_MAX_BYTES} a job result may carry`);
+  await gitBinary(dir, ['unpack-objects', '-q', '--strict'], pack);
+}
+
+/** Which of `commits` the repository of `dir` has (as commits), in one git run. */
+export async function commitsPresent(dir: string, commits: readonly string[]): Promise<Set<string>> {
+  for (const c of commits) assertCommitId(c);
+  if (commits.length === 0) return new Set();
+  const lines = (await gitBinary(dir, ['cat-file', '--batch-check=%(objectname) %(objecttype)'], commits.map((c) => `${c}\n`).join(''))).toString('utf8').split('\n');
+  return new Set(lines.filter((l) => l.endsWith(' commit')).map((l) => l.split(' ')[0]!));
+}
