@@ -35,6 +35,17 @@ const topAsSibling = {
 };
 
 /**
+ * `orchestrate --queue` and `worker` talk to Redis through BullMQ (about 1.2 MB with its dependencies,
+ * more than half of planctl.mjs): loaded the same way, from a sibling bundle, dist/planctl-queue.mjs.
+ */
+const queueAsSibling = {
+  name: 'planctl-queue-sibling',
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)bullmqTransport\.js$/ }, () => ({ path: './planctl-queue.mjs', external: true }));
+  },
+};
+
+/**
  * Modules of Ink replaced in the dashboard's bundle:
  * - is-in-ci: Ink draws only the last frame when it believes it runs in CI (the CI variable is set),
  *   which would leave `planctl top` blank on a terminal whose environment happens to say so; the
@@ -65,7 +76,7 @@ export const cliBundle = {
   minify: true,
   sourcemap: false,
   banner: { js: ['#!/usr/bin/env node', ...esmShim].join('\n') },
-  plugins: [serverAsSibling, topAsSibling],
+  plugins: [serverAsSibling, topAsSibling, queueAsSibling],
   logLevel: 'warning',
 };
 
@@ -74,6 +85,15 @@ export const serveBundle = {
   ...cliBundle,
   entryPoints: ['src/server/api.ts'],
   outfile: 'dist/planctl-serve.mjs',
+  banner: { js: esmShim.join('\n') },
+  plugins: [],
+};
+
+/** BullMQ's client for `orchestrate --queue` and `worker` (dist/planctl-queue.mjs), loaded by planctl.mjs only for those. */
+export const queueBundle = {
+  ...cliBundle,
+  entryPoints: ['src/run/queue/bullmqTransport.ts'],
+  outfile: 'dist/planctl-queue.mjs',
   banner: { js: esmShim.join('\n') },
   plugins: [],
 };

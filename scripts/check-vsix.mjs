@@ -26,6 +26,7 @@ const ALLOWED = [
   /^extension\/dist\/planctl\.mjs$/,
   /^extension\/dist\/planctl-serve\.mjs$/,
   /^extension\/dist\/planctl-top\.mjs$/,
+  /^extension\/dist\/planctl-queue\.mjs$/,
   /^extension\/dist\/analysisWorker\.mjs$/,
   /^extension\/media\/[^/]+\.(svg|js|css|png)$/,
   /^extension\/docs\/[^/]+\.md$/,
@@ -40,6 +41,8 @@ const REQUIRED = [
   'extension/dist/planctl-serve.mjs',
   // `planctl top` (and `orchestrate --all` on a terminal) in VS Code's terminals loads its dashboard from this sibling bundle.
   'extension/dist/planctl-top.mjs',
+  // `planctl orchestrate --queue` and `planctl worker` load BullMQ from this sibling bundle.
+  'extension/dist/planctl-queue.mjs',
   // The worker thread large plans are analysed in (the extension and planctl fall back to their own thread without it).
   'extension/dist/analysisWorker.mjs',
   'extension/media/plans.svg',

@@ -22,8 +22,8 @@ import type { GitService } from '../../git/gitService.js';
 import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, maintainRepository, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
 import { commitsPresent, unpackCommit } from '../../git/commitPacks.js';
 import { GitError } from '../../git/errors.js';
-import { RemoteTasks, type RemoteJob } from './remoteTasks.js';
-import { jobIdOf, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+import type { RemoteJob, RemoteTasks } from './bullmqTransport.js';
+import { jobIdOf, loadTransport, parseRedisUrl, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
 /** How often a task whose commit conflicts is rerun on the new tip before it fails. */
 const MAX_RERUNS = 3;
@@ -81,8 +81,10 @@ export class QueueCoordinator {
   ) {}
 
   static async start(opts: QueueCoordinatorOptions): Promise<QueueCoordinator> {
+    const target = parseRedisUrl(opts.url);
+    const { RemoteTasks } = await loadTransport();
     let coordinator: QueueCoordinator | undefined;
-    const tasks = await RemoteTasks.connect(opts.url, {
+    const tasks = await RemoteTasks.connect(target, {
       onProgress: (jobId, progress) => {
         const taskId = coordinator?.byJob.get(jobId);
         if (taskId) opts.onProgress(taskId, progress);
@@ -288,3 +290,4 @@ export class QueueCoordinator {
     }
   }
 }
+

@@ -106,3 +106,12 @@ export function parseRedisUrl(url: string): RedisTarget {
 export function connectionOf(target: RedisTarget): RedisTarget & { maxRetriesPerRequest: null } {
   return { ...target, maxRetriesPerRequest: null };
 }
+
+/** BullMQ, loaded only now (bullmqTransport.ts says why); the bundle points the import at dist/planctl-queue.mjs. */
+export async function loadTransport(): Promise<typeof import('./bullmqTransport.js')> {
+  try {
+    return await import('./bullmqTransport.js');
+  } catch (e) {
+    throw new PlanError('invalid-argument', `the queue client cannot be loaded (${e instanceof Error ? e.message : String(e)}); dist/planctl-queue.mjs must sit beside planctl.mjs (npm run build makes both)`);
+  }
+}

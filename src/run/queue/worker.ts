@@ -1,10 +1,10 @@
 /**
  * `planctl worker`: takes task jobs from the queue and runs each with the agent adapter in a worktree
  * of this host's clone (one per job running at once, reused: jobWorktrees.ts), reset to the commit the
- * coordinator pinned; commits the task's files there and pushes the commit to the job's ref. BullMQ
- * renews the job's lock while the agent runs; a worker that dies leaves its jobs stalled, and BullMQ
- * hands them to another worker. A worker that starts removes the job worktrees and git lock files a
- * dead worker left in its cache.
+ * coordinator pinned; commits the task's files there and sends the commit back in the job's result (a
+ * thin pack; a large one is pushed to the job's ref). BullMQ renews the job's lock while the agent runs
+ * (bullmqTransport.ts); a worker that dies leaves its jobs stalled, and BullMQ hands them to another.
+ * A worker that starts removes the job worktrees and git lock files a dead worker left in its cache.
  *
  * A cancel (published by the coordinator) stops the job's agent process group; the job then fails
  * without a retry.
@@ -12,8 +12,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { INLINE_PACK_MAX_BYTES, packCommit } from '../../git/commitPacks.js';
 import { FALLBACK_IDENTITY } from '../../git/gitService.js';
 import { HostClone } from '../../git/hostClone.js';
@@ -21,7 +19,8 @@ import { JobWorktrees } from '../../git/jobWorktrees.js';
 import { AgentProcess, agentEnv } from '../agentProcess.js';
 import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js';
 import { attributeChanges, changedSince, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
-import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+import type { ConsumedJob, ConsumedOutcome, JobConsumer } from './bullmqTransport.js';
+import { loadTransport, parseRedisUrl, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
 /** Jobs between two runs of git's maintenance on the clone (commits and fetches do not start it there). */
 const MAINTAIN_EVERY = 100;
@@ -44,8 +43,7 @@ export interface PlanWorkerOptions {
 }
 
 export class PlanWorker {
-  private worker: Worker<TaskJobData, TaskJobResult> | undefined;
-  private subscriber: Redis | undefined;
+  private consumer: JobConsumer | undefined;
   private clone: HostClone | undefined;
   private worktrees: JobWorktrees | undefined;
   /** The fallback identity when git has none on this host (checked once). */
@@ -70,29 +68,32 @@ export class PlanWorker {
     const { worktrees, removed } = await JobWorktrees.open(clone, path.join(this.opts.cacheDir, 'jobs'));
     this.worktrees = worktrees;
     if (removed.length > 0) this.log(`removed ${removed.length} job worktree(s) a stopped worker left: ${removed.join(', ')}`);
-    this.subscriber = new Redis(connectionOf(target));
-    await this.subscriber.subscribe(CANCEL_CHANNEL);
-    this.subscriber.on('message', (_channel: string, jobId: string) => {
-      const proc = this.running.get(jobId);
-      if (!proc) return;
-      this.cancelled.add(jobId);
-      this.log(`${jobId}: cancelled by the coordinator; stopping its agent`);
-      proc.stop('stopped');
-    });
-    this.worker = new Worker<TaskJobData, TaskJobResult>(QUEUE_NAME, (job) => this.process(job), {
-      connection: connectionOf(target),
+    const { JobConsumer } = await loadTransport();
+    this.consumer = await JobConsumer.start(target, (job) => this.process(job), {
       concurrency: this.opts.concurrency,
-      ...(this.opts.lockDurationMs ? { lockDuration: this.opts.lockDurationMs } : {}),
-      ...(this.opts.stalledIntervalMs ? { stalledInterval: this.opts.stalledIntervalMs } : {}),
+      ...(this.opts.lockDurationMs ? { lockDurationMs: this.opts.lockDurationMs } : {}),
+      ...(this.opts.stalledIntervalMs ? { stalledIntervalMs: this.opts.stalledIntervalMs } : {}),
+      onCancel: (jobId) => {
+        const proc = this.running.get(jobId);
+        if (!proc) return;
+        this.cancelled.add(jobId);
+        this.log(`${jobId}: cancelled by the coordinator; stopping its agent`);
+        proc.stop('stopped');
+      },
+      log: this.log,
     });
-    this.worker.on('error', (e) => this.log(`queue: ${e.message}`));
-    await this.worker.waitUntilReady();
     this.log(`worker ${this.host}: ${this.opts.concurrency} at once, clone ${this.clone.dir}`);
   }
 
-  private async process(job: Job<TaskJobData, TaskJobResult>): Promise<TaskJobResult> {
+  private async process(job: ConsumedJob): Promise<ConsumedOutcome> {
+    const result = await this.runJob(job);
+    return result ? { result } : { cancelled: true };
+  }
+
+  /** The job's result; undefined when the coordinator cancelled it. */
+  private async runJob(job: ConsumedJob): Promise<TaskJobResult | undefined> {
     const d = job.data;
-    const jobId = job.id!;
+    const jobId = job.id;
     this.log(`${jobId}: ${d.title} (at ${d.base.slice(0, 12)})`);
     const jobWorktree = await this.worktrees!.acquire(d.base, d.branch);
     try {
@@ -117,7 +118,7 @@ export class PlanWorker {
       const report = (force = false) => {
         if (!force && Date.now() - lastSent < 500) return;
         lastSent = Date.now();
-        void job.updateProgress(progress as unknown as object).catch(() => undefined);
+        void job.progress(progress).catch(() => undefined);
       };
       report(true);
       const minutes = (m: number) => (m > 0 ? m * 60_000 : undefined);
@@ -140,7 +141,7 @@ export class PlanWorker {
       });
       this.running.set(jobId, proc);
       const res = await proc.done.finally(() => this.running.delete(jobId));
-      if (this.cancelled.delete(jobId)) throw new UnrecoverableError('cancelled by the coordinator');
+      if (this.cancelled.delete(jobId)) return undefined;
       const base: TaskJobResult = {
         host: this.host,
         ok: false,
@@ -195,8 +196,7 @@ export class PlanWorker {
 
   /** Takes no new jobs and lets the running ones finish (their results still reach the coordinator). */
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.subscriber?.quit().catch(() => undefined);
+    await this.consumer?.close();
     await this.worktrees?.close().catch((e: unknown) => this.log(`cannot remove the job worktrees: ${(e as Error).message}`));
     await this.clone?.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));
   }

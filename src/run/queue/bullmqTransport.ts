@@ -1,12 +1,18 @@
 /**
- * The coordinator's side of the queue: submits task jobs, follows their progress (live activity from
- * the workers), settles each job's promise when it completes or fails, and cancels a running job by
- * publishing its ID (the worker running it stops the agent; the job does not retry). A waiting job is
- * simply removed.
+ * Everything that talks to BullMQ and Redis, for both sides of the queue, and nothing else: the
+ * coordinator's RemoteTasks and the worker's JobConsumer. BullMQ and its dependencies are about 1.2 MB
+ * of JavaScript; planctl loads this module only for `orchestrate --queue` and `worker` (the bundle
+ * points the import at a sibling bundle, dist/planctl-queue.mjs: scripts/bundle-options.mjs), so that
+ * every other planctl run, `planctl complete` by agents above all, starts without parsing it. Its
+ * errors are plain Errors: a class of ours made in the sibling bundle would not be the main bundle's.
+ *
+ * RemoteTasks submits task jobs, follows their progress (live activity from the workers), settles
+ * each job's promise when it completes or fails, and cancels a running job by publishing its ID (the
+ * worker running it stops the agent; the job does not retry). A waiting job is simply removed.
  */
-import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+import { CANCEL_CHANNEL, QUEUE_NAME, connectionOf, type RedisTarget, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
 export type RemoteOutcome = { kind: 'completed'; result: TaskJobResult } | { kind: 'failed'; reason: string };
 
@@ -29,8 +35,8 @@ export class RemoteTasks {
   /** Everyone waiting for a job: a duplicate submit waits for the same job as the first. */
   private readonly waiting = new Map<string, Array<(o: RemoteOutcome) => void>>();
 
-  private constructor(url: string, private readonly opts: RemoteTasksOptions) {
-    const connection = connectionOf(parseRedisUrl(url));
+  private constructor(target: RedisTarget, private readonly opts: RemoteTasksOptions) {
+    const connection = connectionOf(target);
     this.queue = new Queue<TaskJobData, TaskJobResult>(QUEUE_NAME, { connection });
     this.events = new QueueEvents(QUEUE_NAME, { connection });
     this.publisher = new Redis(connection);
@@ -54,8 +60,8 @@ export class RemoteTasks {
     });
   }
 
-  static async connect(url: string, opts: RemoteTasksOptions = {}): Promise<RemoteTasks> {
-    const r = new RemoteTasks(url, opts);
+  static async connect(target: RedisTarget, opts: RemoteTasksOptions = {}): Promise<RemoteTasks> {
+    const r = new RemoteTasks(target, opts);
     await Promise.all([r.queue.waitUntilReady(), r.events.waitUntilReady()]);
     return r;
   }
@@ -131,5 +137,65 @@ export class RemoteTasks {
 
   async close(): Promise<void> {
     await Promise.all([this.events.close(), this.queue.close(), this.publisher.quit().catch(() => undefined)]);
+  }
+}
+
+/** One job as the worker's processor sees it. */
+export interface ConsumedJob {
+  id: string;
+  data: TaskJobData;
+  progress(p: TaskJobProgress): Promise<void>;
+}
+
+/** What the processor answers: a result, or that the coordinator cancelled the job (then it is not retried). */
+export type ConsumedOutcome = { result: TaskJobResult } | { cancelled: true };
+
+export interface JobConsumerOptions {
+  concurrency: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** A job ID the coordinator asks to stop (the worker stops its agent if it runs it). */
+  onCancel: (jobId: string) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * The worker's side: takes task jobs `concurrency` at a time (BullMQ renews each job's lock while it
+ * runs; a worker that dies leaves its jobs stalled and BullMQ hands them to another) and listens for
+ * the coordinator's cancels.
+ */
+export class JobConsumer {
+  private constructor(
+    private readonly worker: Worker<TaskJobData, TaskJobResult>,
+    private readonly subscriber: Redis,
+  ) {}
+
+  static async start(target: RedisTarget, process: (job: ConsumedJob) => Promise<ConsumedOutcome>, opts: JobConsumerOptions): Promise<JobConsumer> {
+    const subscriber = new Redis(connectionOf(target));
+    await subscriber.subscribe(CANCEL_CHANNEL);
+    subscriber.on('message', (_channel: string, jobId: string) => opts.onCancel(jobId));
+    const worker = new Worker<TaskJobData, TaskJobResult>(
+      QUEUE_NAME,
+      async (job: Job<TaskJobData, TaskJobResult>) => {
+        const outcome = await process({ id: job.id!, data: job.data, progress: (p) => job.updateProgress(p as unknown as object) });
+        if ('cancelled' in outcome) throw new UnrecoverableError('cancelled by the coordinator');
+        return outcome.result;
+      },
+      {
+        connection: connectionOf(target),
+        concurrency: opts.concurrency,
+        ...(opts.lockDurationMs ? { lockDuration: opts.lockDurationMs } : {}),
+        ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
+      },
+    );
+    worker.on('error', (e) => opts.log(`queue: ${e.message}`));
+    await worker.waitUntilReady();
+    return new JobConsumer(worker, subscriber);
+  }
+
+  /** Takes no new jobs and waits for the running ones (their results still reach the coordinator). */
+  async close(): Promise<void> {
+    await this.worker.close();
+    await this.subscriber.quit().catch(() => undefined);
   }
 }
