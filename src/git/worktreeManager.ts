@@ -29,7 +29,8 @@ import { analyzePlan } from '../core/analyzer.js';
 import { planName, readPlanFile, relativeToRoot, statusFileFor, writePlanPointer, POINTER_FILES } from '../core/planFile.js';
 import { StatusStore, statusPathFor } from '../core/status.js';
 import { loadWorkflowConfig, type MergeStrategy, type WorkflowConfig } from '../core/workflowConfig.js';
-import { FALLBACK_IDENTITY, GitError, GitService, type WorktreeInfo } from './gitService.js';
+import { FALLBACK_IDENTITY, GitError, GitService } from './gitService.js';
+import type { WorktreeInfo } from './worktreeList.js';
 import { assertSafeName, safeRefName, unsafeNameReason } from './slug.js';
 import { ignoredFilesAtRisk, recordCopies, type CopiedFile } from './ignoredFiles.js';
 
