@@ -8,7 +8,7 @@ import path from 'node:path';
 import { GitError, toGitError } from './errors.js';
 import { GitRepository } from './gitRepository.js';
 import { assertSafeName, unsafeNameReason } from './slug.js';
-import { parseWorktreeList, type WorktreeInfo } from './worktreeList.js';
+import { parseWorktreeList, type WorktreeInfo } from './worktreeInfo.js';
 
 export interface IsDirtyOptions {
   /** Treat untracked files as clean (they do not block a checkout or a merge). */

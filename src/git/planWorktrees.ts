@@ -11,7 +11,7 @@ import { GitError } from './errors.js';
 import { FALLBACK_IDENTITY, GitService } from './gitService.js';
 import { ignoredFilesAtRisk } from './ignoredFiles.js';
 import { BLOCKED_FILE, CONTEXT_DIR, isOurs, readMarker, writeJson, type BlockedRecord, type WorktreeMarker } from './worktreeFiles.js';
-import type { WorktreeInfo } from './worktreeList.js';
+import type { WorktreeInfo } from './worktreeInfo.js';
 import { BRANCH_PREFIX, DIR_PREFIX, lookupName, samePath } from './worktreeNames.js';
 import { WorktreeError } from './worktreeResults.js';
 

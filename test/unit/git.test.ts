@@ -10,7 +10,7 @@ import {
   assertSafeName,
   safeRefName,
 } from '../../src/git/gitService.js';
-import { parseWorktreeList } from '../../src/git/worktreeList.js';
+import { parseWorktreeList } from '../../src/git/worktreeInfo.js';
 import { classifyGitOutput, gitErrorFromOutput } from '../../src/git/errors.js';
 
 // Everything lives under one directory per test process, so cleanup is a single rm.
