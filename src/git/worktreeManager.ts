@@ -40,6 +40,7 @@ export interface WorktreeManagerOptions {
   config?: WorkflowConfig;
 }
 
+/** The plan worktrees of one repository and what callers do with them; open() checks the repository can have them. */
 export class WorktreeManager extends PlanWorktrees {
   private readonly guard = new CreateGuard(this);
 
