@@ -9,16 +9,16 @@ import { Command, CommanderError, Option } from 'commander';
 import path from 'node:path';
 import { MERGE_STRATEGIES, type MergeStrategy } from '../core/workflowConfig.js';
 import { relativeToCwd, table } from './format.js';
+import { formatBytes } from '../git/diskUsage.js';
+import { WorktreeManager } from '../git/worktreeManager.js';
 import {
   WorktreeError,
-  WorktreeManager,
-  formatBytes,
   type CleanupReport,
   type CompleteResult,
   type PlanWorktree,
   type RebaseResult,
   type WorktreeListReport,
-} from '../git/worktreeManager.js';
+} from '../git/worktreeResults.js';
 
 /** The part of planctl's Io these commands use. */
 export interface WorktreeCommandIo {

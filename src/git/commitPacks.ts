@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { GitError } from './errors.js';
-import { sanitizedEnv } from './gitService.js';
+import { sanitizedEnv } from './gitProcess.js';
 
 export const INLINE_PACK_MAX_BYTES = 512 * 1024;
 

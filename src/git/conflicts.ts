@@ -20,7 +20,7 @@ import { planName, POINTER_FILES, readPlanFile } from '../core/planFile.js';
 import { GitError, isGitError } from './errors.js';
 import type { GitService } from './gitService.js';
 import { assertSafeName } from './slug.js';
-import { BRANCH_PREFIX } from './worktreeManager.js';
+import { BRANCH_PREFIX } from './worktreeNames.js';
 
 export interface BranchConflictInfo {
   branch: string;

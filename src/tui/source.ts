@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { PlanWatcher } from '../run/events/planWatcher.js';
 import type { EventMessage, SnapshotMessage } from '../run/events/messages.js';
-import { DIR_PREFIX } from '../git/worktreeManager.js';
+import { DIR_PREFIX } from '../git/worktreeNames.js';
 import { Feeds, feedLineOf, type Tone } from './model.js';
 
 /** Lines of `planctl orchestrate` that the watcher's task events already tell. */

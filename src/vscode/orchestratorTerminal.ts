@@ -18,7 +18,7 @@ import { checkPlace } from '../run/preflight.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import { OrchestratorRun, announceOutcome, type RunOutcome } from './orchestratorRun.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
-import type { PlanWorktree } from '../git/worktreeManager.js';
+import type { PlanWorktree } from '../git/worktreeResults.js';
 
 const registryDirs = new Map<string, string>();
 

@@ -15,7 +15,7 @@ import { taskCounts } from '../core/progress.js';
 import { planName } from '../core/planFile.js';
 import type { PlanEntry, PlanWorkspace } from './planWorkspace.js';
 import type { WorktreeTreeProvider } from './worktreeView.js';
-import type { PlanWorktree } from '../git/worktreeManager.js';
+import type { PlanWorktree } from '../git/worktreeResults.js';
 import { readRegistry } from './orchestratorTerminal.js';
 import type { PlanEventStream } from '../run/events/stream.js';
 import { countsOf } from './taskState.js';

@@ -4,7 +4,9 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { WorktreeError, WorktreeManager, formatBytes, type PlanWorktree, type WorktreeListReport } from '../git/worktreeManager.js';
+import { formatBytes } from '../git/diskUsage.js';
+import { WorktreeManager } from '../git/worktreeManager.js';
+import { WorktreeError, type PlanWorktree, type WorktreeListReport } from '../git/worktreeResults.js';
 import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
 import { predictConflicts, type ConflictReport } from '../git/conflicts.js';
 import { findRepoRoot } from '../core/status.js';

@@ -8,9 +8,9 @@ import {
   GitError,
   GitService,
   assertSafeName,
-  parseWorktreeList,
   safeRefName,
 } from '../../src/git/gitService.js';
+import { parseWorktreeList } from '../../src/git/worktreeInfo.js';
 import { classifyGitOutput, gitErrorFromOutput } from '../../src/git/errors.js';
 
 // Everything lives under one directory per test process, so cleanup is a single rm.
