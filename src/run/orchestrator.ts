@@ -7,27 +7,26 @@
  * from its exit code alone: `claude -p` exits 0 after being denied the tool it needed. A task is
  * completed only when its agent succeeded, was denied nothing and (for real agents) changed a file.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { nodeStates, readyTasks, type ReadyTask } from '../core/schedule.js';
 import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
 import { PlanError } from '../core/source.js';
-import { loadWorkflowConfig } from '../core/workflowConfig.js';
 import type { Plan, Task } from '../core/model.js';
 import { isHolderLive, type RunPatch, type StatusFile, type StatusTransition } from '../core/status.js';
 import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
 import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.js';
-import { adapterFor, requiresChanges, resolveAgentSettings, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
+import { requiresChanges, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
-import { checkToolRule, readApprovedTools } from './approvals.js';
+import { allowedToolsFor, loadAgentSetup } from './agentSetup.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { splitCommand } from './gates.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
 import { DEFAULT_PROMPT_TEMPLATE, directDependencies, promptValues, renderPrompt } from './prompt.js';
-import { RegistryRecord, registryDir, registryName } from './registry.js';
-import { QueueCoordinator, type QueuedOutcome } from './queue/coordinator.js';
+import { RegistryRecord, registryDir } from './registry.js';
+import type { QueueCoordinator, QueuedOutcome } from './queue/coordinator.js';
+import { startPlanQueue, taskJob } from './queue/planQueue.js';
 import { commitMessage, commitTask } from './taskCommit.js';
 import { StatusBatch } from './statusBatch.js';
 import { DEFAULT_SECRET_PATTERNS, changesOfTask, snapshotWorktree, type WorktreeSnapshot } from './taskChanges.js';
@@ -293,24 +292,9 @@ export class Orchestrator {
 
   /** Settings from git-workflow.json under the caller's; the prompt template the settings name. */
   private async configureAgent(): Promise<void> {
-    const config = await loadWorkflowConfig(this.session.root);
-    for (const w of config.warnings) this.emit({ type: 'warning', message: w });
-    const given = this.opts.agent;
-    const overrides: AgentOverrides = Array.isArray(given) ? { kind: 'command', command: [...(given as readonly string[])] } : { ...((given ?? {}) as AgentOverrides) };
-    if (this.opts.timeoutMs !== undefined) overrides.timeoutMinutes = this.opts.timeoutMs / 60_000;
-    if (this.opts.idleTimeoutMs !== undefined) overrides.idleTimeoutMinutes = this.opts.idleTimeoutMs / 60_000;
-    this.settings = resolveAgentSettings(config.agent, overrides);
-    this.adapter = adapterFor(this.settings.kind);
-    if (this.opts.maxCostUsd === undefined && config.agent.maxCostUsd !== undefined) this.opts.maxCostUsd = config.agent.maxCostUsd;
-    if (config.agent.secretPatterns) this.secretPatterns = config.agent.secretPatterns;
-    if (this.settings.promptFile) {
-      const file = path.resolve(this.session.root, this.settings.promptFile);
-      try {
-        this.promptTemplate = await readFile(file, 'utf8');
-      } catch (err) {
-        throw new PlanError('invalid-argument', `agent.promptFile ${this.settings.promptFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
-      }
-    }
+    const setup = await loadAgentSetup(this.session.root, this.opts, (message) => this.emit({ type: 'warning', message }));
+    ({ settings: this.settings, adapter: this.adapter, promptTemplate: this.promptTemplate, secretPatterns: this.secretPatterns } = setup);
+    if (this.opts.maxCostUsd === undefined && setup.maxCostUsd !== undefined) this.opts.maxCostUsd = setup.maxCostUsd;
   }
 
   private registryChildren() {
@@ -468,27 +452,8 @@ export class Orchestrator {
     return plan.tasks[graph.indexById.get(id)!]!;
   }
 
-  /** The plan's gate commands as Claude Code allow rules: the agent may run what will check its work. */
-  /**
-   * The plan's gate commands as allow rules, only where the command cannot change the rule's meaning:
-   * one with `(`, `)` or `,` could widen it (`x), Bash(*`), so it is left to the agent to ask for.
-   */
-  private gateRules(): string[] {
-    return this.session.analysis.plan.tasks.flatMap((t) => (t.kind === 'verify' && t.command && !/[(),\n]/.test(t.command) ? [`Bash(${t.command})`] : []));
-  }
-
-  /** Every rule the agent may use: settings, gates and approvals, each checked as a tool rule. */
-  private async allowedTools(): Promise<string[]> {
-    const rules = [...this.settings.allowedTools, ...this.gateRules(), ...(await readApprovedTools(this.session.statusPath))];
-    return [...new Set(rules)].filter((r) => {
-      try {
-        checkToolRule(r);
-        return true;
-      } catch {
-        this.emit({ type: 'warning', message: `"${r}" is not a tool rule; not allowed` });
-        return false;
-      }
-    });
+  private allowedTools(): Promise<string[]> {
+    return allowedToolsFor(this.session, this.settings, (message) => this.emit({ type: 'warning', message }));
   }
 
   /** Starts the agent (or the gate command) of a task already recorded in_progress. */
@@ -709,17 +674,12 @@ export class Orchestrator {
     });
   }
 
-  private async startQueue(q: { url: string; remote?: string }): Promise<QueueCoordinator> {
-    if (!this.git || !this.opts.commit) throw new PlanError('invalid-argument', '--queue needs a git repository and commits: workers send each task back as a commit');
-    const branch = await this.git.currentBranch();
-    if (!branch) throw new PlanError('invalid-argument', '--queue needs a branch checked out (the plan branch the workers start from)');
-    return QueueCoordinator.start({
-      url: q.url,
-      remote: q.remote ?? 'origin',
+  private startQueue(q: { url: string; remote?: string }): Promise<QueueCoordinator> {
+    return startPlanQueue({
+      ...q,
       git: this.git,
-      branch,
-      // Jobs of different repositories (or plan branches) may share one Redis: the name says whose.
-      plan: `${registryName(this.session.path)}-${createHash('sha256').update(`${await this.git.read(['remote', 'get-url', q.remote ?? 'origin']).catch(() => '')}\0${branch}`).digest('hex').slice(0, 10)}`,
+      commit: this.opts.commit,
+      session: this.session,
       ...(this.identity ? { identity: this.identity } : {}),
       warn: (message) => this.emit({ type: 'warning', message }),
       onProgress: (taskId, p) => {
@@ -737,11 +697,6 @@ export class Orchestrator {
   private async launchRemote(r: Running): Promise<void> {
     const { task } = r;
     r.remote = true;
-    const { plan, graph } = this.session.analysis;
-    // The worker's worktree is not ours: it fills the {{worktree}} placeholder with its own path.
-    const values = promptValues({ plan, graph, task, planRelPath: this.session.relPath, status: this.batch.status, worktree: '{{worktree}}', findingsDir: this.findingsDir });
-    values.findings = path.relative(this.opts.worktree!, this.findingsDir).split(path.sep).join('/');
-    const rel = (p: string) => path.relative(this.opts.worktree!, p).split(path.sep).join('/');
     this.batch.updateRun(task.id, { kind: this.settings.kind, activity: 'queued', activityAt: new Date().toISOString(), turn: 0, costUsd: 0, needsApproval: null, resume: null });
     this.emit({ type: 'started', id: task.id, title: task.title, attempt: r.attempt });
     let allowed: string[];
@@ -755,18 +710,9 @@ export class Orchestrator {
     const attempt = this.batch.status.tasks[task.id]?.attempts ?? r.attempt;
     const earlierAttempt = this.earlierAttempts.get(task.id);
     this.earlierAttempts.delete(task.id);
-    void this.queue!.run(task.id, attempt, {
-      prompt: renderPrompt(this.promptTemplate, values),
-      title: task.title,
-      body: task.body,
-      estimateMinutes: task.estimateMinutes ?? 60,
-      allowedTools: allowed,
-      settings: this.settings,
-      outputDir: rel(path.dirname(this.session.statusPath)),
-      findingsDir: rel(this.findingsDir),
-      secretPatterns: [...this.secretPatterns],
-      message: commitMessage(task),
-    }, { needs: directDependencies(plan, graph, task).map((d) => d.id), ...(earlierAttempt !== undefined ? { earlierAttempt } : {}) })
+    const job = taskJob({ session: this.session, status: this.batch.status, task, worktree: this.opts.worktree!, findingsDir: this.findingsDir, promptTemplate: this.promptTemplate, settings: this.settings, allowedTools: allowed, secretPatterns: this.secretPatterns });
+    const { plan, graph } = this.session.analysis;
+    void this.queue!.run(task.id, attempt, job, { needs: directDependencies(plan, graph, task).map((d) => d.id), ...(earlierAttempt !== undefined ? { earlierAttempt } : {}) })
       .catch((e: unknown): QueuedOutcome => ({ ok: false, reason: `on the queue: ${(e as Error).message}` }))
       .then(async (outcome) => {
         const run: RunPatch = { ...(outcome.result?.processMs !== undefined ? { processMs: outcome.result.processMs } : {}), ...(outcome.result?.agentMs !== undefined ? { agentMs: outcome.result.agentMs } : {}) };

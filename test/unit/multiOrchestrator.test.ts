@@ -143,8 +143,9 @@ describe('stop, daemon, batched', () => {
       return ['1.1', '1.2', '1.3'].every((id) => s.tasks[id]?.status === 'completed');
     });
     const registry = path.join(repo.dir, '.git', 'plan-orchestrator', 'orchestrators', 'bg.json');
-    await waitFor('the daemon to exit', async () => !existsSync(registry));
+    // The registry goes when the run ends, a moment before the summary reaches the log.
     const { readFile } = await import('node:fs/promises');
+    await waitFor('the daemon to exit and log its summary', async () => !existsSync(registry) && /\d+ done, \d+ failed/.test(await readFile(log!, 'utf8')));
     assert.match(await readFile(log!, 'utf8'), /3 done, 0 failed/);
   });
 
