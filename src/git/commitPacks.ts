@@ -19,6 +19,17 @@ import { sanitizedEnv } from './gitProcess.js';
 
 export const INLINE_PACK_MAX_BYTES = 512 * 1024;
 
+/**
+ * Commits a receiver may lack, as packs: `from` is on the remote (fetch it when missing), and each
+ * link's pack (base64) holds what its commit adds to the link before it (to `from` for the first).
+ * The coordinator sends the plan branch's new commits to the workers this way with each job, so that
+ * a job need not wait for the branch to be pushed and fetched (coordinator.ts).
+ */
+export interface CommitChain {
+  from: string;
+  links: Array<{ commit: string; pack: string }>;
+}
+
 const COMMIT = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 
 function assertCommitId(commit: string): void {

@@ -13,6 +13,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { SimpleGit } from 'simple-git';
+import { unpackCommit, type CommitChain } from './commitPacks.js';
 import { createGit } from './gitService.js';
 import { toGitError } from './errors.js';
 import { assertSafeName } from './slug.js';
@@ -27,6 +28,8 @@ export class HostClone {
   private chain: Promise<unknown> = Promise.resolve();
   /** Commits known to be in the clone (objects are never removed from it while a worker runs). */
   private readonly present = new Set<string>();
+  /** Links of commit chains being unpacked: jobs that need the same one wait for the same unpack. */
+  private readonly unpacking = new Map<string, Promise<void>>();
 
   private constructor(readonly dir: string) {}
 
@@ -85,20 +88,51 @@ export class HostClone {
   }
 
   /**
-   * Makes sure the clone has `commit`, fetching `branch` (or every branch) from the remote only when
-   * it does not: most jobs start from a commit an earlier job of this host already fetched.
+   * Makes sure the clone has `commit`: most jobs start from a commit an earlier job of this host
+   * already has. Else from `chain` when the job brought one (objects only, no lock), else by fetching
+   * `branch` (or every branch) from the remote. A chain that cannot be used (this clone lacks objects
+   * its first pack refers to) falls back to the fetch, which waits a little for the coordinator's push
+   * of the commit, under way in the background when it sent the chain.
    */
-  async ensureCommit(commit: string, branch?: string): Promise<void> {
+  async ensureCommit(commit: string, branch?: string, chain?: CommitChain): Promise<void> {
     if (!COMMIT.test(commit)) throw new Error(`not a commit id: ${commit}`);
     if (branch !== undefined) assertSafeName(branch, 'branch');
     if (await this.hasCommit(commit)) return;
+    if (chain && (await this.fromChain(commit, branch, chain).catch(() => false))) return;
+    for (let wait = 0; ; wait++) {
+      await this.fetch(commit, branch);
+      if (await this.hasCommit(commit)) return;
+      if (!chain || wait >= 20) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`commit ${commit.slice(0, 12)} is not on the remote's ${branch ?? 'branches'}`);
+  }
+
+  /** Fetches `branch` (or every branch) under the clone's lock, unless another job brought `commit` meanwhile. */
+  private async fetch(commit: string, branch: string | undefined): Promise<void> {
     await this.exclusive(async (git) => {
-      // Another job waiting for the lock may have fetched it meanwhile.
       if (await this.hasCommit(commit)) return;
       const refspec = branch === undefined ? '+refs/heads/*:refs/heads/*' : `+refs/heads/${branch}:refs/heads/${branch}`;
       await git.raw(['fetch', '--verbose', 'origin', refspec]);
     });
-    if (!(await this.hasCommit(commit))) throw new Error(`commit ${commit.slice(0, 12)} is not on the remote's ${branch ?? 'branches'}`);
+  }
+
+  /** Whether the chain brought `commit`: its start fetched if missing, then each missing link unpacked in order. */
+  private async fromChain(commit: string, branch: string | undefined, chain: CommitChain): Promise<boolean> {
+    if (!(await this.hasCommit(chain.from))) {
+      await this.fetch(chain.from, branch);
+      if (!(await this.hasCommit(chain.from))) return false;
+    }
+    for (const link of chain.links) {
+      if (await this.hasCommit(link.commit)) continue;
+      let unpacked = this.unpacking.get(link.commit);
+      if (!unpacked) {
+        unpacked = unpackCommit(this.dir, Buffer.from(link.pack, 'base64'), link.commit).finally(() => this.unpacking.delete(link.commit));
+        this.unpacking.set(link.commit, unpacked);
+      }
+      await unpacked;
+    }
+    return this.hasCommit(commit);
   }
 
   /** What git's automatic maintenance would have done after the jobs' commits and fetches (packs loose objects when there are many). */

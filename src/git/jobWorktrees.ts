@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { isRecordedProcessAlive, processStartTime } from '../core/processIdentity.js';
+import type { CommitChain } from './commitPacks.js';
 import { createGit, GitService } from './gitService.js';
 import type { HostClone } from './hostClone.js';
 
@@ -73,10 +74,10 @@ export class JobWorktrees {
 
   /**
    * A worktree of this process at `commit` and nothing else: an idle one reset there, or a new one.
-   * `branch` is where the coordinator pushed the commit (fetched only when the clone lacks it).
+   * `branch` is where the coordinator pushes the commit, `chain` how it sent it along (HostClone.ensureCommit).
    */
-  async acquire(commit: string, branch?: string): Promise<JobWorktree> {
-    await this.clone.ensureCommit(commit, branch);
+  async acquire(commit: string, branch?: string, chain?: CommitChain): Promise<JobWorktree> {
+    await this.clone.ensureCommit(commit, branch, chain);
     // One still being cleaned after its last job serves before a new one is made.
     while (this.idle.length === 0 && this.cleaning.size > 0) await Promise.race(this.cleaning);
     const reused = this.idle.pop();

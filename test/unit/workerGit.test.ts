@@ -69,6 +69,34 @@ describe('a worker host: clone and job worktrees', () => {
     assert.deepEqual(worktreeNames(clone.dir), ['clone.git']);
   });
 
+  test('a commit the remote does not have yet comes with its job as a chain of packs; a chain that does not fit falls back to a fetch', async () => {
+    const { repo, remote } = await withRemote({ 'README.md': '# r\n', 'a.txt': 'one\n' });
+    const cache = await tempDir('planctl-worker-');
+    const { clone } = await HostClone.open(remote, path.join(cache, 'clone.git'));
+    const pushed = repo.git(['rev-parse', 'HEAD']);
+    await repo.write('a.txt', 'two\n');
+    const second = repo.commitAll('second');
+    await repo.write('b.bin', '\u0000\u0001 three\n');
+    const third = repo.commitAll('third');
+    const links = [
+      { commit: second, pack: (await packCommit(repo.dir, second, pushed)).toString('base64') },
+      { commit: third, pack: (await packCommit(repo.dir, third, second)).toString('base64') },
+    ];
+    // Not pushed: only the chain can bring it.
+    await clone.ensureCommit(third, 'main', { from: pushed, links });
+    assert.equal(await clone.hasCommit(second), true);
+    const { worktrees } = await JobWorktrees.open(clone, path.join(cache, 'jobs'));
+    const wt = await worktrees.acquire(third, 'main');
+    assert.equal(await readFile(path.join(wt.dir, 'a.txt'), 'utf8'), 'two\n');
+    await worktrees.close();
+    // A chain whose pack is broken: the commit is fetched from the branch instead.
+    await repo.write('a.txt', 'four\n');
+    const fourth = repo.commitAll('fourth');
+    repo.git(['push', '-q', 'origin', 'main']);
+    await clone.ensureCommit(fourth, 'main', { from: third, links: [{ commit: fourth, pack: Buffer.from('not a pack').toString('base64') }] });
+    assert.equal(await clone.hasCommit(fourth), true);
+  });
+
   test('a worker that starts removes the job worktrees and ref locks a killed worker left; a live owner keeps its own', async () => {
     const { repo, remote } = await withRemote();
     const cache = await tempDir('planctl-worker-');

@@ -7,9 +7,9 @@
  * rerun on the new tip; a duplicate delivery of a job is integrated once.
  *
  * Cheap per task because:
- * - the plan branch is pushed only when a job needs a commit the remote lacks (a task whose
- *   dependencies were all in the last pushed commit starts from that one, and its worker need not
- *   fetch), and once more at the end;
+ * - a task whose dependencies were all in the last pushed commit starts from that one (its worker
+ *   need not fetch); one that needs newer commits gets them with its job, as packs, while the plan
+ *   branch is pushed in the background (baseFor);
  * - a worker sends a task's commit back in the job's result (a thin pack, git/commitPacks.ts) rather
  *   than pushing it for this side to fetch; commits that finish together are applied with one
  *   cherry-pick (those too large to send are fetched together, in one fetch).
@@ -20,7 +20,7 @@
  */
 import type { GitService } from '../../git/gitService.js';
 import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, maintainRepository, pickTaskCommit, pickTaskCommits, pushCommit, type PickOutcome } from '../../git/taskCommits.js';
-import { commitsPresent, unpackCommit } from '../../git/commitPacks.js';
+import { commitsPresent, INLINE_PACK_MAX_BYTES, packCommit, unpackCommit, type CommitChain } from '../../git/commitPacks.js';
 import { GitError } from '../../git/errors.js';
 import type { RemoteJob, RemoteTasks } from './bullmqTransport.js';
 import { jobIdOf, loadTransport, parseRedisUrl, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
@@ -72,6 +72,9 @@ export class QueueCoordinator {
   /** The commit the remote's plan branch has, with how many of this run's commits it holds. */
   private published: { commit: string; applied: number } | undefined;
   private publishing: Promise<void> | undefined;
+  /** Plan branch commits sent to the workers with their jobs since `published` (packs, each against the one before). */
+  private links: Array<{ commit: string; applied: number; pack: string; bytes: number }> = [];
+  private linking: Promise<void> | undefined;
   private readonly picks: PendingPick[] = [];
   private picking = false;
 
@@ -119,9 +122,9 @@ export class QueueCoordinator {
       const jobId = jobIdOf(this.opts.plan, taskId, label);
       const ref = taskRefOf(this.opts.plan, taskId, label);
       // A rerun must start from a tip that holds the commit it conflicted with.
-      const base = await this.baseFor(rerun > 0 ? undefined : (opts.needs ?? []));
+      const { base, baseChain } = await this.baseFor(rerun > 0 ? undefined : (opts.needs ?? []));
       this.byJob.set(jobId, taskId);
-      const data: TaskJobData = { ...job, plan: this.opts.plan, taskId, attempt, base, branch: this.opts.branch, ref, ...(this.opts.identity ? { identity: this.opts.identity } : {}) };
+      const data: TaskJobData = { ...job, plan: this.opts.plan, taskId, attempt, base, branch: this.opts.branch, ...(baseChain ? { baseChain } : {}), ref, ...(this.opts.identity ? { identity: this.opts.identity } : {}) };
       const handle = await this.tasks.submit(jobId, data);
       const followed = await this.follow(taskId, jobId, ref, handle, false);
       if (followed.kind === 'done') return followed.outcome;
@@ -236,16 +239,59 @@ export class QueueCoordinator {
 
   /**
    * The commit a job starts from: the last one pushed when it holds every task in `needs` (undefined:
-   * everything applied so far), else the plan branch's tip, pushed first.
+   * everything applied so far), else the plan branch's tip, sent along with the job as a chain of packs
+   * from the last pushed commit while it is pushed in the background. The workers then start without
+   * waiting for a push and a fetch, which with a real remote are two network round trips between one
+   * phase of a plan and the next. The first base is pushed before any job, so that a chain always
+   * starts from a commit the remote has; a chain past INLINE_PACK_MAX_BYTES waits for its push instead.
    */
-  private async baseFor(needs: readonly string[] | undefined): Promise<string> {
+  private async baseFor(needs: readonly string[] | undefined): Promise<{ base: string; baseChain?: CommitChain }> {
     const wanted = needs === undefined ? this.applied : Math.max(0, ...needs.map((id) => this.appliedAt.get(id) ?? 0));
     for (;;) {
-      if (this.published && this.published.applied >= wanted) return this.published.commit;
-      // One push at a time; a job that needs more than the push under way waits for the next one.
-      this.publishing ??= this.publish().finally(() => (this.publishing = undefined));
-      await this.publishing;
+      const published = this.published;
+      if (published && published.applied >= wanted) return { base: published.commit };
+      const links = this.unpushedLinks();
+      const last = links.at(-1);
+      if (published && last && last.applied >= wanted) return { base: last.commit, baseChain: { from: published.commit, links: links.map(({ commit, pack }) => ({ commit, pack })) } };
+      if (!published) await (this.publishing ??= this.publish().finally(() => (this.publishing = undefined)));
+      else await (this.linking ??= this.link().finally(() => (this.linking = undefined)));
     }
+  }
+
+  private unpushedLinks(): Array<{ commit: string; applied: number; pack: string; bytes: number }> {
+    const pushed = this.published?.applied ?? 0;
+    return this.links.filter((l) => l.applied > pushed);
+  }
+
+  /** The plan branch's tip as the next link of the chain, and its push started in the background. */
+  private async link(): Promise<void> {
+    // Counted before the tip is read: a commit being applied right now is in the tip or not yet counted.
+    const applied = this.applied;
+    const tip = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
+    const links = this.unpushedLinks();
+    const last = links.at(-1) ?? this.published!;
+    if (tip === last.commit) {
+      // Commits counted after the last link was made were in it already.
+      last.applied = Math.max(last.applied, applied);
+      return;
+    }
+    const pack = await packCommit(this.opts.git.topLevel, tip, last.commit);
+    if (links.reduce((n, l) => n + l.bytes, pack.length) > INLINE_PACK_MAX_BYTES) {
+      await this.pushInBackground();
+      return;
+    }
+    this.links = [...links, { commit: tip, applied, pack: pack.toString('base64'), bytes: pack.length }];
+    void this.pushInBackground().catch((e: unknown) => this.opts.warn(`the plan branch cannot be pushed to ${this.opts.remote} yet (${(e as Error).message}); jobs carry its new commits meanwhile`));
+  }
+
+  /** Pushes the tip after any push under way; resolves when it is on the remote. */
+  private pushInBackground(): Promise<void> {
+    const next = (this.publishing ?? Promise.resolve()).catch(() => undefined).then(() => this.publish());
+    this.publishing = next;
+    void next.catch(() => undefined).finally(() => {
+      if (this.publishing === next) this.publishing = undefined;
+    });
+    return next;
   }
 
   /** Pushes the plan branch's tip to the remote (when it moved since the last push). */
@@ -254,7 +300,7 @@ export class QueueCoordinator {
     const applied = this.applied;
     const tip = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
     if (tip !== this.published?.commit) await pushCommit(this.opts.git, this.opts.remote, tip, this.opts.branch);
-    this.published = { commit: tip, applied };
+    if (!this.published || applied >= this.published.applied) this.published = { commit: tip, applied };
   }
 
   /** The newest job an earlier coordinator queued for this attempt (reruns included), if the queue has it. */
@@ -276,7 +322,8 @@ export class QueueCoordinator {
   /** Pushes what was integrated since the last push (the remote's plan branch ends up complete), then disconnects. */
   async close(): Promise<void> {
     try {
-      await this.publishing;
+      // A background push that failed was reported; this one is the last chance.
+      await this.publishing?.catch(() => undefined);
       if (this.applied > (this.published?.applied ?? 0)) await this.publish();
     } catch (e) {
       this.opts.warn(`the plan branch could not be pushed to ${this.opts.remote}: ${(e as Error).message}`);

@@ -7,6 +7,7 @@
  */
 import type { AgentSettings, ToolDenial } from '../agents/types.js';
 import { PlanError } from '../../core/source.js';
+import type { CommitChain } from '../../git/commitPacks.js';
 
 export const QUEUE_NAME = 'plan-tasks';
 /** Pub/sub channel on which the coordinator names the jobs to cancel. */
@@ -20,6 +21,12 @@ export interface TaskJobData {
   base: string;
   /** The plan branch on the remote that holds `base` (a worker that lacks `base` fetches this branch only). */
   branch?: string;
+  /**
+   * When `base` may not be on the remote yet (its push is under way): the plan branch's commits since
+   * the one that is, as packs (git/commitPacks.ts). A worker that lacks `base` unpacks them rather than
+   * waiting for the push and fetching.
+   */
+  baseChain?: CommitChain;
   /** Where the worker pushes the task's commit when it does not send it back in the result. */
   ref: string;
   prompt: string;

@@ -95,7 +95,7 @@ export class PlanWorker {
     const d = job.data;
     const jobId = job.id;
     this.log(`${jobId}: ${d.title} (at ${d.base.slice(0, 12)})`);
-    const jobWorktree = await this.worktrees!.acquire(d.base, d.branch);
+    const jobWorktree = await this.worktrees!.acquire(d.base, d.branch, d.baseChain);
     try {
       const { dir: wt, git } = jobWorktree;
       const adapter = adapterFor(d.settings.kind);
