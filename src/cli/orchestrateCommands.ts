@@ -17,6 +17,7 @@ import { isAgentKind, type AgentOverrides } from '../run/agents/index.js';
 import { agentFileFor, approveTask, checkToolRule, readApprovedCommands } from '../run/approvals.js';
 import { gateCommands, unapprovedCommands } from '../run/gates.js';
 import { createInterface } from 'node:readline';
+import { loadTransport } from '../run/queue/protocol.js';
 import { PlanWorker } from '../run/queue/worker.js';
 import { orchestrateAll, type MultiOptions, type MultiSummary } from '../run/multiOrchestrator.js';
 import { openPlan, requireTask } from '../core/session.js';
@@ -413,6 +414,9 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
         return;
       }
 
+      // BullMQ's bundle compiles while the plan is read and git is asked about the checkout; a failure to
+      // load it is reported where the coordinator starts.
+      if (opts.queue !== undefined) void loadTransport().catch(() => undefined);
       const approveCommands = opts.approveCommands === true || (await confirmCommands(resolved.path, io));
       const live = (io.tty ?? process.stdout.isTTY === true) ? new LiveView((text) => process.stdout.write(text)) : undefined;
       const orchestrator = new Orchestrator({

@@ -10,12 +10,10 @@
  * (append-only file), so the commit is as safe there as on the remote. A commit whose pack is larger
  * than INLINE_PACK_MAX_BYTES is pushed as before: job results are kept in Redis's memory.
  *
- * Binary data in and out of git, which simple-git (text only) cannot carry: git is spawned directly,
- * with the same environment simple-git gets, and never through a shell.
+ * Packs are binary, which simple-git (text only) cannot carry: gitBinary spawns git directly.
  */
-import { spawn } from 'node:child_process';
 import { GitError } from './errors.js';
-import { sanitizedEnv } from './gitProcess.js';
+import { gitBinary } from './gitProcess.js';
 
 export const INLINE_PACK_MAX_BYTES = 512 * 1024;
 
@@ -34,25 +32,6 @@ const COMMIT = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 
 function assertCommitId(commit: string): void {
   if (!COMMIT.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
-}
-
-/** Runs git in `dir` with `input` on its stdin; resolves with its stdout, rejects with a GitError carrying stderr. */
-function gitBinary(dir: string, args: string[], input: Buffer | string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: dir, env: sanitizedEnv() ?? process.env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
-    child.on('error', (e: NodeJS.ErrnoException) => reject(new GitError('git-failed', e.code === 'ENOENT' ? 'git was not found on the PATH' : `git could not run: ${e.message}`, { cause: e })));
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new GitError('git-failed', `git ${args[0]} failed: ${err.trim().split('\n').pop() ?? `exit code ${code}`}`, { gitOutput: err, ...(code !== null ? { exitCode: code } : {}) }));
-    });
-    // A git that exits early (bad arguments) closes its stdin: the error is the exit code's, not EPIPE's.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
 }
 
 /** The objects `commit` adds to `base` (its parent), as a thin pack, from the repository of `dir`. */

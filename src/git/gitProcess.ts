@@ -4,6 +4,7 @@
  * as a failure. Kept apart from the service so other git helpers (a host clone, job worktrees)
  * start git the same way without opening a repository.
  */
+import { spawn } from 'node:child_process';
 import { GitError as SimpleGitError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError, GitProcessError, toGitError } from './errors.js';
 
@@ -86,4 +87,28 @@ export function normaliseGitFailure(err: unknown): unknown {
   // simple-git wraps everything that goes wrong running git (including a missing git binary) in
   // its own GitError class.
   return err instanceof SimpleGitError ? toGitError(err) : err;
+}
+
+/**
+ * Runs git in `dir` directly, not through simple-git, with `input` on its stdin; resolves with its
+ * stdout as bytes, rejects with a GitError carrying stderr. For binary data in or out (packs), and for
+ * commands that print nothing, which simple-git holds 50 ms after they exit. Same environment as
+ * simple-git gets; never a shell.
+ */
+export function gitBinary(dir: string, args: string[], input: Buffer | string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: dir, env: sanitizedEnv() ?? process.env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new GitError('git-failed', e.code === 'ENOENT' ? 'git was not found on the PATH' : `git could not run: ${e.message}`, { cause: e })));
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new GitError('git-failed', `git ${args[0]} failed: ${err.trim().split('\n').pop() ?? `exit code ${code}`}`, { gitOutput: err, ...(code !== null ? { exitCode: code } : {}) }));
+    });
+    // A git that exits early (bad arguments) closes its stdin: the error is the exit code's, not EPIPE's.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { isRecordedProcessAlive, processStartTime } from '../core/processIdentity.js';
 import type { CommitChain } from './commitPacks.js';
+import { gitBinary } from './gitProcess.js';
 import { createGit, GitService } from './gitService.js';
 import type { HostClone } from './hostClone.js';
 
@@ -109,8 +110,9 @@ export class JobWorktrees {
    */
   release(wt: JobWorktree): void {
     if (!this.made.includes(wt) || this.idle.includes(wt)) return;
-    const cleaned: Promise<void> = createGit(wt.dir, 2)
-      .raw(['clean', '-ffdx'])
+    // Not through simple-git: a clean with nothing to remove prints nothing, and simple-git holds a
+    // silent command 50 ms, while the next job may be waiting for this worktree.
+    const cleaned: Promise<void> = gitBinary(wt.dir, ['clean', '-ffdx'], '')
       .then(
         () => void this.idle.push(wt),
         () => this.drop(wt),

@@ -9,6 +9,7 @@
  * on the run's critical path); maintainRepository runs it once when the run ends.
  */
 import { GitError } from './errors.js';
+import { gitBinary } from './gitProcess.js';
 import { committed, FULL_IDS, type GitService } from './gitService.js';
 import { assertSafeName } from './slug.js';
 
@@ -125,7 +126,10 @@ export async function integratedFrom(service: GitService, commit: string): Promi
   return found.trim() || undefined;
 }
 
-/** git's automatic maintenance, once, for the fetches and cherry-picks that did not start it. */
+/**
+ * git's automatic maintenance, once, for the fetches and cherry-picks that did not start it. Silent
+ * (when there is nothing to do), so not through simple-git: gitBinary.
+ */
 export async function maintainRepository(service: GitService): Promise<void> {
-  await service.run((git) => git.raw(['maintenance', 'run', '--auto']));
+  await service.run(() => gitBinary(service.topLevel, ['maintenance', 'run', '--auto'], ''));
 }
