@@ -115,14 +115,7 @@ export async function rebasePlanWorktree(worktrees: PlanWorktrees, name: string)
   const outcome = await wtGit.rebaseOnto(target);
   if (outcome.conflicts) {
     const hint = `resolve the conflicts in ${info.path}, "git add" them and run "git rebase --continue" there (or "git rebase --abort")`;
-    await worktrees.markBlocked(info.path, {
-      reason: 'rebase-conflict',
-      operation: 'rebase',
-      where: info.path,
-      conflictedFiles: outcome.conflicts,
-      at: worktrees.now().toISOString(),
-      hint,
-    });
+    await markRebaseBlocked(worktrees, info.path, outcome.conflicts, hint);
     return { name: entry.name, branch, onto: target, outcome: 'conflict', before, conflicts: outcome.conflicts, hint };
   }
   await fs.rm(path.join(info.path, BLOCKED_FILE), { force: true });
@@ -174,14 +167,7 @@ async function rebaseDependent(worktrees: PlanWorktrees, dep: DependentReport, o
   const outcome = await depGit.rebaseOnto(target, { upstream: oldTip });
   if (outcome.conflicts) {
     const hint = `resolve the conflicts in ${dep.path}, "git add" them and run "git rebase --continue" there`;
-    await worktrees.markBlocked(dep.path, {
-      reason: 'rebase-conflict',
-      operation: 'rebase',
-      where: dep.path,
-      conflictedFiles: outcome.conflicts,
-      at: worktrees.now().toISOString(),
-      hint,
-    });
+    await markRebaseBlocked(worktrees, dep.path, outcome.conflicts, hint);
     return { rebase: 'conflict', conflicts: outcome.conflicts, reason: hint };
   }
   if (marker) await writeJson(path.join(dep.path, MARKER_FILE), { ...marker, base: target, ...(ontoSha ? { startSha: ontoSha } : {}) });
@@ -195,4 +181,9 @@ async function planTitle(planPath: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Records in the worktree that its rebase stopped on conflicts, and what to do about them. */
+async function markRebaseBlocked(worktrees: PlanWorktrees, where: string, conflictedFiles: string[], hint: string): Promise<void> {
+  await worktrees.markBlocked(where, { reason: 'rebase-conflict', operation: 'rebase', where, conflictedFiles, at: worktrees.now().toISOString(), hint });
 }
