@@ -3,7 +3,8 @@
  * transition in status.json, commits each finished task's own files through a repository-wide serial
  * queue, and registers itself so that a second orchestrator for the same plan is refused.
  *
- * What an attempt comes to when it ends is decided, committed and recorded by taskOutcomes.ts.
+ * This file schedules; an agent is started by localLaunch.ts (or queued for a worker), and what its
+ * attempt comes to when it ends is decided, committed and recorded by taskOutcomes.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,21 +15,21 @@ import { PlanError } from '../core/source.js';
 import type { Plan, Task } from '../core/model.js';
 import { isHolderLive, type StatusFile, type StatusTransition } from '../core/status.js';
 import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
-import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.js';
-import { requiresChanges, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings } from './agents/index.js';
+import type { AgentProcessResult } from './agentProcess.js';
+import type { AgentAdapter, AgentEvent, AgentOverrides, AgentSettings } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
 import { allowedToolsFor, loadAgentSetup } from './agentSetup.js';
 import { checkCommands, checkPlace } from './preflight.js';
-import { splitCommand } from './gates.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
+import { startLocalAgent, type LocalLaunchContext } from './localLaunch.js';
 import type { OrchestratorEvent } from './orchestratorEvents.js';
-import { DEFAULT_PROMPT_TEMPLATE, directDependencies, promptValues, renderPrompt } from './prompt.js';
+import { DEFAULT_PROMPT_TEMPLATE, directDependencies } from './prompt.js';
 import { RegistryRecord, registryDir } from './registry.js';
 import type { QueueCoordinator, QueuedOutcome } from './queue/coordinator.js';
 import { startPlanQueue, taskJob } from './queue/planQueue.js';
 import type { RunningTask } from './runningTask.js';
 import { StatusBatch } from './statusBatch.js';
-import { DEFAULT_SECRET_PATTERNS, snapshotWorktree } from './taskChanges.js';
+import { DEFAULT_SECRET_PATTERNS } from './taskChanges.js';
 import { TaskOutcomes } from './taskOutcomes.js';
 
 export { isPidAlive, listRegistry, registryDir, runningRecordFor, type RegistryEntry } from './registry.js';
@@ -107,13 +108,14 @@ export class Orchestrator {
   private readonly attempts = new Map<string, number>();
   /** What ended attempts came to: completed, failed, awaiting approval, and what they cost. */
   private outcomes!: TaskOutcomes;
+  /** What starting an agent here needs from the run. */
+  private local!: LocalLaunchContext;
   private stopping: NodeJS.Signals | undefined;
   /** Why the run cannot go on (status.json cannot be read or written): no more launches, then thrown. */
   private fatal: Error | undefined;
   private overBudget = false;
   private registry: RegistryRecord | undefined;
   private queue: QueueCoordinator | undefined;
-  private logsDir = '';
   private findingsDir = '';
   private dirty = false;
   private waiter: (() => void) | undefined;
@@ -178,12 +180,12 @@ export class Orchestrator {
     await this.configureAgent();
     this.git = await GitService.open(worktree).catch(() => undefined);
     const outDir = path.dirname(this.session.statusPath);
-    this.logsDir = path.join(outDir, 'logs');
+    const logsDir = path.join(outDir, 'logs');
     this.findingsDir = path.join(outDir, 'findings');
-    await mkdir(this.logsDir, { recursive: true });
+    await mkdir(logsDir, { recursive: true });
     await mkdir(this.findingsDir, { recursive: true });
     // Logs change while tasks run; committing them would put half-written files into task commits.
-    await writeFile(path.join(this.logsDir, '.gitignore'), '*\n');
+    await writeFile(path.join(logsDir, '.gitignore'), '*\n');
     if (this.git && this.opts.commit && !(await this.git.hasIdentity())) {
       this.identity = FALLBACK_IDENTITY;
       this.emit({ type: 'warning', message: `git has no user.name/user.email here; task commits are made as ${FALLBACK_IDENTITY.name} <${FALLBACK_IDENTITY.email}>` });
@@ -212,6 +214,7 @@ export class Orchestrator {
     this.batch = new StatusBatch(this.session.store, this.session.status, (message) => this.emit({ type: 'warning', message }));
     const { session, batch, git, settings, findingsDir, secretPatterns } = this;
     const commit = this.opts.commit;
+    this.local = { session, batch, git, settings, worktree, logsDir, findingsDir, promptTemplate: this.promptTemplate, commit, env: this.opts.env ?? process.env, allowedTools: () => this.allowedTools() };
     if (this.opts.queue) {
       try {
         this.queue = await this.startQueue(this.opts.queue);
@@ -420,50 +423,7 @@ export class Orchestrator {
     if (this.queue && !isGate) return this.launchRemote(r);
     let result: Promise<AgentProcessResult>;
     try {
-      const worktree = this.opts.worktree!;
-      const launch = isGate
-        ? { argv: splitCommand(task.command!), env: {} }
-        : adapter.launch({
-            taskId: task.id,
-            title: task.title,
-            body: task.body,
-            estimateMinutes: task.estimateMinutes ?? 60,
-            planPath: this.session.path,
-            worktree,
-            prompt: this.prompt(task),
-            allowedTools: await this.allowedTools(),
-            ...(resumeSession ? { resumeSession } : {}),
-            settings: this.settings,
-          });
-      if (launch.argv.length === 0 || !launch.argv[0]) throw new Error('empty command');
-      // What the task changes matters for its commit and for the "no changes made" rule; without
-      // either (--no-commit with a command agent) the two git status runs per task are saved.
-      if (this.git && !isGate && (this.opts.commit || requiresChanges(this.settings))) r.before = await snapshotWorktree(this.git, worktree);
-      const logPath = path.join(this.logsDir, `${task.id}.log`);
-      const minutes = (m: number) => (m > 0 ? m * 60_000 : undefined);
-      const proc = new AgentProcess({
-        launch,
-        cwd: worktree,
-        env: agentEnv(this.opts.env ?? process.env, { ...launch.env, PLAN_TASK_ID: task.id, PLAN_FILE: this.session.path, PLAN_ORCHESTRATOR_PID: String(process.pid) }),
-        logPath,
-        logHeader: `=== ${task.id} attempt ${attempt} at ${new Date().toISOString()}: ${JSON.stringify(launch.argv)}${launch.stdin !== undefined ? ' (prompt on stdin)' : ''}`,
-        reader: adapter.reader(worktree),
-        onEvent: (e) => this.onAgentEvent(r, e),
-        ...(minutes(this.settings.timeoutMinutes) ? { timeoutMs: minutes(this.settings.timeoutMinutes)! } : {}),
-        ...(!isGate && minutes(this.settings.idleTimeoutMinutes) ? { idleMs: minutes(this.settings.idleTimeoutMinutes)! } : {}),
-      });
-      r.proc = proc;
-      result = proc.done;
-      this.batch.updateRun(task.id, {
-        kind: isGate ? 'gate' : adapter.kind,
-        log: path.relative(this.session.root, logPath).split(path.sep).join('/'),
-        activity: resumeSession ? 'resuming the agent session' : 'starting',
-        activityAt: new Date().toISOString(),
-        turn: 0,
-        costUsd: 0,
-        needsApproval: null,
-        resume: null,
-      });
+      result = (await startLocalAgent(this.local, r, { adapter, isGate, ...(resumeSession ? { resumeSession } : {}), onEvent: (e) => this.onAgentEvent(r, e) })).done;
     } catch (err) {
       await this.failToStart(r, err);
       return;
@@ -476,12 +436,6 @@ export class Orchestrator {
         this.wake();
       }),
     );
-  }
-
-  private prompt(task: Task): string {
-    const { plan, graph } = this.session.analysis;
-    const values = promptValues({ plan, graph, task, planRelPath: this.session.relPath, status: this.batch.status, worktree: this.opts.worktree!, findingsDir: this.findingsDir });
-    return renderPrompt(this.promptTemplate, values);
   }
 
   private onAgentEvent(r: RunningTask, e: AgentEvent): void {
