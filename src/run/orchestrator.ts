@@ -7,19 +7,19 @@
  * attempt comes to when it ends is decided, committed and recorded by taskOutcomes.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { nodeStates, readyTasks, type ReadyTask } from '../core/schedule.js';
 import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
 import { PlanError } from '../core/source.js';
 import type { Plan, Task } from '../core/model.js';
-import { isHolderLive, type StatusFile, type StatusTransition } from '../core/status.js';
+import type { StatusFile } from '../core/status.js';
 import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
 import type { AgentProcessResult } from './agentProcess.js';
 import type { AgentAdapter, AgentEvent, AgentOverrides, AgentSettings } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
 import { allowedToolsFor, loadAgentSetup } from './agentSetup.js';
 import { checkCommands, checkPlace } from './preflight.js';
+import { resetCrashedTasks } from './crashedTasks.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
 import { startLocalAgent, type LocalLaunchContext } from './localLaunch.js';
 import type { OrchestratorEvent } from './orchestratorEvents.js';
@@ -121,7 +121,7 @@ export class Orchestrator {
   private waiter: (() => void) | undefined;
   private batch!: StatusBatch;
   /** Tasks a dead coordinator of this plan had on the queue, with their attempt then: their jobs are followed, not queued again. */
-  private readonly earlierAttempts = new Map<string, number>();
+  private earlierAttempts = new Map<string, number>();
   private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
 
   constructor(options: OrchestratorOptions) {
@@ -224,7 +224,9 @@ export class Orchestrator {
       }
     }
     try {
-      this.batch.status = await this.resumeCrashed();
+      const crashed = await resetCrashedTasks(this.session, this.agentName, this.queue !== undefined, (e) => this.emit(e));
+      this.batch.status = crashed.status;
+      this.earlierAttempts = crashed.earlierAttempts;
       this.outcomes = new TaskOutcomes(
         { session, batch, git, settings, worktree, findingsDir, secretPatterns, commit, retries: this.opts.retries, identity: this.identity, agentName: this.agentName, preexisting, running: this.running, stopping: () => this.stopping, emit: (e) => this.emit(e) },
         planCost(this.batch.status),
@@ -530,28 +532,6 @@ export class Orchestrator {
         this.running.delete(task.id);
         this.wake();
       });
-  }
-
-  /**
-   * Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay.
-   * With --queue, the attempt each had is kept: launchRemote follows that attempt's job if it is still there.
-   */
-  private async resumeCrashed(): Promise<StatusFile> {
-    const host = os.hostname();
-    const resets: Array<StatusTransition & { reason: string }> = [];
-    for (const [id, rec] of Object.entries(this.session.status.tasks)) {
-      if (rec.status !== 'in_progress' || !rec.holder || rec.holder.host !== host) continue;
-      // Live means the same process (its recorded start time): a reused PID does not hold the task.
-      if (rec.holder.pid !== process.pid && isHolderLive(rec.holder)) continue;
-      const reason = `holder pid ${rec.holder.pid} is gone`;
-      resets.push({ taskId: id, status: 'pending', agent: this.agentName, note: `${reason}; reset for resume`, reason });
-      // Its job may still be queued, running, or finished with a commit not integrated yet.
-      if (this.queue && rec.run?.kind !== 'gate') this.earlierAttempts.set(id, rec.attempts);
-    }
-    if (resets.length === 0) return this.session.status;
-    const written = await this.session.store.setTaskStatuses(resets);
-    for (const r of resets) this.emit({ type: 'reset', id: r.taskId, reason: r.reason });
-    return written;
   }
 }
 
