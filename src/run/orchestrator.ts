@@ -3,38 +3,40 @@
  * transition in status.json, commits each finished task's own files through a repository-wide serial
  * queue, and registers itself so that a second orchestrator for the same plan is refused.
  *
- * What an agent did is decided by its adapter (agents/) from the agent's structured output, never
- * from its exit code alone: `claude -p` exits 0 after being denied the tool it needed. A task is
- * completed only when its agent succeeded, was denied nothing and (for real agents) changed a file.
+ * This file schedules; an agent is started by localLaunch.ts (or queued for a worker), and what its
+ * attempt comes to when it ends is decided, committed and recorded by taskOutcomes.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { nodeStates, readyTasks, type ReadyTask } from '../core/schedule.js';
 import { openPlan, statusLookup, type PlanSession } from '../core/session.js';
 import { PlanError } from '../core/source.js';
 import type { Plan, Task } from '../core/model.js';
-import { isHolderLive, type RunPatch, type StatusFile, type StatusTransition } from '../core/status.js';
+import type { StatusFile } from '../core/status.js';
 import { FALLBACK_IDENTITY, GitService } from '../git/gitService.js';
-import { AgentProcess, agentEnv, type AgentProcessResult } from './agentProcess.js';
-import { requiresChanges, type AgentAdapter, type AgentEvent, type AgentOverrides, type AgentSettings, type ToolDenial } from './agents/index.js';
+import type { AgentProcessResult } from './agentProcess.js';
+import type { AgentAdapter, AgentEvent, AgentOverrides, AgentSettings } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
 import { allowedToolsFor, loadAgentSetup } from './agentSetup.js';
 import { checkCommands, checkPlace } from './preflight.js';
-import { splitCommand } from './gates.js';
+import { resetCrashedTasks } from './crashedTasks.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
-import { DEFAULT_PROMPT_TEMPLATE, directDependencies, promptValues, renderPrompt } from './prompt.js';
+import { startLocalAgent, type LocalLaunchContext } from './localLaunch.js';
+import type { OrchestratorEvent } from './orchestratorEvents.js';
+import { DEFAULT_PROMPT_TEMPLATE, directDependencies } from './prompt.js';
 import { RegistryRecord, registryDir } from './registry.js';
 import type { QueueCoordinator, QueuedOutcome } from './queue/coordinator.js';
 import { startPlanQueue, taskJob } from './queue/planQueue.js';
-import { commitMessage, commitTask } from './taskCommit.js';
+import type { RunningTask } from './runningTask.js';
 import { StatusBatch } from './statusBatch.js';
-import { DEFAULT_SECRET_PATTERNS, changesOfTask, snapshotWorktree, type WorktreeSnapshot } from './taskChanges.js';
+import { DEFAULT_SECRET_PATTERNS } from './taskChanges.js';
+import { TaskOutcomes } from './taskOutcomes.js';
 
 export { isPidAlive, listRegistry, registryDir, runningRecordFor, type RegistryEntry } from './registry.js';
 export { splitCommand } from './gates.js';
 export { expandTemplate } from './agents/command.js';
 export { commitSubject } from './taskCommit.js';
+export type { OrchestratorEvent } from './orchestratorEvents.js';
 
 export { FALLBACK_IDENTITY } from '../git/gitService.js';
 
@@ -81,21 +83,6 @@ export interface OrchestratorOptions {
   batched?: boolean;
 }
 
-export type OrchestratorEvent =
-  | { type: 'plan'; total: number; done: number }
-  | { type: 'started'; id: string; title: string; attempt: number; resume?: boolean }
-  | { type: 'activity'; id: string; text: string; turn: number; costUsd?: number }
-  | { type: 'completed'; id: string; ms: number; commit?: string; costUsd?: number }
-  | { type: 'failed'; id: string; error: string; retrying: boolean }
-  | { type: 'needs-approval'; id: string; denials: ToolDenial[] }
-  | { type: 'unchecked'; id: string }
-  /** A file gate passed: the VERIFY item's files exist and are not empty. */
-  | { type: 'file-checked'; id: string; note: string }
-  | { type: 'reset'; id: string; reason: string }
-  | { type: 'stopping'; signal: NodeJS.Signals }
-  | { type: 'budget'; spentUsd: number; maxUsd: number }
-  | { type: 'warning'; message: string };
-
 export interface OrchestratorSummary {
   completed: string[];
   failed: string[];
@@ -108,21 +95,6 @@ export interface OrchestratorSummary {
   signal?: NodeJS.Signals;
 }
 
-interface Running {
-  task: Task;
-  proc: AgentProcess | undefined;
-  startedAt: number;
-  attempt: number;
-  /** Paths the agent said it edited (absolute): its own, whoever ends first. */
-  files: Set<string>;
-  before: WorktreeSnapshot | undefined;
-  costUsd: number;
-  sessionId?: string;
-  stopped: boolean;
-  /** Runs on a worker (the queue), not as a local process. */
-  remote?: boolean;
-}
-
 export class Orchestrator {
   private session!: PlanSession;
   private git: GitService | undefined;
@@ -132,30 +104,24 @@ export class Orchestrator {
   private secretPatterns: readonly string[] = DEFAULT_SECRET_PATTERNS;
   private identity: { name: string; email: string } | undefined;
   private readonly agentName = `orchestrator:${process.pid}`;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, RunningTask>();
   private readonly attempts = new Map<string, number>();
-  private readonly completed: string[] = [];
-  private readonly failedForGood = new Set<string>();
-  private readonly awaitingApproval = new Set<string>();
+  /** What ended attempts came to: completed, failed, awaiting approval, and what they cost. */
+  private outcomes!: TaskOutcomes;
+  /** What starting an agent here needs from the run. */
+  private local!: LocalLaunchContext;
   private stopping: NodeJS.Signals | undefined;
   /** Why the run cannot go on (status.json cannot be read or written): no more launches, then thrown. */
   private fatal: Error | undefined;
   private overBudget = false;
-  /** What finished attempts have cost, this run and before (from status.json at the start). */
-  private spentUsd = 0;
   private registry: RegistryRecord | undefined;
   private queue: QueueCoordinator | undefined;
-  private logsDir = '';
   private findingsDir = '';
   private dirty = false;
   private waiter: (() => void) | undefined;
   private batch!: StatusBatch;
-  /** Files modified before the run began: the user's, never committed by a task. */
-  private preexisting = new Set<string>();
   /** Tasks a dead coordinator of this plan had on the queue, with their attempt then: their jobs are followed, not queued again. */
-  private readonly earlierAttempts = new Map<string, number>();
-  /** Files a failed attempt left behind, by task: only that task's later success commits them. */
-  private readonly leftovers = new Map<string, string>();
+  private earlierAttempts = new Map<string, number>();
   private readonly opts: Required<Pick<OrchestratorOptions, 'maxParallel' | 'retries' | 'graceMs' | 'commit' | 'batched'>> & OrchestratorOptions;
 
   constructor(options: OrchestratorOptions) {
@@ -214,12 +180,12 @@ export class Orchestrator {
     await this.configureAgent();
     this.git = await GitService.open(worktree).catch(() => undefined);
     const outDir = path.dirname(this.session.statusPath);
-    this.logsDir = path.join(outDir, 'logs');
+    const logsDir = path.join(outDir, 'logs');
     this.findingsDir = path.join(outDir, 'findings');
-    await mkdir(this.logsDir, { recursive: true });
+    await mkdir(logsDir, { recursive: true });
     await mkdir(this.findingsDir, { recursive: true });
     // Logs change while tasks run; committing them would put half-written files into task commits.
-    await writeFile(path.join(this.logsDir, '.gitignore'), '*\n');
+    await writeFile(path.join(logsDir, '.gitignore'), '*\n');
     if (this.git && this.opts.commit && !(await this.git.hasIdentity())) {
       this.identity = FALLBACK_IDENTITY;
       this.emit({ type: 'warning', message: `git has no user.name/user.email here; task commits are made as ${FALLBACK_IDENTITY.name} <${FALLBACK_IDENTITY.email}>` });
@@ -228,15 +194,16 @@ export class Orchestrator {
     await this.registry.acquire(await registryDir(this.git, this.session.statusPath), this.session.relPath);
     // After the registry: while another orchestrator runs the plan, that is what the user must hear,
     // not that its files make the checkout look dirty.
+    let preexisting = new Set<string>();
     if (this.git && this.opts.commit) {
       try {
-        this.preexisting = await checkPlace(this.git, worktree, this.session.statusPath, this.session.relPath, this.opts);
+        preexisting = await checkPlace(this.git, worktree, this.session.statusPath, this.session.relPath, this.opts);
       } catch (e) {
         await this.registry.release();
         throw e;
       }
-      if (this.preexisting.size > 0) {
-        this.emit({ type: 'warning', message: `${this.preexisting.size} file(s) were already modified before the run (${[...this.preexisting].slice(0, 3).join(', ')}${this.preexisting.size > 3 ? ', …' : ''}); task commits leave them out` });
+      if (preexisting.size > 0) {
+        this.emit({ type: 'warning', message: `${preexisting.size} file(s) were already modified before the run (${[...preexisting].slice(0, 3).join(', ')}${preexisting.size > 3 ? ', …' : ''}); task commits leave them out` });
       }
     }
     const onSignal = (sig: NodeJS.Signals) => this.stop(sig);
@@ -245,6 +212,9 @@ export class Orchestrator {
       process.on('SIGTERM', onSignal);
     }
     this.batch = new StatusBatch(this.session.store, this.session.status, (message) => this.emit({ type: 'warning', message }));
+    const { session, batch, git, settings, findingsDir, secretPatterns } = this;
+    const commit = this.opts.commit;
+    this.local = { session, batch, git, settings, worktree, logsDir, findingsDir, promptTemplate: this.promptTemplate, commit, env: this.opts.env ?? process.env, allowedTools: () => this.allowedTools() };
     if (this.opts.queue) {
       try {
         this.queue = await this.startQueue(this.opts.queue);
@@ -254,8 +224,13 @@ export class Orchestrator {
       }
     }
     try {
-      this.batch.status = await this.resumeCrashed();
-      this.spentUsd = planCost(this.batch.status);
+      const crashed = await resetCrashedTasks(this.session, this.agentName, this.queue !== undefined, (e) => this.emit(e));
+      this.batch.status = crashed.status;
+      this.earlierAttempts = crashed.earlierAttempts;
+      this.outcomes = new TaskOutcomes(
+        { session, batch, git, settings, worktree, findingsDir, secretPatterns, commit, retries: this.opts.retries, identity: this.identity, agentName: this.agentName, preexisting, running: this.running, stopping: () => this.stopping, emit: (e) => this.emit(e) },
+        planCost(this.batch.status),
+      );
       this.emitPlanSize(this.batch.status);
       await this.loop();
     } finally {
@@ -280,9 +255,9 @@ export class Orchestrator {
     const state = nodeStates(plan, this.session.analysis.graph, lookup);
     const blocked = plan.tasks.filter((t) => t.childIds.length === 0 && state[t.index] !== 'done' && state[t.index] !== 'failed').map((t) => t.id);
     return {
-      completed: [...this.completed],
-      failed: [...this.failedForGood],
-      needsApproval: [...this.awaitingApproval],
+      completed: [...this.outcomes.completed],
+      failed: [...this.outcomes.failedForGood],
+      needsApproval: [...this.outcomes.awaitingApproval],
       blocked,
       costUsd: planCost(status),
       wallMs: Date.now() - t0,
@@ -351,29 +326,17 @@ export class Orchestrator {
     const launches: Array<{ task: Task; attempt: number }> = [];
     for (;;) {
       const free = batchOpen && !this.overBudget ? this.opts.maxParallel - this.running.size - launches.length : 0;
-      const ready = this.ready(Math.max(free, 1) + this.failedForGood.size);
+      const ready = this.ready(Math.max(free, 1) + this.outcomes.failedForGood.size);
       const instant = ready.find((r) => r.kind === 'verify' && !this.taskOf(r.id).command);
       if (instant) {
         const files = fileGateOf(this.taskOf(instant.id));
         if (files) {
           // A file gate: the phase's tasks are done, so the files they were to write are looked at now.
-          const res = await checkFileGate(files, { root: this.opts.worktree!, outputDir: path.dirname(this.session.statusPath) });
-          if (res.ok) {
-            void this.batch.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: res.note });
-            this.completed.push(instant.id);
-            this.emit({ type: 'file-checked', id: instant.id, note: res.note });
-          } else {
-            // Not retried within the run: nothing would write the file. A later run checks it again.
-            void this.batch.record({ taskId: instant.id, status: 'failed', agent: this.agentName, error: res.reason });
-            this.failedForGood.add(instant.id);
-            this.emit({ type: 'failed', id: instant.id, error: res.reason, retrying: false });
-          }
+          this.outcomes.fileGateChecked(instant.id, await checkFileGate(files, { root: this.opts.worktree!, outputDir: path.dirname(this.session.statusPath) }));
           progressed = true;
           continue;
         }
-        void this.batch.record({ taskId: instant.id, status: 'completed', agent: this.agentName, note: 'not checked: the VERIFY item has no command' });
-        this.completed.push(instant.id);
-        this.emit({ type: 'unchecked', id: instant.id });
+        this.outcomes.unchecked(instant.id);
         progressed = true;
         continue;
       }
@@ -417,21 +380,16 @@ export class Orchestrator {
     return progressed;
   }
 
-  /** A task approved (planctl approve) while this run waits on it is pending again on disk: it may run. */
+  /** A task approved (planctl approve) while this run waits on it is pending again on disk: it may run, from its first attempt. */
   private takeBackApproved(): void {
-    for (const id of [...this.failedForGood]) {
-      if (this.batch.hasLocal(id) || this.batch.status.tasks[id]?.status !== 'pending') continue;
-      this.failedForGood.delete(id);
-      this.awaitingApproval.delete(id);
-      this.attempts.delete(id);
-    }
+    for (const id of this.outcomes.takeBackApproved()) this.attempts.delete(id);
   }
 
   /** Whether the plan has spent its budget; says so once. */
   private checkBudget(): boolean {
     const max = this.opts.maxCostUsd;
     if (max === undefined || this.overBudget) return this.overBudget;
-    const spent = this.spentUsd + [...this.running.values()].reduce((n, r) => n + r.costUsd, 0);
+    const spent = this.outcomes.spentUsd + [...this.running.values()].reduce((n, r) => n + r.costUsd, 0);
     if (spent < max) return false;
     this.overBudget = true;
     this.emit({ type: 'budget', spentUsd: spent, maxUsd: max });
@@ -442,9 +400,9 @@ export class Orchestrator {
   private ready(limit: number): ReadyTask[] {
     const { plan, graph } = this.session.analysis;
     // A task that used up its retries stays failed; its files must not keep conflicting tasks waiting.
-    const view: Plan =
-      this.failedForGood.size === 0 ? plan : { ...plan, tasks: plan.tasks.map((t) => (this.failedForGood.has(t.id) ? { ...t, files: [] } : t)) };
-    return readyTasks(view, graph, (id) => this.batch.statusOf(id), limit).filter((r) => !this.running.has(r.id) && !this.failedForGood.has(r.id));
+    const { failedForGood } = this.outcomes;
+    const view: Plan = failedForGood.size === 0 ? plan : { ...plan, tasks: plan.tasks.map((t) => (failedForGood.has(t.id) ? { ...t, files: [] } : t)) };
+    return readyTasks(view, graph, (id) => this.batch.statusOf(id), limit).filter((r) => !this.running.has(r.id) && !failedForGood.has(r.id));
   }
 
   private taskOf(id: string): Task {
@@ -462,62 +420,19 @@ export class Orchestrator {
     const adapter = isGate ? commandAdapter : this.adapter;
     const record = this.batch.status.tasks[task.id];
     const resumeSession = !isGate && adapter.canResume && record?.run?.resume && record.run.sessionId ? record.run.sessionId : undefined;
-    const r: Running = { task, proc: undefined, startedAt: Date.now(), attempt, files: new Set(), before: undefined, costUsd: 0, stopped: false };
+    const r: RunningTask = { task, proc: undefined, startedAt: Date.now(), attempt, files: new Set(), before: undefined, costUsd: 0, stopped: false };
     this.running.set(task.id, r);
     if (this.queue && !isGate) return this.launchRemote(r);
     let result: Promise<AgentProcessResult>;
     try {
-      const worktree = this.opts.worktree!;
-      const launch = isGate
-        ? { argv: splitCommand(task.command!), env: {} }
-        : adapter.launch({
-            taskId: task.id,
-            title: task.title,
-            body: task.body,
-            estimateMinutes: task.estimateMinutes ?? 60,
-            planPath: this.session.path,
-            worktree,
-            prompt: this.prompt(task),
-            allowedTools: await this.allowedTools(),
-            ...(resumeSession ? { resumeSession } : {}),
-            settings: this.settings,
-          });
-      if (launch.argv.length === 0 || !launch.argv[0]) throw new Error('empty command');
-      // What the task changes matters for its commit and for the "no changes made" rule; without
-      // either (--no-commit with a command agent) the two git status runs per task are saved.
-      if (this.git && !isGate && (this.opts.commit || requiresChanges(this.settings))) r.before = await snapshotWorktree(this.git, worktree);
-      const logPath = path.join(this.logsDir, `${task.id}.log`);
-      const minutes = (m: number) => (m > 0 ? m * 60_000 : undefined);
-      const proc = new AgentProcess({
-        launch,
-        cwd: worktree,
-        env: agentEnv(this.opts.env ?? process.env, { ...launch.env, PLAN_TASK_ID: task.id, PLAN_FILE: this.session.path, PLAN_ORCHESTRATOR_PID: String(process.pid) }),
-        logPath,
-        logHeader: `=== ${task.id} attempt ${attempt} at ${new Date().toISOString()}: ${JSON.stringify(launch.argv)}${launch.stdin !== undefined ? ' (prompt on stdin)' : ''}`,
-        reader: adapter.reader(worktree),
-        onEvent: (e) => this.onAgentEvent(r, e),
-        ...(minutes(this.settings.timeoutMinutes) ? { timeoutMs: minutes(this.settings.timeoutMinutes)! } : {}),
-        ...(!isGate && minutes(this.settings.idleTimeoutMinutes) ? { idleMs: minutes(this.settings.idleTimeoutMinutes)! } : {}),
-      });
-      r.proc = proc;
-      result = proc.done;
-      this.batch.updateRun(task.id, {
-        kind: isGate ? 'gate' : adapter.kind,
-        log: path.relative(this.session.root, logPath).split(path.sep).join('/'),
-        activity: resumeSession ? 'resuming the agent session' : 'starting',
-        activityAt: new Date().toISOString(),
-        turn: 0,
-        costUsd: 0,
-        needsApproval: null,
-        resume: null,
-      });
+      result = (await startLocalAgent(this.local, r, { adapter, isGate, ...(resumeSession ? { resumeSession } : {}), onEvent: (e) => this.onAgentEvent(r, e) })).done;
     } catch (err) {
       await this.failToStart(r, err);
       return;
     }
     this.emit({ type: 'started', id: task.id, title: task.title, attempt, ...(resumeSession ? { resume: true } : {}) });
     void result.then((res) =>
-      this.onExit(r, res, isGate ? commandAdapter : adapter).catch((err) => {
+      this.onExit(r, res, adapter).catch((err) => {
         this.emit({ type: 'warning', message: `${task.id}: ${(err as Error).message}` });
         this.running.delete(task.id);
         this.wake();
@@ -525,13 +440,7 @@ export class Orchestrator {
     );
   }
 
-  private prompt(task: Task): string {
-    const { plan, graph } = this.session.analysis;
-    const values = promptValues({ plan, graph, task, planRelPath: this.session.relPath, status: this.batch.status, worktree: this.opts.worktree!, findingsDir: this.findingsDir });
-    return renderPrompt(this.promptTemplate, values);
-  }
-
-  private onAgentEvent(r: Running, e: AgentEvent): void {
+  private onAgentEvent(r: RunningTask, e: AgentEvent): void {
     const id = r.task.id;
     switch (e.type) {
       case 'session':
@@ -554,124 +463,22 @@ export class Orchestrator {
   }
 
   /** A task whose agent could not be started (local or queued) fails with the reason, and the run goes on. */
-  private async failToStart(r: Running, err: unknown): Promise<void> {
+  private async failToStart(r: RunningTask, err: unknown): Promise<void> {
     this.running.delete(r.task.id);
-    const { written } = await this.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
+    const { written } = await this.outcomes.finish(r, { ok: false, reason: `cannot start the agent: ${(err as Error).message}` }, {});
     this.wake();
     await written.catch(() => undefined);
   }
 
-    private async onExit(r: Running, res: AgentProcessResult, adapter: AgentAdapter): Promise<void> {
+  private async onExit(r: RunningTask, res: AgentProcessResult, adapter: AgentAdapter): Promise<void> {
     const { task } = r;
-    let written: Promise<void>;
-    const run: RunPatch = { processMs: res.processMs };
-    const result = [...res.events].reverse().find((e) => e.type === 'result');
-    if (result?.type === 'result' && result.durationMs !== undefined) run.agentMs = result.durationMs;
-    if (r.stopped || res.stoppedFor === 'stopped') {
-      written = this.recordStopped(r, run, 'killed after the grace period');
-    } else {
-      let verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] };
-      if (res.stoppedFor === 'timeout') verdict = { ok: false, reason: `timed out after ${formatMinutes(this.settings.timeoutMinutes)}` };
-      else if (res.stoppedFor === 'idle') verdict = { ok: false, reason: `no output for ${formatMinutes(this.settings.idleTimeoutMinutes)}; the agent was stopped` };
-      else if (res.spawnError) verdict = { ok: false, reason: res.spawnError };
-      else verdict = adapter.verdict(res.exit, res.events);
-      ({ written } = await this.finish(r, verdict, run));
-    }
+    const { written } = await this.outcomes.agentExited(r, res, adapter);
     // The outcome is recorded (not necessarily written yet): dependents can be scheduled now, and
     // their in_progress goes out in the same write as this task's result.
     this.running.delete(task.id);
     void this.registry?.write();
     this.wake();
     await written;
-  }
-
-  /** A task stopped by a stop of the run is pending again. */
-  private recordStopped(r: Running, run: RunPatch, why: string): Promise<void> {
-    const written = this.batch.record({ taskId: r.task.id, status: 'pending', agent: this.agentName, note: `stopped by ${this.stopping ?? 'a stop'}; ${why}`, run: { ...run, ...this.costPatch(r), activity: 'stopped' } });
-    this.emit({ type: 'reset', id: r.task.id, reason: why });
-    return written;
-  }
-
-  private costPatch(r: Running): RunPatch {
-    const before = this.batch.status.tasks[r.task.id]?.run?.totalCostUsd ?? 0;
-    return r.costUsd > 0 ? { costUsd: r.costUsd, totalCostUsd: Math.round((before + r.costUsd) * 1e6) / 1e6 } : {};
-  }
-
-  /**
-   * Checks the task's changes, commits them (when asked) and records the outcome; `written` resolves
-   * when on disk. A task run on a worker comes with its commit already on the plan branch (`made`).
-   */
-  private async finish(r: Running, verdict: { ok: true } | { ok: false; reason: string; denials?: ToolDenial[] }, run: RunPatch, made: { commit?: string; note?: string } = {}): Promise<{ written: Promise<void> }> {
-    const { task, attempt } = r;
-    Object.assign(run, this.costPatch(r));
-    this.spentUsd += r.costUsd;
-    let error = verdict.ok ? undefined : verdict.reason;
-    let commit = made.commit;
-    let note = made.note;
-    if (error === undefined && task.kind === 'task' && this.git && r.before) {
-      try {
-        const changes = await this.taskChanges(r);
-        if (changes.leftOut.length > 0) {
-          this.emit({ type: 'warning', message: `${task.id}: left uncommitted: ${changes.leftOut.map((l) => `${l.path} (${LEFT_OUT_WORDS[l.why]})`).join(', ')}` });
-        }
-        if (changes.commit.length === 0 && requiresChanges(this.settings)) error = 'no changes made: the agent ended without changing a file or writing findings';
-        else if (this.opts.commit) {
-          // A task with no files of its own still gets its `task <id>` entry in the log.
-          const message = changes.commit.length > 0 ? commitMessage(task) : `${commitMessage(task)}\n\nNo changes of its own: the task changed no file, or its files went into a commit made at the same time.`;
-          commit = await commitTask(this.git, changes.commit, message, { ...(this.identity ? { identity: this.identity } : {}), stopping: () => this.stopping !== undefined });
-          note = commit ? `commit ${commit.slice(0, 12)}` : 'nothing to commit';
-        }
-      } catch (err) {
-        error = `commit failed: ${(err as Error).message.split('\n')[0]}`;
-      }
-    }
-    if (error === undefined) {
-      const written = this.batch.record({ taskId: task.id, status: 'completed', agent: this.agentName, ...(note ? { note } : {}), run: { ...run, activity: 'done', ...(commit ? { commit } : {}) } });
-      this.completed.push(task.id);
-      this.emit({ type: 'completed', id: task.id, ms: Date.now() - r.startedAt, ...(commit ? { commit } : {}), ...(r.costUsd ? { costUsd: r.costUsd } : {}) });
-      return { written };
-    }
-    if (task.kind === 'task' && this.git && r.before) {
-      const left = await this.taskChanges(r).catch(() => undefined);
-      for (const p of left?.commit ?? []) this.leftovers.set(p, task.id);
-      if (left?.commit.length) this.emit({ type: 'warning', message: `${task.id}: its failed attempt left ${left.commit.join(', ')} uncommitted` });
-    }
-    const denials = verdict.ok ? undefined : verdict.denials;
-    // A denied tool would be denied again: the task waits for the user instead of a blind retry.
-    const retrying = !denials?.length && attempt <= this.opts.retries && !this.stopping;
-    const written = this.batch.record({
-      taskId: task.id,
-      status: 'failed',
-      agent: this.agentName,
-      error,
-      note: `attempt ${attempt}`,
-      run: { ...run, activity: denials?.length ? 'needs approval' : 'failed', ...(denials?.length ? { needsApproval: denials } : {}) },
-    });
-    if (!retrying) this.failedForGood.add(task.id);
-    if (denials?.length) {
-      this.awaitingApproval.add(task.id);
-      this.emit({ type: 'needs-approval', id: task.id, denials });
-    }
-    this.emit({ type: 'failed', id: task.id, error, retrying });
-    return { written };
-  }
-
-  /** The task's own changes since it started; the other running tasks' and the user's files left out. */
-  private async taskChanges(r: Running) {
-    const worktree = this.opts.worktree!;
-    const notMine = new Set(this.preexisting);
-    for (const [p, owner] of this.leftovers) if (owner !== r.task.id) notMine.add(p);
-    return changesOfTask({
-      git: this.git!,
-      worktree,
-      before: r.before!,
-      task: r.task,
-      others: [...this.running.values()].filter((o) => o !== r),
-      notMine,
-      outputDir: path.dirname(this.session.statusPath),
-      findingsDir: this.findingsDir,
-      secretPatterns: this.secretPatterns,
-    });
   }
 
   private startQueue(q: { url: string; remote?: string }): Promise<QueueCoordinator> {
@@ -694,7 +501,7 @@ export class Orchestrator {
   }
 
   /** A task on the workers: queued, followed, and its commit applied to the plan branch here. */
-  private async launchRemote(r: Running): Promise<void> {
+  private async launchRemote(r: RunningTask): Promise<void> {
     const { task } = r;
     r.remote = true;
     this.batch.updateRun(task.id, { kind: this.settings.kind, activity: 'queued', activityAt: new Date().toISOString(), turn: 0, costUsd: 0, needsApproval: null, resume: null });
@@ -715,16 +522,7 @@ export class Orchestrator {
     void this.queue!.run(task.id, attempt, job, { needs: directDependencies(plan, graph, task).map((d) => d.id), ...(earlierAttempt !== undefined ? { earlierAttempt } : {}) })
       .catch((e: unknown): QueuedOutcome => ({ ok: false, reason: `on the queue: ${(e as Error).message}` }))
       .then(async (outcome) => {
-        const run: RunPatch = { ...(outcome.result?.processMs !== undefined ? { processMs: outcome.result.processMs } : {}), ...(outcome.result?.agentMs !== undefined ? { agentMs: outcome.result.agentMs } : {}) };
-        if (outcome.result?.costUsd !== undefined) r.costUsd = outcome.result.costUsd;
-        let written: Promise<void>;
-        if (r.stopped) written = this.recordStopped(r, run, 'its job was cancelled');
-        else if (outcome.ok) {
-          const note = `${outcome.commit ? `commit ${outcome.commit.slice(0, 12)} from ${outcome.result.host}` : `no changes (on ${outcome.result.host})`}${outcome.adopted ? `; job ${outcome.adopted} of an earlier run` : ''}`;
-          ({ written } = await this.finish(r, { ok: true }, run, { ...(outcome.commit ? { commit: outcome.commit } : {}), note }));
-        } else {
-          ({ written } = await this.finish(r, { ok: false, reason: outcome.reason, ...(outcome.result?.denials ? { denials: outcome.result.denials } : {}) }, run));
-        }
+        const { written } = await this.outcomes.jobEnded(r, outcome);
         this.running.delete(task.id);
         this.wake();
         await written;
@@ -735,40 +533,11 @@ export class Orchestrator {
         this.wake();
       });
   }
-
-  /**
-   * Tasks left in_progress by a dead orchestrator on this host go back to pending; a live holder's stay.
-   * With --queue, the attempt each had is kept: launchRemote follows that attempt's job if it is still there.
-   */
-  private async resumeCrashed(): Promise<StatusFile> {
-    const host = os.hostname();
-    const resets: Array<StatusTransition & { reason: string }> = [];
-    for (const [id, rec] of Object.entries(this.session.status.tasks)) {
-      if (rec.status !== 'in_progress' || !rec.holder || rec.holder.host !== host) continue;
-      // Live means the same process (its recorded start time): a reused PID does not hold the task.
-      if (rec.holder.pid !== process.pid && isHolderLive(rec.holder)) continue;
-      const reason = `holder pid ${rec.holder.pid} is gone`;
-      resets.push({ taskId: id, status: 'pending', agent: this.agentName, note: `${reason}; reset for resume`, reason });
-      // Its job may still be queued, running, or finished with a commit not integrated yet.
-      if (this.queue && rec.run?.kind !== 'gate') this.earlierAttempts.set(id, rec.attempts);
-    }
-    if (resets.length === 0) return this.session.status;
-    const written = await this.session.store.setTaskStatuses(resets);
-    for (const r of resets) this.emit({ type: 'reset', id: r.taskId, reason: r.reason });
-    return written;
-  }
 }
-
-const LEFT_OUT_WORDS = { preexisting: 'modified before the run, or left by a failed attempt', 'other-task': "another running task's file", secret: 'looks like a secret' } as const;
 
 /** What every task's agents have cost so far, as recorded. */
 export function planCost(status: StatusFile): number {
   let sum = 0;
   for (const rec of Object.values(status.tasks)) sum += rec.run?.totalCostUsd ?? 0;
   return Math.round(sum * 1e6) / 1e6;
-}
-
-function formatMinutes(m: number): string {
-  if (m >= 1) return `${Math.round(m * 10) / 10} min`;
-  return `${Math.round(m * 600) / 10} s`;
 }
