@@ -94,11 +94,23 @@ const apiSchema = z.looseObject({
 });
 export type ApiConfig = z.infer<typeof apiSchema>;
 
+/**
+ * `queue`: distributed runs (`planctl orchestrate --queue`). `on_conflict` is what happens to a task
+ * whose commit from a worker no longer applies to the plan branch: `rerun` runs the task again on the
+ * new tip (the default), `agent` applies its commit there with conflict markers and has an agent
+ * resolve them (docs/distributed.md).
+ */
+const queueSchema = z.looseObject({
+  on_conflict: z.enum(['rerun', 'agent']).optional(),
+});
+export type QueueConfig = z.infer<typeof queueSchema>;
+
 const configSchema = z.looseObject({
   worktrees: worktreesSchema.prefault({}),
   agent: agentSchema.optional(),
   plans: plansSchema.optional(),
   api: apiSchema.optional(),
+  queue: queueSchema.optional(),
 });
 
 const KNOWN_WORKTREE_KEYS = new Set(Object.keys(worktreesSchema.shape));
@@ -124,6 +136,7 @@ export interface WorkflowConfig {
   agent: AgentConfig;
   plans: PlansConfig;
   api: ApiConfig;
+  queue: QueueConfig;
   /** Where the file was read from; undefined when there is none and every default applies. */
   file: string | undefined;
   /** Unknown keys in `worktrees` (likely typos): reported, not fatal, so older planctl versions can read newer files. */
@@ -200,7 +213,7 @@ export function parseWorkflowConfig(json: unknown, file: string): WorkflowConfig
     ...(worktrees.post_create ? { post_create: worktrees.post_create } : {}),
     ...(worktrees.main_branch ? { main_branch: worktrees.main_branch } : {}),
   };
-  return { worktrees: config, agent: parsed.data.agent ?? {}, plans: parsed.data.plans ?? {}, api: parsed.data.api ?? {}, file, warnings };
+  return { worktrees: config, agent: parsed.data.agent ?? {}, plans: parsed.data.plans ?? {}, api: parsed.data.api ?? {}, queue: parsed.data.queue ?? {}, file, warnings };
 }
 
 /**

@@ -123,6 +123,62 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     assert.match(text, /from 1\.2/);
   });
 
+  test('a conflicting pair with queue.on_conflict "agent": the second commit is applied to the new tip with its conflict markers, and an agent resolves them', async () => {
+    const marked: string[] = [];
+    const script = async (ctx: ScriptContext): Promise<Reply> => {
+      const file = path.join(worktreeOf(ctx.prompt), 'shared.txt');
+      if (/hold git conflict markers/.test(ctx.prompt)) {
+        if (ctx.turn === 0) {
+          // What the agent finds: both sides, between markers.
+          marked.push(await readFile(file, 'utf8'));
+          return { content: [{ type: 'tool_use', name: 'Read', input: { file_path: file } }] };
+        }
+        if (ctx.turn === 1) return { content: [{ type: 'tool_use', name: 'Write', input: { file_path: file, content: 'base\nfrom 1.1\nfrom 1.2\nend\n' } }] };
+        return { content: [{ type: 'text', text: 'resolved' }] };
+      }
+      const line = taskIdOf(ctx.prompt) === '1.1' ? 'from 1.1' : 'from 1.2';
+      if (ctx.turn === 0) return { content: [{ type: 'tool_use', name: 'Read', input: { file_path: file } }] };
+      if (ctx.turn === 1) return { content: [{ type: 'tool_use', name: 'Edit', input: { file_path: file, old_string: 'base\n', new_string: `base\n${line}\n` } }] };
+      return { content: [{ type: 'text', text: 'edited' }] };
+    };
+    const { repo, orchestrate } = await cluster(script, '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 First edit\n- [ ] 1.2 Second edit\n', {
+      'shared.txt': 'base\nend\n',
+      'git-workflow.json': JSON.stringify({ queue: { on_conflict: 'agent' } }),
+    });
+    const res = await orchestrate().done;
+    assert.equal(res.code, 0, `${res.out}\n${res.err}`);
+    assert.match(res.out, /conflicts with the plan branch in shared\.txt; an agent resolves the conflicts on the new tip/);
+    assert.equal(marked.length, 1, 'one resolve job');
+    assert.match(marked[0]!, /^<<<<<<< /m);
+    assert.match(marked[0]!, /^>>>>>>> /m);
+    assert.equal(await readFile(path.join(repo.dir, 'shared.txt'), 'utf8'), 'base\nfrom 1.1\nfrom 1.2\nend\n');
+    const subjects = repo.git(['log', '--format=%s', 'plan/dist']).split('\n');
+    for (const id of ['1.1', '1.2']) assert.equal(subjects.filter((x) => x.startsWith(`task ${id}:`)).length, 1, `one commit for ${id}`);
+  });
+
+  test('an agent that leaves conflict markers behind fails the task: nothing with markers reaches the plan branch', async () => {
+    const script = (ctx: ScriptContext): Reply => {
+      const file = path.join(worktreeOf(ctx.prompt), 'shared.txt');
+      // The resolving agent only says it is done.
+      if (/hold git conflict markers/.test(ctx.prompt)) return { content: [{ type: 'text', text: 'looks fine to me' }] };
+      const line = taskIdOf(ctx.prompt) === '1.1' ? 'from 1.1' : 'from 1.2';
+      if (ctx.turn === 0) return { content: [{ type: 'tool_use', name: 'Read', input: { file_path: file } }] };
+      if (ctx.turn === 1) return { content: [{ type: 'tool_use', name: 'Edit', input: { file_path: file, old_string: 'base\n', new_string: `base\n${line}\n` } }] };
+      return { content: [{ type: 'text', text: 'edited' }] };
+    };
+    const { repo, orchestrate, status } = await cluster(script, '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 First edit\n- [ ] 1.2 Second edit\n', {
+      'shared.txt': 'base\nend\n',
+      'git-workflow.json': JSON.stringify({ queue: { on_conflict: 'agent' } }),
+    });
+    const res = await orchestrate().done;
+    assert.equal(res.code, 1, `${res.out}\n${res.err}`);
+    const s = await status();
+    const failed = ['1.1', '1.2'].filter((id) => s.tasks[id]!.status === 'failed');
+    assert.equal(failed.length, 1);
+    assert.match(s.tasks[failed[0]!]!.lastError ?? '', /the agent left conflict markers in shared\.txt/);
+    assert.doesNotMatch(repo.git(['show', 'plan/dist:shared.txt']), /<<<<<<<|>>>>>>>/);
+  });
+
   test('stopping the coordinator cancels a running job: its agent is stopped and the task is pending again', async () => {
     let agentGone!: () => void;
     const gone = new Promise<void>((r) => (agentGone = r));

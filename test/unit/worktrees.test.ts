@@ -333,6 +333,7 @@ describe('config', () => {
     [{ worktrees: { copy_files: ['/etc/passwd'] } }, 'worktrees.copy_files.0', /relative/],
     [{ worktrees: { enabled: 'yes' } }, 'worktrees.enabled', /expected boolean/],
     [{ worktrees: 3 }, 'worktrees', /expected object/],
+    [{ queue: { on_conflict: 'merge' } }, 'queue.on_conflict', /rerun|agent/],
   ];
   for (const [json, key, message] of cases) {
     test(`${JSON.stringify(json)} -> error naming ${key}`, async () => {

@@ -42,6 +42,8 @@ export interface QueueCoordinatorOptions {
   identity?: { name: string; email: string };
   onProgress: (taskId: string, progress: TaskJobProgress) => void;
   warn: (message: string) => void;
+  /** A commit that conflicts: run the task again on the new tip (default), or have an agent resolve the conflicts there. */
+  onConflict?: 'rerun' | 'agent';
 }
 
 export interface QueuedRunOptions {
@@ -103,15 +105,16 @@ export class QueueCoordinator {
    */
   async run(taskId: string, attempt: number, job: Omit<TaskJobData, 'base' | 'ref' | 'attempt' | 'plan' | 'taskId' | 'branch'>, opts: QueuedRunOptions = {}): Promise<QueuedOutcome> {
     let first = 0;
+    let resolve: TaskJobData['resolve'];
     if (opts.earlierAttempt !== undefined) {
       const earlier = await this.earlierJob(taskId, opts.earlierAttempt);
       if (earlier) {
         this.opts.warn(`${taskId}: following ${earlier.id}, queued by an earlier run of this plan`);
         const followed = await this.follow(taskId, earlier.id, earlier.ref, earlier.handle, true);
         if (followed.kind === 'done') return { ...followed.outcome, adopted: earlier.id };
-        // Its commit conflicts with what was integrated since: rerun on the new tip, as for our own.
+        // Its commit conflicts with what was integrated since: as for our own.
         if (followed.kind === 'conflict') {
-          this.opts.warn(`${taskId}: the commit of ${earlier.id} conflicts with the plan branch in ${followed.files.join(', ')}; running it again on the new tip`);
+          resolve = await this.afterConflict(taskId, followed);
           first = 1;
         }
       }
@@ -124,14 +127,41 @@ export class QueueCoordinator {
       // A rerun must start from a tip that holds the commit it conflicted with.
       const { base, baseChain } = await this.baseFor(rerun > 0 ? undefined : (opts.needs ?? []));
       this.byJob.set(jobId, taskId);
-      const data: TaskJobData = { ...job, plan: this.opts.plan, taskId, attempt, base, branch: this.opts.branch, ...(baseChain ? { baseChain } : {}), ref, ...(this.opts.identity ? { identity: this.opts.identity } : {}) };
+      const data: TaskJobData = {
+        ...job,
+        ...(resolve ? { resolve, prompt: resolvePrompt(resolve.files, job.prompt) } : {}),
+        plan: this.opts.plan,
+        taskId,
+        attempt,
+        base,
+        branch: this.opts.branch,
+        ...(baseChain ? { baseChain } : {}),
+        ref,
+        ...(this.opts.identity ? { identity: this.opts.identity } : {}),
+      };
       const handle = await this.tasks.submit(jobId, data);
       const followed = await this.follow(taskId, jobId, ref, handle, false);
       if (followed.kind === 'done') return followed.outcome;
       if (followed.kind === 'lost') return { ok: false, reason: `on the queue: ${followed.reason}` };
       if (rerun + 1 >= MAX_RERUNS) return { ok: false, reason: `its commit conflicts with the plan branch in ${followed.files.join(', ')} after ${MAX_RERUNS} runs`, result: followed.result };
-      this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${followed.files.join(', ')}; running it again on the new tip`);
+      resolve = await this.afterConflict(taskId, followed);
     }
+  }
+
+  /**
+   * Says what happens to a task whose commit conflicts; with `on_conflict: agent`, the resolve job's
+   * data: the commit as a pack against its parent (which the new tip holds), and the files in conflict.
+   */
+  private async afterConflict(taskId: string, c: { files: string[]; result: TaskJobResult }): Promise<TaskJobData['resolve']> {
+    const commit = c.result.commit;
+    if (this.opts.onConflict !== 'agent' || !commit) {
+      this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${c.files.join(', ')}; running it again on the new tip`);
+      return undefined;
+    }
+    this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${c.files.join(', ')}; an agent resolves the conflicts on the new tip`);
+    const parent = (await this.opts.git.read(['rev-parse', '--verify', '--end-of-options', `${commit}^{commit}^`])).trim();
+    const pack = await packCommit(this.opts.git.topLevel, commit, parent);
+    return { commit, pack: pack.toString('base64'), files: c.files };
   }
 
   /** Waits for a job and integrates its commit. `earlier`: queued by an earlier coordinator, whose run may have integrated it already. */
@@ -338,3 +368,15 @@ export class QueueCoordinator {
   }
 }
 
+/** The prompt of a resolve job: what happened and what to do, then the task's own prompt. */
+export function resolvePrompt(files: readonly string[], taskPrompt: string): string {
+  return [
+    "This task already ran, on another worker, but while it ran other tasks of the plan changed the same lines.",
+    `Its changes have been applied to the plan branch as it is now, in {{worktree}}, and conflict there in: ${files.join(', ')}.`,
+    'Those files hold git conflict markers (<<<<<<<, =======, >>>>>>>): the plan branch\'s lines come first, this task\'s second.',
+    "Resolve every conflict so that the other tasks' changes and this task's intent both hold, remove the markers, and change nothing else.",
+    'The task, as it was given:',
+    '',
+    taskPrompt,
+  ].join('\n');
+}

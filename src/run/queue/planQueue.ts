@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { PlanSession } from '../../core/session.js';
 import { PlanError } from '../../core/source.js';
+import { loadWorkflowConfig } from '../../core/workflowConfig.js';
 import type { Task } from '../../core/model.js';
 import type { StatusFile } from '../../core/status.js';
 import type { GitService } from '../../git/gitService.js';
@@ -38,6 +39,7 @@ export async function startPlanQueue(o: PlanQueueOptions): Promise<QueueCoordina
   if (!branch) throw new PlanError('invalid-argument', '--queue needs a branch checked out (the plan branch the workers start from)');
   const remote = o.remote ?? 'origin';
   const remoteUrl = await o.git.read(['remote', 'get-url', remote]).catch(() => '');
+  const onConflict = (await loadWorkflowConfig(o.session.root)).queue.on_conflict;
   return QueueCoordinator.start({
     url: o.url,
     remote,
@@ -48,6 +50,7 @@ export async function startPlanQueue(o: PlanQueueOptions): Promise<QueueCoordina
     ...(o.identity ? { identity: o.identity } : {}),
     warn: o.warn,
     onProgress: o.onProgress,
+    ...(onConflict ? { onConflict } : {}),
   });
 }
 

@@ -29,6 +29,12 @@ export interface TaskJobData {
   baseChain?: CommitChain;
   /** Where the worker pushes the task's commit when it does not send it back in the result. */
   ref: string;
+  /**
+   * A resolve job (git-workflow.json `queue.on_conflict: "agent"`): the task's earlier commit, which
+   * conflicts with `base`, as a thin pack against its parent. The worker applies it to `base` with the
+   * conflict markers in `files`, and the agent (whose prompt says so) resolves them.
+   */
+  resolve?: { commit: string; pack: string; files: string[] };
   prompt: string;
   title: string;
   body: string;
