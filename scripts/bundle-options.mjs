@@ -80,47 +80,28 @@ export const cliBundle = {
   logLevel: 'warning',
 };
 
+/** An ES module beside planctl.mjs, built like it (no shebang, no sibling plugins of its own). */
+const besideCli = (entry, outfile, extra = {}) => ({ ...cliBundle, entryPoints: [entry], outfile, banner: { js: esmShim.join('\n') }, plugins: [], ...extra });
+
 /** The API server of `planctl serve` (dist/planctl-serve.mjs), loaded by planctl.mjs only for that command. */
-export const serveBundle = {
-  ...cliBundle,
-  entryPoints: ['src/server/api.ts'],
-  outfile: 'dist/planctl-serve.mjs',
-  banner: { js: esmShim.join('\n') },
-  plugins: [],
-};
+export const serveBundle = besideCli('src/server/api.ts', 'dist/planctl-serve.mjs');
 
 /** BullMQ's client for `orchestrate --queue` and `worker` (dist/planctl-queue.mjs), loaded by planctl.mjs only for those. */
-export const queueBundle = {
-  ...cliBundle,
-  entryPoints: ['src/run/queue/bullmqTransport.ts'],
-  outfile: 'dist/planctl-queue.mjs',
-  banner: { js: esmShim.join('\n') },
-  plugins: [],
-};
+export const queueBundle = besideCli('src/run/queue/bullmqTransport.ts', 'dist/planctl-queue.mjs');
 
 /** The terminal dashboard of `planctl top` (dist/planctl-top.mjs), loaded by planctl.mjs only to draw it. */
-export const topBundle = {
-  ...cliBundle,
-  entryPoints: ['src/tui/top.tsx'],
-  outfile: 'dist/planctl-top.mjs',
-  banner: { js: esmShim.join('\n') },
+export const topBundle = besideCli('src/tui/top.tsx', 'dist/planctl-top.mjs', {
   // React's production build.
   define: { 'process.env.NODE_ENV': '"production"' },
   plugins: [inkStubs],
-};
+});
 
 /**
  * The plan-analysis worker thread (dist/analysisWorker.mjs, src/core/offThread.ts): planctl, the API
  * server and the extension all start it from the bundle beside them. An ES module, which a worker
  * loads whether its parent is ESM (planctl) or CommonJS (the extension host).
  */
-export const workerBundle = {
-  ...cliBundle,
-  entryPoints: ['src/core/analysisWorker.ts'],
-  outfile: 'dist/analysisWorker.mjs',
-  banner: { js: esmShim.join('\n') },
-  plugins: [],
-};
+export const workerBundle = besideCli('src/core/analysisWorker.ts', 'dist/analysisWorker.mjs');
 
 /** The VS Code extension (dist/extension.cjs): CommonJS, as the extension host loads it. */
 export const extensionBundle = {
