@@ -287,8 +287,36 @@ function table(): string {
   return lines.join('\n');
 }
 
+/** Wall time of `planctl --version` (Node's start and the bundle's loading), against `node -e 0`. */
+async function benchStartup(): Promise<void> {
+  const planctl = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../dist/planctl.mjs');
+  const once = (args: string[]) =>
+    new Promise<number>((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(process.execPath, args, { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('close', () => resolve(performance.now() - t0));
+    });
+  const cli: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    cli.push(await once([planctl, '--version']));
+    bare.push(await once(['-e', '0']));
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const size = (await fs.stat(planctl)).size;
+  rows.push({
+    name: `planctl start-up: \`planctl --version\` (dist/planctl.mjs, ${(size / 2 ** 20).toFixed(2)} MB), median of 15`,
+    value: `${med(cli).toFixed(0)} ms`,
+    baseline: `node -e 0: ${med(bare).toFixed(0)} ms`,
+    ratio: `×${(med(cli) / med(bare)).toFixed(2)} of bare Node`,
+    goal: '—',
+  });
+}
+
 async function main(): Promise<void> {
   const started = new Date().toISOString();
+  await benchStartup();
   benchAnalysis();
   benchIncremental();
   benchPathological();

@@ -100,6 +100,8 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     assert.equal(s.tasks['1.1']!.status, 'completed');
     assert.notEqual(s.tasks['1.1']!.run?.host, undefined);
     assert.ok(!victim.out().includes(`1.1: done`), 'the killed worker did not finish it');
+    // The stall is reported, naming the host that stopped answering.
+    assert.match(res.out, /1\.1: \S+ stopped answering while it ran \S+:1\.1:1; the job goes to the next free worker/);
     assert.equal(repo.git(['log', '--format=%s', 'plan/dist']).split('\n').filter((x) => x.startsWith('task 1.1:')).length, 1);
   });
 

@@ -26,6 +26,8 @@ export interface RemoteTasksOptions {
   /** Attempts BullMQ makes when a job's processor throws (a worker crash is a stall, not an attempt). */
   attempts?: number;
   onProgress?: (jobId: string, progress: TaskJobProgress) => void;
+  /** A running job whose worker stopped renewing its lock (died, or lost Redis): BullMQ queues it again. */
+  onStalled?: (jobId: string) => void;
 }
 
 export class RemoteTasks {
@@ -55,6 +57,7 @@ export class RemoteTasks {
         this.settle(jobId, { kind: 'failed', reason: failedReason || 'the job failed' });
       }, (e: unknown) => this.settle(jobId, { kind: 'failed', reason: `the queue cannot be read: ${(e as Error).message}` }));
     });
+    this.events.on('stalled', ({ jobId }) => this.opts.onStalled?.(jobId));
     this.events.on('progress', ({ jobId, data }) => {
       if (typeof data === 'object' && data !== null) this.opts.onProgress?.(jobId, data as unknown as TaskJobProgress);
     });

@@ -65,6 +65,8 @@ interface PendingPick {
 
 export class QueueCoordinator {
   private readonly byJob = new Map<string, string>();
+  /** The host each job last reported from (named when the job stalls). */
+  private readonly hostOf = new Map<string, string>();
   private readonly current = new Map<string, RemoteJob>();
   /** Each job's integration, once: a duplicate delivery waits for the first one's. */
   private readonly integrations = new Map<string, Promise<PickOutcome>>();
@@ -92,7 +94,16 @@ export class QueueCoordinator {
     const tasks = await RemoteTasks.connect(target, {
       onProgress: (jobId, progress) => {
         const taskId = coordinator?.byJob.get(jobId);
-        if (taskId) opts.onProgress(taskId, progress);
+        if (!taskId) return;
+        coordinator!.hostOf.set(jobId, progress.host);
+        opts.onProgress(taskId, progress);
+      },
+      onStalled: (jobId) => {
+        const taskId = coordinator?.byJob.get(jobId);
+        if (!taskId) return;
+        const host = coordinator!.hostOf.get(jobId) ?? 'a worker';
+        opts.warn(`${taskId}: ${host} stopped answering while it ran ${jobId}; the job goes to the next free worker`);
+        opts.onProgress(taskId, { host, activity: `stalled on ${host}; waiting for another worker` });
       },
     });
     coordinator = new QueueCoordinator(opts, tasks);
