@@ -360,7 +360,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
     .option('--approve-commands', "run the plan's VERIFY gate commands (`$ …`) that were not approved yet; they are listed first")
     .option('--in-place', "commit to the main checkout's branch instead of refusing (the plan's worktree is the usual place)")
     .option('--allow-dirty', 'run although the checkout has uncommitted changes (they stay out of every task commit)')
-    .option('--queue <redis-url>', 'run the agents on workers (planctl worker) through BullMQ on this Redis, e.g. redis://127.0.0.1:6379')
+    .option('--queue <redis-url>', 'run the agents on workers (planctl worker) through BullMQ on this Redis, e.g. redis://127.0.0.1:6379 (its password in PLAN_REDIS_PASSWORD)')
     .option('--remote <name>', 'with --queue: the git remote the workers clone (default origin)')
     .option('--all', "every plan worktree's plan, each in its own orchestrator, upstream plans first")
     .option('--max-plans <n>', 'with --all: plans at once (default worktrees.max_concurrent)')
@@ -455,7 +455,7 @@ export function registerOrchestrateCommands(program: Command, io: OrchestrateCom
   program
     .command('worker')
     .description('run task jobs from the queue of `planctl orchestrate --queue` on this host, until Ctrl-C/SIGTERM')
-    .requiredOption('--queue <redis-url>', 'the Redis the coordinator queues jobs on, e.g. redis://10.0.0.5:6379')
+    .requiredOption('--queue <redis-url>', 'the Redis the coordinator queues jobs on, e.g. redis://10.0.0.5:6379 (its password in PLAN_REDIS_PASSWORD)')
     .requiredOption('--repo <git-url>', 'the repository the coordinator pushes the plan branch to (cloned once per host)')
     .option('--concurrency <n>', 'jobs at once (default 2)')
     .option('--cache <dir>', 'the clone, job worktrees and logs (default ~/.cache/plan-orchestrator/worker)')

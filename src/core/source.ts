@@ -28,7 +28,9 @@ export type PlanErrorCode =
   /** A stop found no live orchestrator for the plan. */
   | 'not-running'
   /** The plan's orchestrator runs on another host: only there can it be signalled. */
-  | 'other-host';
+  | 'other-host'
+  /** The Redis of `--queue` cannot be reached, or refused us (a password missing or wrong). */
+  | 'queue-unavailable';
 
 export class PlanError extends Error {
   constructor(

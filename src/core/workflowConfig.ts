@@ -98,10 +98,13 @@ export type ApiConfig = z.infer<typeof apiSchema>;
  * `queue`: distributed runs (`planctl orchestrate --queue`). `on_conflict` is what happens to a task
  * whose commit from a worker no longer applies to the plan branch: `rerun` runs the task again on the
  * new tip (the default), `agent` applies its commit there with conflict markers and has an agent
- * resolve them (docs/distributed.md).
+ * resolve them (docs/distributed.md). `outage_seconds` is how long Redis may stay unreachable mid-run
+ * before the coordinator fails the tasks whose jobs it waits for, rather than waiting for ever.
  */
 const queueSchema = z.looseObject({
   on_conflict: z.enum(['rerun', 'agent']).optional(),
+  /** How long Redis may stay unreachable mid-run before the coordinator gives up the jobs it waits for (default 60). */
+  outage_seconds: z.number().positive('must be more than 0').optional(),
 });
 export type QueueConfig = z.infer<typeof queueSchema>;
 

@@ -47,6 +47,7 @@ const PLAN_ERROR_STATUS: Record<PlanErrorCode, number> = {
   'start-failed': 422,
   'not-running': 409,
   'other-host': 409,
+  'queue-unavailable': 503,
 };
 
 /** Fastify's own errors that a client causes, with the code we report instead of FST_ERR_…. */

@@ -71,7 +71,8 @@ export class RedisServer {
   /** Kills it without a goodbye (what a crash or a power cut does). */
   async kill(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
+    // Ended already (a kill leaves signalCode set and exitCode null).
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await gone;

@@ -12,7 +12,7 @@ import { GitService } from '../../src/git/gitService.js';
 import { resolveAgentSettings } from '../../src/run/agents/index.js';
 import { QueueCoordinator } from '../../src/run/queue/coordinator.js';
 import { taskIdOf, type ScriptContext, type Reply } from '../agents/scriptedAnthropic.js';
-import { worktreeOf, writeOwnFile, type WorkerProc } from './cluster.js';
+import { RedisServer, worktreeOf, writeOwnFile, type WorkerProc } from './cluster.js';
 import { skipReason, useClusters, type ClusterOptions } from './suite.js';
 
 const skip = skipReason;
@@ -179,6 +179,45 @@ describe('distributed runs through BullMQ and Redis', { skip }, () => {
     assert.equal(failed.length, 1);
     assert.match(s.tasks[failed[0]!]!.lastError ?? '', /the agent left conflict markers in shared\.txt/);
     assert.doesNotMatch(repo.git(['show', 'plan/dist:shared.txt']), /<<<<<<<|>>>>>>>/);
+  });
+
+  test('Redis gone for good mid-run: after queue.outage_seconds the coordinator fails the task and exits, and the worker stops without it', async () => {
+    const own = await RedisServer.start();
+    let running = false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      const c = await clusters.cluster({
+        redis: own,
+        workers: 1,
+        script: async (ctx) => {
+          if (ctx.turn === 1 && !running) {
+            running = true;
+            await held;
+          }
+          return writeOwnFile(ctx);
+        },
+        planText: '# Implementation Plan: Dist\n\n## Phase 1: One\n- [ ] 1.1 Part in `out/1.1.txt`\n',
+        files: { 'git-workflow.json': JSON.stringify({ queue: { outage_seconds: 2 } }) },
+      });
+      const run = c.orchestrate();
+      for (let i = 0; i < 600 && !running; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(running, '1.1 runs on the worker');
+      await own.stop();
+      release();
+      const res = await run.done;
+      assert.equal(res.code, 1, `${res.out}\n${res.err}`);
+      assert.match(res.out + res.err, /Redis at 127\.0\.0\.1:\d+ does not answer; the jobs under way fail if it does not come back within 2 s/);
+      assert.match(res.out, /1\.1 failed: on the queue: Redis at 127\.0\.0\.1:\d+ has not answered for \d+ s/);
+      assert.equal((await c.status())!.tasks['1.1']!.status, 'failed');
+      // Its worker ends on SIGTERM although Redis is gone (the suite's next cluster stops it).
+      const w = c.workers[0]!;
+      w.child.kill('SIGTERM');
+      assert.notEqual(await w.exited, undefined);
+    } finally {
+      release();
+      await own.stop().catch(() => undefined);
+    }
   });
 
   test('stopping the coordinator cancels a running job: its agent is stopped and the task is pending again', async () => {

@@ -11,7 +11,8 @@ import { redisServerPath, RedisServer, TestCluster } from './cluster.js';
 /** Why the distributed tests cannot run here, if they cannot. */
 export const skipReason: string | undefined = !redisServerPath() ? 'redis-server is not installed (Debian: apt-get install redis-server)' : missing('claude');
 
-export type ClusterOptions = Omit<Parameters<typeof TestCluster.start>[0], 'redis' | 'binDir'>;
+/** A test's cluster; on the file's Redis unless it brings its own (one it will stop). */
+export type ClusterOptions = Omit<Parameters<typeof TestCluster.start>[0], 'redis' | 'binDir'> & { redis?: RedisServer };
 
 /** Registers the file's hooks; `cluster()` starts a test's cluster, `redis()` is the file's server. */
 export function useClusters(): { cluster: (opts: ClusterOptions) => Promise<TestCluster>; redis: () => RedisServer } {

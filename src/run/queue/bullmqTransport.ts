@@ -28,6 +28,53 @@ export interface RemoteTasksOptions {
   onProgress?: (jobId: string, progress: TaskJobProgress) => void;
   /** A running job whose worker stopped renewing its lock (died, or lost Redis): BullMQ queues it again. */
   onStalled?: (jobId: string) => void;
+  /**
+   * How long Redis may stay unreachable before the jobs waited for are given up (default 60 s): BullMQ
+   * reconnects for ever, which carries a run through a Redis restart but would wait for ever on a Redis
+   * that is gone.
+   */
+  outageMs?: number;
+  /** Redis stopped answering (`up` false) or answers again. */
+  onConnection?: (up: boolean, where: string) => void;
+}
+
+/** How long closing the connections may take before they are dropped (Redis may be gone). */
+const CLOSE_TIMEOUT_MS = 3000;
+
+/** Resolves to `value` or, after `ms`, to `late`. */
+function within<T, L>(value: Promise<T>, ms: number, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late), ms)));
+  return Promise.race([value, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** How long a first connection to Redis may take before the run is refused (an unreachable host would otherwise be retried for ever). */
+const PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * Connects once to Redis and pings it, without retries: BullMQ's own connections retry for ever (what
+ * a run needs once it is going, through a Redis restart), so a wrong address or password would hang a
+ * start instead of failing it. Rejects with what went wrong, in words.
+ */
+export async function probeRedis(target: RedisTarget): Promise<void> {
+  const where = `${target.host}:${target.port}`;
+  const probe = new Redis({ ...target, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: PROBE_TIMEOUT_MS, enableOfflineQueue: false });
+  // The reason a connection closed (a refused AUTH) comes as an 'error' event; the call only says "closed".
+  let reason = '';
+  probe.on('error', (e: Error) => (reason ||= e.message));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (e) {
+    const said = `${reason} ${(e as Error).message}`.trim();
+    if (/NOAUTH|Authentication required/i.test(said)) throw new Error(`Redis at ${where} needs a password: set PLAN_REDIS_PASSWORD (or put it in the URL, redis://:<password>@${where})`);
+    if (/WRONGPASS|invalid password|invalid username-password/i.test(said)) throw new Error(`Redis at ${where} refused the password (PLAN_REDIS_PASSWORD or the URL's)`);
+    if (/ECONNREFUSED/.test(said)) throw new Error(`nothing answers at ${where}: is redis-server running there? (docs/distributed.md has a one-line start)`);
+    if (/ETIMEDOUT|timed? ?out/i.test(said)) throw new Error(`Redis at ${where} did not answer within ${PROBE_TIMEOUT_MS / 1000} s`);
+    throw new Error(`cannot use Redis at ${where}: ${said}`);
+  } finally {
+    probe.disconnect();
+  }
 }
 
 export class RemoteTasks {
@@ -36,12 +83,38 @@ export class RemoteTasks {
   private readonly publisher: Redis;
   /** Everyone waiting for a job: a duplicate submit waits for the same job as the first. */
   private readonly waiting = new Map<string, Array<(o: RemoteOutcome) => void>>();
+  /** Since when Redis has not answered (undefined while it does). */
+  private downSince: number | undefined;
+  private readonly watchdog: NodeJS.Timeout;
+  private closing = false;
 
   private constructor(target: RedisTarget, private readonly opts: RemoteTasksOptions) {
     const connection = connectionOf(target);
     this.queue = new Queue<TaskJobData, TaskJobResult>(QUEUE_NAME, { connection });
     this.events = new QueueEvents(QUEUE_NAME, { connection });
     this.publisher = new Redis(connection);
+    // BullMQ reports its reconnects as errors; the watchdog decides when a gone Redis ends the wait.
+    this.queue.on('error', () => undefined);
+    this.events.on('error', () => undefined);
+    this.publisher.on('error', () => undefined);
+    const where = `${target.host}:${target.port}`;
+    this.publisher.on('close', () => {
+      if (this.downSince !== undefined || this.closing) return;
+      this.downSince = Date.now();
+      opts.onConnection?.(false, where);
+    });
+    this.publisher.on('ready', () => {
+      if (this.downSince === undefined) return;
+      this.downSince = undefined;
+      opts.onConnection?.(true, where);
+    });
+    const outageMs = opts.outageMs ?? 60_000;
+    this.watchdog = setInterval(() => {
+      if (this.downSince === undefined || Date.now() - this.downSince < outageMs) return;
+      const reason = `Redis at ${target.host}:${target.port} has not answered for ${Math.round((Date.now() - this.downSince) / 1000)} s`;
+      for (const jobId of [...this.waiting.keys()]) this.settle(jobId, { kind: 'failed', reason });
+    }, Math.min(1000, outageMs));
+    this.watchdog.unref();
     this.events.on('completed', ({ jobId, returnvalue }) => {
       try {
         const result = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as TaskJobResult;
@@ -82,15 +155,18 @@ export class RemoteTasks {
    */
   async submit(jobId: string, data: TaskJobData): Promise<RemoteJob> {
     const done = this.waitFor(jobId);
-    const job = await this.queue.add('task', data, {
-      jobId,
-      attempts: this.opts.attempts ?? 1,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 24 * 3600 },
-      removeOnFail: { age: 24 * 3600 },
-    });
-    // Finished before we listened (a duplicate of a job that already ran): take its state now.
-    await this.settleFinished(job);
+    const added = this.queue
+      .add('task', data, {
+        jobId,
+        attempts: this.opts.attempts ?? 1,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: 24 * 3600 },
+      })
+      // Finished before we listened (a duplicate of a job that already ran): take its state now.
+      .then((job) => this.settleFinished(job));
+    // While Redis is gone the add waits; the watchdog settles `done` meanwhile.
+    await Promise.race([added, done]);
     return { id: jobId, done, cancel: () => this.cancel(jobId) };
   }
 
@@ -100,7 +176,7 @@ export class RemoteTasks {
    */
   async follow(jobId: string): Promise<RemoteJob | undefined> {
     const done = this.waitFor(jobId);
-    const job: Job<TaskJobData, TaskJobResult> | undefined = await this.queue.getJob(jobId);
+    const job: Job<TaskJobData, TaskJobResult> | undefined = await Promise.race([this.queue.getJob(jobId), done.then(() => undefined)]);
     if (!job) {
       this.settle(jobId, { kind: 'failed', reason: 'not on the queue' });
       return undefined;
@@ -139,7 +215,13 @@ export class RemoteTasks {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.events.close(), this.queue.close(), this.publisher.quit().catch(() => undefined)]);
+    this.closing = true;
+    clearInterval(this.watchdog);
+    const closed = Promise.all([this.events.close(), this.queue.close(), this.publisher.quit().catch(() => undefined)]).then(() => true);
+    if (await within(closed, CLOSE_TIMEOUT_MS, false)) return;
+    // Redis is gone: drop the connections rather than wait for it.
+    this.publisher.disconnect();
+    await within(Promise.allSettled([this.events.disconnect(), this.queue.disconnect()]), CLOSE_TIMEOUT_MS, undefined);
   }
 }
 
@@ -175,6 +257,18 @@ export class JobConsumer {
 
   static async start(target: RedisTarget, process: (job: ConsumedJob) => Promise<ConsumedOutcome>, opts: JobConsumerOptions): Promise<JobConsumer> {
     const subscriber = new Redis(connectionOf(target));
+    // Said once when Redis goes and once when it is back, not at every reconnect attempt.
+    let down = false;
+    subscriber.on('error', (e: Error) => {
+      if (down) return;
+      down = true;
+      opts.log(`Redis at ${target.host}:${target.port} does not answer (${e.message}); waiting for it`);
+    });
+    subscriber.on('ready', () => {
+      if (!down) return;
+      down = false;
+      opts.log(`Redis at ${target.host}:${target.port} answers again`);
+    });
     await subscriber.subscribe(CANCEL_CHANNEL);
     subscriber.on('message', (_channel: string, jobId: string) => opts.onCancel(jobId));
     const worker = new Worker<TaskJobData, TaskJobResult>(
@@ -191,14 +285,32 @@ export class JobConsumer {
         ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
       },
     );
-    worker.on('error', (e) => opts.log(`queue: ${e.message}`));
+    // Connection errors are the subscriber's to report (above); the rest are BullMQ's own.
+    worker.on('error', (e) => {
+      if (!/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed/.test(e.message)) opts.log(`queue: ${e.message}`);
+    });
     await worker.waitUntilReady();
     return new JobConsumer(worker, subscriber);
   }
 
-  /** Takes no new jobs and waits for the running ones (their results still reach the coordinator). */
+  /**
+   * Takes no new jobs and waits for the running ones (their results still reach the coordinator). When
+   * Redis is gone, BullMQ would wait for ever to record a finished job (and its lock timers with it):
+   * the connections are dropped instead, which fails what waits on them and lets the close end.
+   */
   async close(): Promise<void> {
-    await this.worker.close();
-    await this.subscriber.quit().catch(() => undefined);
+    const redisUp = () => this.subscriber.status === 'ready';
+    const closed = (redisUp() ? this.worker.close() : this.worker.close(true)).then(
+      () => true,
+      () => true,
+    );
+    while (!(await within(closed, CLOSE_TIMEOUT_MS, false))) {
+      // While Redis answers, a job still running is waited for (its agent is finishing).
+      if (redisUp()) continue;
+      await within(this.worker.disconnect().catch(() => undefined), CLOSE_TIMEOUT_MS, undefined);
+      await within(closed, CLOSE_TIMEOUT_MS, false);
+      break;
+    }
+    this.subscriber.disconnect();
   }
 }

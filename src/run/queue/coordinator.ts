@@ -23,7 +23,7 @@ import { assertReported, changedPaths, fetchTaskRefs, integratedFrom, maintainRe
 import { commitsPresent, INLINE_PACK_MAX_BYTES, packCommit, unpackCommit, type CommitChain } from '../../git/commitPacks.js';
 import { GitError } from '../../git/errors.js';
 import type { RemoteJob, RemoteTasks } from './bullmqTransport.js';
-import { jobIdOf, loadTransport, parseRedisUrl, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+import { jobIdOf, openTransport, parseRedisUrl, taskRefOf, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
 /** How often a task whose commit conflicts is rerun on the new tip before it fails. */
 const MAX_RERUNS = 3;
@@ -44,6 +44,8 @@ export interface QueueCoordinatorOptions {
   warn: (message: string) => void;
   /** A commit that conflicts: run the task again on the new tip (default), or have an agent resolve the conflicts there. */
   onConflict?: 'rerun' | 'agent';
+  /** How long Redis may be unreachable before the jobs waited for fail (bullmqTransport.ts; default 60 s). */
+  outageMs?: number;
 }
 
 export interface QueuedRunOptions {
@@ -89,9 +91,13 @@ export class QueueCoordinator {
 
   static async start(opts: QueueCoordinatorOptions): Promise<QueueCoordinator> {
     const target = parseRedisUrl(opts.url);
-    const { RemoteTasks } = await loadTransport();
+    const { RemoteTasks } = await openTransport(target);
     let coordinator: QueueCoordinator | undefined;
+    const outageMs = opts.outageMs ?? 60_000;
     const tasks = await RemoteTasks.connect(target, {
+      outageMs,
+      onConnection: (up, where) =>
+        opts.warn(up ? `Redis at ${where} answers again` : `Redis at ${where} does not answer; the jobs under way fail if it does not come back within ${Math.round(outageMs / 1000)} s (queue.outage_seconds)`),
       onProgress: (jobId, progress) => {
         const taskId = coordinator?.byJob.get(jobId);
         if (!taskId) return;

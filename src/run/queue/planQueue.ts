@@ -39,7 +39,7 @@ export async function startPlanQueue(o: PlanQueueOptions): Promise<QueueCoordina
   if (!branch) throw new PlanError('invalid-argument', '--queue needs a branch checked out (the plan branch the workers start from)');
   const remote = o.remote ?? 'origin';
   const remoteUrl = await o.git.read(['remote', 'get-url', remote]).catch(() => '');
-  const onConflict = (await loadWorkflowConfig(o.session.root)).queue.on_conflict;
+  const { on_conflict: onConflict, outage_seconds: outageSeconds } = (await loadWorkflowConfig(o.session.root)).queue;
   return QueueCoordinator.start({
     url: o.url,
     remote,
@@ -51,6 +51,7 @@ export async function startPlanQueue(o: PlanQueueOptions): Promise<QueueCoordina
     warn: o.warn,
     onProgress: o.onProgress,
     ...(onConflict ? { onConflict } : {}),
+    ...(outageSeconds !== undefined ? { outageMs: outageSeconds * 1000 } : {}),
   });
 }
 

@@ -96,23 +96,33 @@ export interface RedisTarget {
   db?: number;
 }
 
-/** `redis://[:password@]host[:port][/db]` → ioredis options. */
-export function parseRedisUrl(url: string): RedisTarget {
+/**
+ * `redis://[:password@]host[:port][/db]` → ioredis options. Without a password in the URL, the one in
+ * PLAN_REDIS_PASSWORD: a password on the command line is visible to every user of the host (`ps`).
+ * Error messages show the URL without its password.
+ */
+export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env): RedisTarget {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new PlanError('invalid-argument', `--queue must be a redis:// URL such as redis://127.0.0.1:6379, not "${url}"`);
+    throw new PlanError('invalid-argument', `--queue must be a redis:// URL such as redis://127.0.0.1:6379, not "${withoutPassword(url)}"`);
   }
-  if (u.protocol !== 'redis:') throw new PlanError('invalid-argument', `--queue must be a redis:// URL, not "${url}"`);
+  if (u.protocol !== 'redis:') throw new PlanError('invalid-argument', `--queue must be a redis:// URL, not "${withoutPassword(url)}"`);
   const db = u.pathname.replace(/^\//, '');
-  if (db && !/^\d+$/.test(db)) throw new PlanError('invalid-argument', `the database in ${url} must be a number`);
+  if (db && !/^\d+$/.test(db)) throw new PlanError('invalid-argument', `the database in ${withoutPassword(url)} must be a number`);
+  const password = u.password ? decodeURIComponent(u.password) : env.PLAN_REDIS_PASSWORD || undefined;
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(password ? { password } : {}),
     ...(db ? { db: Number(db) } : {}),
   };
+}
+
+/** The URL as it may be shown: a password in it replaced by `***`. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
 /** BullMQ's connection options: ioredis, no per-command retry limit (BullMQ's own requirement for workers). */
@@ -127,4 +137,15 @@ export async function loadTransport(): Promise<typeof import('./bullmqTransport.
   } catch (e) {
     throw new PlanError('invalid-argument', `the queue client cannot be loaded (${e instanceof Error ? e.message : String(e)}); dist/planctl-queue.mjs must sit beside planctl.mjs (npm run build makes both)`);
   }
+}
+
+/** The transport, once Redis answered: a start fails at once, in words, rather than retrying for ever. */
+export async function openTransport(target: RedisTarget): Promise<typeof import('./bullmqTransport.js')> {
+  const transport = await loadTransport();
+  try {
+    await transport.probeRedis(target);
+  } catch (e) {
+    throw new PlanError('queue-unavailable', (e as Error).message);
+  }
+  return transport;
 }

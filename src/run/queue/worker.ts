@@ -20,7 +20,7 @@ import { AgentProcess, agentEnv } from '../agentProcess.js';
 import { adapterFor, requiresChanges, type AgentEvent } from '../agents/index.js';
 import { attributeChanges, changedSince, DEFAULT_SECRET_PATTERNS, snapshotWorktree } from '../taskChanges.js';
 import type { ConsumedJob, ConsumedOutcome, JobConsumer } from './bullmqTransport.js';
-import { loadTransport, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
+import { openTransport, parseRedisUrl, type TaskJobData, type TaskJobProgress, type TaskJobResult } from './protocol.js';
 
 /** Jobs between two runs of git's maintenance on the clone (commits and fetches do not start it there). */
 const MAINTAIN_EVERY = 100;
@@ -60,7 +60,7 @@ export class PlanWorker {
   }
 
   async start(): Promise<void> {
-    const target = parseRedisUrl(this.opts.queueUrl);
+    const target = parseRedisUrl(this.opts.queueUrl, this.opts.env);
     await mkdir(this.opts.cacheDir, { recursive: true });
     const { clone, removedLocks } = await HostClone.open(this.opts.repoUrl, path.join(this.opts.cacheDir, 'clone.git'));
     this.clone = clone;
@@ -68,7 +68,7 @@ export class PlanWorker {
     const { worktrees, removed } = await JobWorktrees.open(clone, path.join(this.opts.cacheDir, 'jobs'));
     this.worktrees = worktrees;
     if (removed.length > 0) this.log(`removed ${removed.length} job worktree(s) a stopped worker left: ${removed.join(', ')}`);
-    const { JobConsumer } = await loadTransport();
+    const { JobConsumer } = await openTransport(target);
     this.consumer = await JobConsumer.start(target, (job) => this.process(job), {
       concurrency: this.opts.concurrency,
       ...(this.opts.lockDurationMs ? { lockDurationMs: this.opts.lockDurationMs } : {}),
