@@ -98,6 +98,8 @@
       saved: () => undefined,
       save: () => undefined,
       send(message) {
+        // A card opens its plan's orchestrator log in a new tab (what the VS Code host opens is the plan file).
+        if (message.type === 'open') return void window.open(`/api/plans/${encodeURIComponent(message.key)}/logs`, '_blank', 'noopener');
         const name = message.type === 'startPlan' ? message.file : message.key;
         const verb = message.type === 'stop' ? 'stop' : message.type === 'start' || message.type === 'startPlan' ? 'start' : undefined;
         if (verb) act(name, verb, {}).catch((e) => say(e.message));

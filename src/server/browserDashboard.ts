@@ -131,7 +131,7 @@ export function browserDashboardData(states: readonly SourcePlanState[], main: s
     }),
   );
   const workspacePlans = states.map((s, i) => ({ file: s.plan.name, title: plans[i]!.title, path: s.plan.worktree === main ? s.plan.plan : `${where(s.plan.worktree)}/${s.plan.plan}` }));
-  return dashboardData(plans, { now: new Date(), trusted: true, canOpen: false, workspacePlans });
+  return dashboardData(plans, { now: new Date(), trusted: true, canOpen: true, workspacePlans });
 }
 
 export function registerBrowserDashboard(app: FastifyInstance, options: BrowserDashboardOptions): { loginUrl: () => { url: string; expiresAt: string } } {

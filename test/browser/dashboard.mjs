@@ -184,6 +184,15 @@ try {
     assert(done < 4 || (await alpha.locator('.tasks.running li').count()) === 0, 'the plan went on after Stop');
   });
 
+  await check("a card opens its plan's orchestrator log in a new tab", async () => {
+    const [tab] = await Promise.all([page.context().waitForEvent('page', { timeout: STEP_MS }), alpha.locator('h2.title').click()]);
+    await tab.waitForLoadState('load', { timeout: STEP_MS });
+    assert(/^\/api\/plans\/[^/]+\/logs$/.test(new URL(tab.url()).pathname), `the tab opened ${tab.url()}`);
+    const text = await tab.locator('body').textContent();
+    assert(/1\.1/.test(text ?? '') && /started/.test(text ?? ''), `the log: ${(text ?? '').slice(0, 300)}`);
+    await tab.close();
+  });
+
   await check('the token is in no page, URL, request or WebSocket, and the page logged no error', async () => {
     const html = await page.content();
     assert(!html.includes(token), 'the token is in the page');

@@ -156,7 +156,8 @@ describe('the dashboard of planctl serve', () => {
     assertSchema('DashboardData', data);
     assert.ok(spec.paths['/api/dashboard']?.get && spec.paths['/api/login-codes']?.post, 'openapi.json describes both routes');
     assert.equal(data.trusted, true);
-    assert.equal(data.canOpen, false);
+    // A card opens the plan's orchestrator log (/api/plans/{name}/logs) in a new tab.
+    assert.equal(data.canOpen, true);
     const [notes] = data.plans;
     assert.equal(notes.key, 'notes');
     assert.equal(notes.where, 'main checkout');

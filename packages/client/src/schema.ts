@@ -1147,7 +1147,7 @@ export interface components {
             now: string;
             /** @description Whether the page may start and stop orchestrators (always true here). */
             trusted: boolean;
-            /** @description Whether a card opens its plan in an editor (false here: VS Code only). */
+            /** @description Whether a card opens something: in VS Code the plan in an editor; in the browser dashboard (always true there) the plan's orchestrator log, GET /api/plans/{name}/logs, in a new tab. */
             canOpen?: boolean;
             total: {
                 done: number;
