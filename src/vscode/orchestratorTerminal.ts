@@ -4,6 +4,7 @@
  * bundled planctl on PATH for the agents it starts.
  */
 import * as vscode from 'vscode';
+import { parseRedisUrl } from '../run/queue/redisUrl.js';
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
@@ -169,13 +170,16 @@ export class OrchestratorTerminals implements vscode.Disposable {
     if (running) throw new PlanError('invalid-argument', `an orchestrator for this plan is already running (pid ${running.pid}); stop it first`);
     const config = vscode.workspace.getConfiguration('planOrchestrator');
     const args = ['orchestrate', '--plan', planFile, '--max-parallel', String(config.get<number>('maxParallel', 3))];
-    args.push(...agentArgs(config), ...extraArgs);
+    args.push(...agentArgs(config), ...queueArgs(config), ...extraArgs);
     const shim = await this.planctlShim();
     // The user's terminal environment setting applies here as in any terminal (its values as written, not expanded).
     const platformEnv = vscode.workspace.getConfiguration('terminal.integrated').get<Record<string, string | null>>(`env.${process.platform === 'darwin' ? 'osx' : process.platform === 'win32' ? 'windows' : 'linux'}`) ?? {};
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(platformEnv)) if (typeof v === 'string') env[k] = v;
     Object.assign(env, { PLAN_FILE: planFile, CLAUDE_WORKTREE: cwd, PATH: `${path.dirname(shim)}${path.delimiter}${env.PATH ?? process.env.PATH ?? ''}` });
+    // The queue's password from the secret storage, in the environment: never an argument (ps shows those).
+    const password = queueArgs(config).length > 0 ? await this.context.secrets.get(QUEUE_PASSWORD_KEY) : undefined;
+    if (password) env.PLAN_REDIS_PASSWORD = password;
     const run = new OrchestratorRun({ title, cwd, planFile, args, cli: path.join(this.context.extensionPath, 'dist', 'planctl.mjs'), env });
     const terminal = vscode.window.createTerminal({ name: `Plan: ${title}`, pty: run, iconPath: new vscode.ThemeIcon('run-all'), isTransient: true });
     this.runs.set(terminal, run);
@@ -189,6 +193,12 @@ export class OrchestratorTerminals implements vscode.Disposable {
     this.terminals.set(key, terminal);
     terminal.show(true);
     return terminal;
+  }
+
+  /** Keeps (or, with undefined, forgets) the queue's Redis password in the secret storage. */
+  async setQueuePassword(password: string | undefined): Promise<void> {
+    if (password) await this.context.secrets.store(QUEUE_PASSWORD_KEY, password);
+    else await this.context.secrets.delete(QUEUE_PASSWORD_KEY);
   }
 
   /** The run shown in a terminal this extension opened (for tests and the views). */
@@ -256,6 +266,23 @@ export function agentArgs(config: vscode.WorkspaceConfiguration): string[] {
   return args;
 }
 
+/** Where the queue's password is kept (VS Code's secret storage; Plan: Set Queue Password). */
+const QUEUE_PASSWORD_KEY = 'planOrchestrator.queuePassword';
+
+/**
+ * `--queue` and `--remote` from the queue settings (docs/distributed.md); none when the URL is empty.
+ * A password written into the URL is refused: settings are plain text, often committed.
+ */
+function queueArgs(config: vscode.WorkspaceConfiguration): string[] {
+  const url = config.get<string>('queue.url', '').trim();
+  if (!url) return [];
+  const target = parseRedisUrl(url, {});
+  if (target.password) throw new PlanError('invalid-argument', 'planOrchestrator.queue.url holds a password: remove it from the setting and use Plan: Set Queue Password');
+  const remote = config.get<string>('queue.remote', 'origin').trim() || 'origin';
+  if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new PlanError('invalid-argument', `planOrchestrator.queue.remote "${remote}" is not a git remote name`);
+  return ['--queue', url, '--remote', remote];
+}
+
 export function orchestratorCommands(terminals: OrchestratorTerminals, plans: PlanWorkspace): Record<string, Handler> {
   /** A plan entry, or a worktree row (its plan inside the worktree), from the command's argument. */
   const target = async (arg: unknown): Promise<{ cwd?: string; planFile?: string; title?: string; entry?: PlanEntry } | undefined> => {
@@ -282,6 +309,18 @@ export function orchestratorCommands(terminals: OrchestratorTerminals, plans: Pl
     return picked ? { entry: picked.e } : undefined;
   };
   return {
+    'planOrchestrator.setQueuePassword': async () => {
+      const value = await vscode.window.showInputBox({
+        title: 'Queue Password',
+        prompt: 'The password of the Redis in planOrchestrator.queue.url (kept in VS Code\'s secret storage; empty removes it)',
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (value === undefined) return undefined;
+      await terminals.setQueuePassword(value || undefined);
+      void vscode.window.showInformationMessage(value ? 'Queue password saved.' : 'Queue password removed.');
+      return Boolean(value);
+    },
     'planOrchestrator.approveTask': async (arg: unknown, taskArg?: unknown) => {
       // From the tree (a task node) or from the approval notification (plan entry + task ID).
       const node = arg as { kind?: string; entry?: PlanEntry; taskId?: string } | undefined;

@@ -7,6 +7,9 @@
  */
 import type { AgentSettings, ToolDenial } from '../agents/types.js';
 import { PlanError } from '../../core/source.js';
+import type { RedisTarget } from './redisUrl.js';
+
+export { parseRedisUrl, withoutPassword, type RedisTarget } from './redisUrl.js';
 import type { CommitChain } from '../../git/commitPacks.js';
 
 export const QUEUE_NAME = 'plan-tasks';
@@ -87,42 +90,6 @@ export function jobIdOf(plan: string, taskId: string, attempt: number | string):
 
 export function taskRefOf(plan: string, taskId: string, attempt: number | string): string {
   return `refs/plan-tasks/${plan}/${taskId}/${attempt}`;
-}
-
-export interface RedisTarget {
-  host: string;
-  port: number;
-  password?: string;
-  db?: number;
-}
-
-/**
- * `redis://[:password@]host[:port][/db]` → ioredis options. Without a password in the URL, the one in
- * PLAN_REDIS_PASSWORD: a password on the command line is visible to every user of the host (`ps`).
- * Error messages show the URL without its password.
- */
-export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env): RedisTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new PlanError('invalid-argument', `--queue must be a redis:// URL such as redis://127.0.0.1:6379, not "${withoutPassword(url)}"`);
-  }
-  if (u.protocol !== 'redis:') throw new PlanError('invalid-argument', `--queue must be a redis:// URL, not "${withoutPassword(url)}"`);
-  const db = u.pathname.replace(/^\//, '');
-  if (db && !/^\d+$/.test(db)) throw new PlanError('invalid-argument', `the database in ${withoutPassword(url)} must be a number`);
-  const password = u.password ? decodeURIComponent(u.password) : env.PLAN_REDIS_PASSWORD || undefined;
-  return {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    ...(password ? { password } : {}),
-    ...(db ? { db: Number(db) } : {}),
-  };
-}
-
-/** The URL as it may be shown: a password in it replaced by `***`. */
-export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
 /** BullMQ's connection options: ioredis, no per-command retry limit (BullMQ's own requirement for workers). */

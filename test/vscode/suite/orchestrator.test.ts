@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync, promises as fs } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { api, root, until } from './helpers.js';
 
 function git(cwd: string, ...args: string[]): string {
@@ -82,5 +83,40 @@ suite('Orchestrator terminal', () => {
     // After the end, Start opens a new run (its terminal) and leaves the finished one for reading.
     const again = await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan));
     assert.ok(again && again !== terminal);
+  });
+
+  test('with planOrchestrator.queue.url the run goes to the queue: a Redis that does not answer is said at once; a password in the setting is refused', async function () {
+    this.timeout(60_000);
+    const a = await api();
+    const plan = path.join(root(), 'docs', 'plans', 'queued.md');
+    await fs.writeFile(plan, '# Implementation Plan: Queued\n\n## Phase 1: Build\n\n- [ ] 1.1 Only part (est: 5m)\n');
+    git(root(), 'add', '-A');
+    git(root(), 'commit', '-q', '-m', 'queued plan');
+    const config = vscode.workspace.getConfiguration('planOrchestrator');
+    // A port nothing listens on (the free port a moment ago).
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    try {
+      await config.update('queue.url', 'redis://:hunter2@127.0.0.1:6379', vscode.ConfigurationTarget.Workspace);
+      const refused = await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan), { runHere: true, approveCommands: true, allowDirty: true });
+      assert.equal(refused, undefined, 'no terminal for a URL with a password');
+
+      await config.update('queue.url', `redis://127.0.0.1:${port}`, vscode.ConfigurationTarget.Workspace);
+      const terminal = (await vscode.commands.executeCommand('planOrchestrator.startOrchestrator', vscode.Uri.file(plan), { runHere: true, approveCommands: true, allowDirty: true })) as vscode.Terminal | undefined;
+      assert.ok(terminal, 'a terminal was returned');
+      const run = a.orchestratorRun(terminal)!;
+      const at = run.spec.args.indexOf('--queue');
+      assert.deepEqual(run.spec.args.slice(at, at + 4), ['--queue', `redis://127.0.0.1:${port}`, '--remote', 'origin']);
+      assert.ok(!run.spec.args.some((x) => /hunter2/.test(x)));
+      const outcome = await until('the run to end', () => run.outcome, 30_000);
+      assert.equal(outcome.kind, 'refused');
+      assert.match(outcome.summary, new RegExp(`nothing answers at 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      await config.update('queue.url', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 });
