@@ -13,7 +13,7 @@
  * Packs are binary, which simple-git (text only) cannot carry: gitBinary spawns git directly.
  */
 import { GitError } from './errors.js';
-import { gitBinary } from './gitProcess.js';
+import { gitBinary, gitBinaryAtMost } from './gitProcess.js';
 
 export const INLINE_PACK_MAX_BYTES = 512 * 1024;
 
@@ -34,11 +34,14 @@ function assertCommitId(commit: string): void {
   if (!COMMIT.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
 }
 
-/** The objects `commit` adds to `base` (its parent), as a thin pack, from the repository of `dir`. */
-export async function packCommit(dir: string, commit: string, base: string): Promise<Buffer> {
+/**
+ * The objects `commit` adds to `base` (its parent), as a thin pack, from the repository of `dir`;
+ * undefined when it would be larger than `maxBytes` (git is stopped there: nothing larger is read).
+ */
+export async function packCommit(dir: string, commit: string, base: string, maxBytes = INLINE_PACK_MAX_BYTES): Promise<Buffer | undefined> {
   assertCommitId(commit);
   assertCommitId(base);
-  return gitBinary(dir, ['pack-objects', '--revs', '--thin', '--stdout', '-q'], `${commit}\n^${base}\n`);
+  return gitBinaryAtMost(dir, ['pack-objects', '--revs', '--thin', '--stdout', '-q'], `${commit}\n^${base}\n`, maxBytes);
 }
 
 /**

@@ -95,19 +95,41 @@ export function normaliseGitFailure(err: unknown): unknown {
  * commands that print nothing, which simple-git holds 50 ms after they exit. Same environment as
  * simple-git gets; never a shell.
  */
-export function gitBinary(dir: string, args: string[], input: Buffer | string): Promise<Buffer> {
+export async function gitBinary(dir: string, args: string[], input: Buffer | string): Promise<Buffer> {
+  return (await runGitBinary(dir, args, input, Infinity))!;
+}
+
+/** As gitBinary, but undefined (git stopped) as soon as the output passes `maxBytes`: nothing larger is held in memory. */
+export function gitBinaryAtMost(dir: string, args: string[], input: Buffer | string, maxBytes: number): Promise<Buffer | undefined> {
+  return runGitBinary(dir, args, input, maxBytes);
+}
+
+function runGitBinary(dir: string, args: string[], input: Buffer | string, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd: dir, env: sanitizedEnv() ?? process.env, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
     let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stdout.on('data', (d: Buffer) => {
+      if (tooLarge) return;
+      size += d.length;
+      if (size > maxBytes) {
+        tooLarge = true;
+        out.length = 0;
+        child.kill('SIGKILL');
+        return;
+      }
+      out.push(d);
+    });
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-4000)));
     child.on('error', (e: NodeJS.ErrnoException) => reject(new GitError('git-failed', e.code === 'ENOENT' ? 'git was not found on the PATH' : `git could not run: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
+      if (tooLarge) resolve(undefined);
+      else if (code === 0) resolve(Buffer.concat(out));
       else reject(new GitError('git-failed', `git ${args[0]} failed: ${err.trim().split('\n').pop() ?? `exit code ${code}`}`, { gitOutput: err, ...(code !== null ? { exitCode: code } : {}) }));
     });
-    // A git that exits early (bad arguments) closes its stdin: the error is the exit code's, not EPIPE's.
+    // A git that exits early (bad arguments, or stopped above) closes its stdin: not an error of its own.
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });

@@ -119,6 +119,8 @@ export class HostClone {
 
   /** Whether the chain brought `commit`: its start fetched if missing, then each missing link unpacked in order. */
   private async fromChain(commit: string, branch: string | undefined, chain: CommitChain): Promise<boolean> {
+    // Values from the queue: commit ids only, never something git would read as an option.
+    if (![chain.from, ...chain.links.map((l) => l.commit)].every((c) => COMMIT.test(c))) return false;
     if (!(await this.hasCommit(chain.from))) {
       await this.fetch(chain.from, branch);
       if (!(await this.hasCommit(chain.from))) return false;

@@ -25,7 +25,12 @@ describe('the Redis of --queue', () => {
     assert.equal(parseRedisUrl('redis://:in%40url@h:1', { PLAN_REDIS_PASSWORD: 'env' }).password, 'in@url');
     assert.throws(() => parseRedisUrl('http://:s3cret@h:1', {}), (e: Error) => /must be a redis:\/\/ URL/.test(e.message) && !e.message.includes('s3cret'));
     assert.throws(() => parseRedisUrl('redis://:s3cret@h:1/x', {}), (e: Error) => /must be a number/.test(e.message) && !e.message.includes('s3cret'));
-    assert.equal(withoutPassword('redis://user:s3cret@h:1/0'), 'redis://user:***@h:1/0');
+    assert.equal(withoutPassword('redis://user:s3cret@h:1/0'), 'redis://***@h:1/0');
+    // A password may hold @, : or /.
+    assert.equal(withoutPassword('redis://:p@ss@h/x'), 'redis://***@h/x');
+    assert.equal(withoutPassword('redis://:a/b@h'), 'redis://***@h');
+    assert.equal(withoutPassword(':pw@h'), '(the URL given)');
+    assert.equal(withoutPassword('redis://h:1'), 'redis://h:1');
   });
 
   test('nothing listening: refused at once with what to do, not retried for ever', async () => {

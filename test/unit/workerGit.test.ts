@@ -79,8 +79,8 @@ describe('a worker host: clone and job worktrees', () => {
     await repo.write('b.bin', '\u0000\u0001 three\n');
     const third = repo.commitAll('third');
     const links = [
-      { commit: second, pack: (await packCommit(repo.dir, second, pushed)).toString('base64') },
-      { commit: third, pack: (await packCommit(repo.dir, third, second)).toString('base64') },
+      { commit: second, pack: (await packCommit(repo.dir, second, pushed))!.toString('base64') },
+      { commit: third, pack: (await packCommit(repo.dir, third, second))!.toString('base64') },
     ];
     // Not pushed: only the chain can bring it.
     await clone.ensureCommit(third, 'main', { from: pushed, links });
@@ -246,7 +246,9 @@ describe("the coordinator's task commits", () => {
     execFileSync('git', ['add', '-A'], { cwd: worker });
     execFileSync('git', ['-c', 'user.name=W', '-c', 'user.email=w@example.com', 'commit', '-q', '-m', 'task 1.1: edit'], { cwd: worker });
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: worker, encoding: 'utf8' }).trim();
-    const pack = await packCommit(worker, commit, base);
+    const pack = (await packCommit(worker, commit, base))!;
+    // Over a limit, no pack (and git stopped there).
+    assert.equal(await packCommit(worker, commit, base, 100), undefined);
     // Thin: the one-line change to a 25 KB file is a delta against the base's blob.
     assert.ok(pack.length < 2000, `pack of ${pack.length} bytes`);
     assert.deepEqual([...(await commitsPresent(repo.dir, [commit, base]))], [base]);

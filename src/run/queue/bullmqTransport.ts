@@ -38,6 +38,9 @@ export interface RemoteTasksOptions {
   onConnection?: (up: boolean, where: string) => void;
 }
 
+/** How long a ping of the watchdog may take before Redis counts as gone. */
+const PING_TIMEOUT_MS = 5000;
+
 /** How long closing the connections may take before they are dropped (Redis may be gone). */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -63,8 +66,15 @@ export async function probeRedis(target: RedisTarget): Promise<void> {
   let reason = '';
   probe.on('error', (e: Error) => (reason ||= e.message));
   try {
-    await probe.connect();
-    await probe.ping();
+    // connectTimeout ends with the TCP connection; a peer that then never answers is timed out here.
+    const attempt = probe
+      .connect()
+      .then(() => probe.ping())
+      .then(() => true);
+    // Rejected after the deadline (by the disconnect below) is no one's business.
+    attempt.catch(() => undefined);
+    const answered = await within(attempt, PROBE_TIMEOUT_MS, false);
+    if (!answered) throw new Error('ETIMEDOUT');
   } catch (e) {
     const said = `${reason} ${(e as Error).message}`.trim();
     if (/NOAUTH|Authentication required/i.test(said)) throw new Error(`Redis at ${where} needs a password: set PLAN_REDIS_PASSWORD (or put it in the URL, redis://:<password>@${where})`);
@@ -87,6 +97,8 @@ export class RemoteTasks {
   private downSince: number | undefined;
   private readonly watchdog: NodeJS.Timeout;
   private closing = false;
+  /** Jobs the watchdog gave up on (Redis was gone too long). */
+  private readonly givenUp = new Set<string>();
 
   private constructor(target: RedisTarget, private readonly opts: RemoteTasksOptions) {
     const connection = connectionOf(target);
@@ -109,10 +121,32 @@ export class RemoteTasks {
       opts.onConnection?.(true, where);
     });
     const outageMs = opts.outageMs ?? 60_000;
+    // A Redis that goes silent (a host powered off, a cut network) closes no connection: a ping that
+    // gets no answer within PING_TIMEOUT_MS counts as gone too, and one that does as back.
+    let pinging = false;
+    const ping = () => {
+      if (pinging || this.closing) return;
+      pinging = true;
+      void within(this.publisher.ping().then(() => true, () => false), PING_TIMEOUT_MS, false).then((answered) => {
+        pinging = false;
+        if (this.closing) return;
+        if (!answered && this.downSince === undefined) {
+          this.downSince = Date.now();
+          opts.onConnection?.(false, where);
+        } else if (answered && this.downSince !== undefined) {
+          this.downSince = undefined;
+          opts.onConnection?.(true, where);
+        }
+      });
+    };
     this.watchdog = setInterval(() => {
+      ping();
       if (this.downSince === undefined || Date.now() - this.downSince < outageMs) return;
       const reason = `Redis at ${target.host}:${target.port} has not answered for ${Math.round((Date.now() - this.downSince) / 1000)} s`;
-      for (const jobId of [...this.waiting.keys()]) this.settle(jobId, { kind: 'failed', reason });
+      for (const jobId of [...this.waiting.keys()]) {
+        this.givenUp.add(jobId);
+        this.settle(jobId, { kind: 'failed', reason });
+      }
     }, Math.min(1000, outageMs));
     this.watchdog.unref();
     this.events.on('completed', ({ jobId, returnvalue }) => {
@@ -165,8 +199,15 @@ export class RemoteTasks {
       })
       // Finished before we listened (a duplicate of a job that already ran): take its state now.
       .then((job) => this.settleFinished(job));
-    // While Redis is gone the add waits; the watchdog settles `done` meanwhile.
-    await Promise.race([added, done]);
+    // While Redis is gone the add waits; the watchdog settles `done` meanwhile. A job added after its
+    // task was given up is removed, so that no worker runs it.
+    added.then(
+      () => {
+        if (this.givenUp.has(jobId) && !this.closing) void this.queue.remove(jobId).catch(() => undefined);
+      },
+      () => this.settle(jobId, { kind: 'failed', reason: 'the job could not be queued' }),
+    );
+    await Promise.race([added.catch(() => undefined), done]);
     return { id: jobId, done, cancel: () => this.cancel(jobId) };
   }
 
@@ -176,7 +217,7 @@ export class RemoteTasks {
    */
   async follow(jobId: string): Promise<RemoteJob | undefined> {
     const done = this.waitFor(jobId);
-    const job: Job<TaskJobData, TaskJobResult> | undefined = await Promise.race([this.queue.getJob(jobId), done.then(() => undefined)]);
+    const job: Job<TaskJobData, TaskJobResult> | undefined = await Promise.race([this.queue.getJob(jobId).catch(() => undefined), done.then(() => undefined)]);
     if (!job) {
       this.settle(jobId, { kind: 'failed', reason: 'not on the queue' });
       return undefined;

@@ -80,6 +80,11 @@ export class QueueCoordinator {
   private publishing: Promise<void> | undefined;
   /** Plan branch commits sent to the workers with their jobs since `published` (packs, each against the one before). */
   private links: Array<{ commit: string; applied: number; pack: string; bytes: number }> = [];
+  /**
+   * The plan branch's tip as this run last applied to it: read from HEAD only before the first pick.
+   * HEAD itself moves commit by commit during a batch's cherry-pick, and back if the batch is aborted.
+   */
+  private tip: string | undefined;
   private linking: Promise<void> | undefined;
   private readonly picks: PendingPick[] = [];
   private picking = false;
@@ -175,9 +180,14 @@ export class QueueCoordinator {
       this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${c.files.join(', ')}; running it again on the new tip`);
       return undefined;
     }
-    this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${c.files.join(', ')}; an agent resolves the conflicts on the new tip`);
     const parent = (await this.opts.git.read(['rev-parse', '--verify', '--end-of-options', `${commit}^{commit}^`])).trim();
     const pack = await packCommit(this.opts.git.topLevel, commit, parent);
+    // Too large to travel with the job (the worker would refuse it): the task runs again instead.
+    if (!pack) {
+      this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${c.files.join(', ')} and is too large to send to a resolving agent (over ${INLINE_PACK_MAX_BYTES} bytes); running it again on the new tip`);
+      return undefined;
+    }
+    this.opts.warn(`${taskId}: its commit conflicts with the plan branch in ${c.files.join(', ')}; an agent resolves the conflicts on the new tip`);
     return { commit, pack: pack.toString('base64'), files: c.files };
   }
 
@@ -246,7 +256,11 @@ export class QueueCoordinator {
         for (const [i, p] of applicable.entries()) {
           try {
             const outcome = together ? { commit: together[i]! } : await pickTaskCommit(this.opts.git, p.result.commit, identity);
-            if ('commit' in outcome) this.appliedAt.set(p.taskId, ++this.applied);
+            if ('commit' in outcome) {
+              // The tip and the count move together: a base is never a commit a batch's abort undoes.
+              this.tip = outcome.commit;
+              this.appliedAt.set(p.taskId, ++this.applied);
+            }
             p.resolve(outcome);
           } catch (e) {
             p.reject(e);
@@ -312,9 +326,7 @@ export class QueueCoordinator {
 
   /** The plan branch's tip as the next link of the chain, and its push started in the background. */
   private async link(): Promise<void> {
-    // Counted before the tip is read: a commit being applied right now is in the tip or not yet counted.
-    const applied = this.applied;
-    const tip = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
+    const { applied, tip } = await this.tipNow();
     const links = this.unpushedLinks();
     const last = links.at(-1) ?? this.published!;
     if (tip === last.commit) {
@@ -322,8 +334,9 @@ export class QueueCoordinator {
       last.applied = Math.max(last.applied, applied);
       return;
     }
-    const pack = await packCommit(this.opts.git.topLevel, tip, last.commit);
-    if (links.reduce((n, l) => n + l.bytes, pack.length) > INLINE_PACK_MAX_BYTES) {
+    const room = INLINE_PACK_MAX_BYTES - links.reduce((n, l) => n + l.bytes, 0);
+    const pack = room > 0 ? await packCommit(this.opts.git.topLevel, tip, last.commit, room) : undefined;
+    if (!pack) {
       await this.pushInBackground();
       return;
     }
@@ -341,11 +354,19 @@ export class QueueCoordinator {
     return next;
   }
 
+  /** The tip and how many of this run's commits it holds, taken together. */
+  private async tipNow(): Promise<{ applied: number; tip: string }> {
+    if (this.tip === undefined) {
+      const head = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
+      // A pick that landed meanwhile set it.
+      this.tip ??= head;
+    }
+    return { applied: this.applied, tip: this.tip };
+  }
+
   /** Pushes the plan branch's tip to the remote (when it moved since the last push). */
   private async publish(): Promise<void> {
-    // Counted before the tip is read: a commit being applied right now is in the tip or not yet counted.
-    const applied = this.applied;
-    const tip = (await this.opts.git.read(['rev-parse', 'HEAD'])).trim();
+    const { applied, tip } = await this.tipNow();
     if (tip !== this.published?.commit) await pushCommit(this.opts.git, this.opts.remote, tip, this.opts.branch);
     if (!this.published || applied >= this.published.applied) this.published = { commit: tip, applied };
   }

@@ -36,7 +36,16 @@ export function parseRedisUrl(url: string, env: NodeJS.ProcessEnv = process.env)
   };
 }
 
-/** The URL as it may be shown: a password in it replaced by `***`. */
+/**
+ * The URL as it may be shown: everything between `//` and the last `@` of the authority replaced by
+ * `***` (a password may itself hold `@`, `:` or `/`); a string that is not a URL but holds an `@` is
+ * not shown at all.
+ */
 export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i.exec(url);
+  if (!m) return url.includes('@') ? '(the URL given)' : url;
+  const rest = m[2]!;
+  const at = rest.lastIndexOf('@');
+  if (at < 0) return url;
+  return `${m[1]}***@${rest.slice(at + 1)}`;
 }

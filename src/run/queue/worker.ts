@@ -12,7 +12,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdir, readFile } from 'node:fs/promises';
-import { INLINE_PACK_MAX_BYTES, packCommit, unpackCommit } from '../../git/commitPacks.js';
+import { packCommit, unpackCommit } from '../../git/commitPacks.js';
 import { FALLBACK_IDENTITY, type GitService } from '../../git/gitService.js';
 import { HostClone } from '../../git/hostClone.js';
 import { JobWorktrees, type JobWorktree } from '../../git/jobWorktrees.js';
@@ -49,6 +49,8 @@ export class PlanWorker {
   /** The fallback identity when git has none on this host (checked once). */
   private identity: { name: string; email: string } | null | undefined;
   private readonly running = new Map<string, AgentProcess>();
+  /** Jobs being processed, until their worktree is released. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private finished = 0;
   private readonly cancelled = new Set<string>();
   private readonly host: string;
@@ -86,8 +88,14 @@ export class PlanWorker {
   }
 
   private async process(job: ConsumedJob): Promise<ConsumedOutcome> {
-    const result = await this.runJob(job);
-    return result ? { result } : { cancelled: true };
+    const running = this.runJob(job);
+    this.inFlight.add(running);
+    try {
+      const result = await running;
+      return result ? { result } : { cancelled: true };
+    } finally {
+      this.inFlight.delete(running);
+    }
   }
 
   /** The job's result; undefined when the coordinator cancelled it. */
@@ -228,7 +236,7 @@ export class PlanWorker {
     }
     // Back in the result when it is small (commitPacks.ts), else on the remote.
     const pack = this.opts.pushCommits ? undefined : await packCommit(wt, commit, d.base);
-    if (pack && pack.length <= INLINE_PACK_MAX_BYTES) {
+    if (pack) {
       this.log(`${jobId}: done, ${commit.slice(0, 12)} sent back (${pack.length} bytes)`);
       return { ...done, commit, pack: pack.toString('base64') };
     }
@@ -240,6 +248,11 @@ export class PlanWorker {
   /** Takes no new jobs and lets the running ones finish (their results still reach the coordinator). */
   async close(): Promise<void> {
     await this.consumer?.close();
+    // The consumer waits for running jobs while Redis answers; when it is gone, the close returns
+    // with agents still running (in their own process groups): stop them and let their jobs end before
+    // their worktrees are removed.
+    for (const proc of this.running.values()) proc.stop('stopped');
+    await Promise.allSettled([...this.inFlight]);
     await this.worktrees?.close().catch((e: unknown) => this.log(`cannot remove the job worktrees: ${(e as Error).message}`));
     await this.clone?.maintain().catch((e: unknown) => this.log(`git maintenance of the clone: ${(e as Error).message}`));
   }
