@@ -166,7 +166,9 @@ describe('orchestrate --all on a terminal', () => {
     const { repo } = await repoWithPlans({ alpha: plan('Alpha', ['1.1 A (est: 1m)', '1.2 B (est: 1m)']), beta: plan('Beta', ['1.1 C (est: 1m)']) });
     const run = new PtyProgram(['orchestrate', '--all', '--no-commit', '--agent', JSON.stringify(SIM_AGENT_ARGV)], { cwd: repo.dir, env: terminalEnv({ PLAN_SIM_MS_PER_MINUTE: '10' }), cols: 110, rows: 30 });
     started.push(run);
-    const end = await run.waitFor('the end of the run', (text) => /orchestrate --all ended/.test(text) && /plans: 2 succeeded, 0 failed, 0 skipped in [\d.]+ s · q quit/.test(text));
+    // The end of the run can be drawn a moment before the watcher has read the last status write: the
+    // screen is waited for until it shows both.
+    const end = await run.waitFor('the end of the run, every task done', (text) => /orchestrate --all ended/.test(text) && /plans: 2 succeeded, 0 failed, 0 skipped in [\d.]+ s · q quit/.test(text) && /3\/3 done 100%/.test(text));
     assert.match(end, /3\/3 done 100%/);
     assert.match(end, /succeeded after [\d.]+ s/, "orchestrate --all's own lines are in the plans' feeds");
     run.press('q');
