@@ -14,6 +14,7 @@
  */
 import { GitError } from './errors.js';
 import { gitBinary, gitBinaryAtMost } from './gitProcess.js';
+import { assertCommitId } from './slug.js';
 
 export const INLINE_PACK_MAX_BYTES = 512 * 1024;
 
@@ -26,12 +27,6 @@ export const INLINE_PACK_MAX_BYTES = 512 * 1024;
 export interface CommitChain {
   from: string;
   links: Array<{ commit: string; pack: string }>;
-}
-
-const COMMIT = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
-
-function assertCommitId(commit: string): void {
-  if (!COMMIT.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
 }
 
 /**

@@ -16,13 +16,11 @@ import type { SimpleGit } from 'simple-git';
 import { unpackCommit, type CommitChain } from './commitPacks.js';
 import { createGit } from './gitService.js';
 import { toGitError } from './errors.js';
-import { assertSafeName } from './slug.js';
+import { assertCommitId, assertSafeName, assertTaskRef, isCommitId } from './slug.js';
 
 // A live holder touches the lock every 2 s; one untouched for 10 s was left by a worker that died
 // holding it (kill -9 during a fetch), and the next worker takes it over instead of waiting for ever.
 const LOCK = { realpath: false, stale: 10_000, update: 2_000, retries: { retries: 600, factor: 1.2, minTimeout: 20, maxTimeout: 500 } };
-
-const COMMIT = /^[0-9a-f]{40}$/;
 
 export class HostClone {
   private chain: Promise<unknown> = Promise.resolve();
@@ -95,7 +93,7 @@ export class HostClone {
    * of the commit, under way in the background when it sent the chain.
    */
   async ensureCommit(commit: string, branch?: string, chain?: CommitChain): Promise<void> {
-    if (!COMMIT.test(commit)) throw new Error(`not a commit id: ${commit}`);
+    assertCommitId(commit);
     if (branch !== undefined) assertSafeName(branch, 'branch');
     if (await this.hasCommit(commit)) return;
     if (chain && (await this.fromChain(commit, branch, chain).catch(() => false))) return;
@@ -120,7 +118,7 @@ export class HostClone {
   /** Whether the chain brought `commit`: its start fetched if missing, then each missing link unpacked in order. */
   private async fromChain(commit: string, branch: string | undefined, chain: CommitChain): Promise<boolean> {
     // Values from the queue: commit ids only, never something git would read as an option.
-    if (![chain.from, ...chain.links.map((l) => l.commit)].every((c) => COMMIT.test(c))) return false;
+    if (![chain.from, ...chain.links.map((l) => l.commit)].every(isCommitId)) return false;
     if (!(await this.hasCommit(chain.from))) {
       await this.fetch(chain.from, branch);
       if (!(await this.hasCommit(chain.from))) return false;
@@ -144,7 +142,7 @@ export class HostClone {
 
   /** Pushes the worktree's HEAD to `ref` on the remote (replacing what a duplicate delivery pushed there). */
   async push(worktree: string, ref: string): Promise<void> {
-    if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new Error(`refusing to push to ${ref}`);
+    assertTaskRef(ref);
     // --porcelain: it prints on stdout (see the header); no lock: a push to an explicit ref updates no ref here.
     await createGit(worktree, 2)
       .raw(['push', '--porcelain', '--force', 'origin', `HEAD:${ref}`])

@@ -85,3 +85,24 @@ export function unsafeNameReason(name: string): string | undefined {
   if (name === 'HEAD') return '"HEAD" is reserved by git';
   return undefined;
 }
+
+const COMMIT_ID = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+
+/** Whether `value` is a full commit id (SHA-1 or SHA-256), and so nothing git could read as an option. */
+export function isCommitId(value: string): boolean {
+  return COMMIT_ID.test(value);
+}
+
+export function assertCommitId(value: string): void {
+  if (!isCommitId(value)) throw new GitError('invalid-name', `"${value}" is not a commit id`);
+}
+
+/** A git remote's name as `git remote` allows it, never one that starts with `-`. */
+export function assertRemoteName(remote: string): void {
+  if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
+}
+
+/** A ref under refs/plan-tasks/ (where distributed runs keep task commits), without `..`. */
+export function assertTaskRef(ref: string): void {
+  if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new GitError('invalid-name', `"${ref}" is not a task ref`);
+}

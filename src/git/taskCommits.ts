@@ -11,23 +11,11 @@
 import { GitError } from './errors.js';
 import { gitBinary } from './gitProcess.js';
 import { committed, FULL_IDS, type GitService } from './gitService.js';
-import { assertSafeName } from './slug.js';
+import { assertCommitId, assertRemoteName, assertSafeName, assertTaskRef } from './slug.js';
 
 const NO_AUTO_MAINTENANCE = ['-c', 'maintenance.auto=false'];
 
 export type PickOutcome = { commit: string } | { conflict: string[] };
-
-function assertRemoteName(remote: string): void {
-  if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new GitError('invalid-name', `"${remote}" is not a remote name`);
-}
-
-function assertTaskRef(ref: string): void {
-  if (!/^refs\/plan-tasks\/[\w./-]+$/.test(ref) || ref.includes('..')) throw new GitError('invalid-name', `"${ref}" is not a task ref`);
-}
-
-function assertCommitId(commit: string): void {
-  if (!/^[0-9a-f]{40}$/.test(commit)) throw new GitError('invalid-name', `"${commit}" is not a commit id`);
-}
 
 /** Pushes `commit` to `branch` on `remote` (workers start their jobs from it); the branch only moves forward. */
 export async function pushCommit(service: GitService, remote: string, commit: string, branch: string): Promise<void> {

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlanError } from '../core/source.js';
-import { loadWorkflowConfig } from '../core/workflowConfig.js';
+import type { WorkflowConfig } from '../core/workflowConfig.js';
 import type { PlanSession } from '../core/session.js';
 import { adapterFor, resolveAgentSettings, type AgentAdapter, type AgentOverrides, type AgentSettings } from './agents/index.js';
 import { checkToolRule, readApprovedTools } from './approvals.js';
@@ -30,9 +30,8 @@ export interface AgentChoice {
   idleTimeoutMs?: number;
 }
 
-export async function loadAgentSetup(root: string, choice: AgentChoice, warn: (message: string) => void): Promise<AgentSetup> {
-  const config = await loadWorkflowConfig(root);
-  for (const w of config.warnings) warn(w);
+/** The agents' setup from the repository's git-workflow.json (`config`, read once by the caller). */
+export async function loadAgentSetup(root: string, config: WorkflowConfig, choice: AgentChoice): Promise<AgentSetup> {
   const given = choice.agent;
   const overrides: AgentOverrides = Array.isArray(given) ? { kind: 'command', command: [...(given as readonly string[])] } : { ...((given ?? {}) as AgentOverrides) };
   if (choice.timeoutMs !== undefined) overrides.timeoutMinutes = choice.timeoutMs / 60_000;

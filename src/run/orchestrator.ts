@@ -18,6 +18,7 @@ import type { AgentProcessResult } from './agentProcess.js';
 import type { AgentAdapter, AgentEvent, AgentOverrides, AgentSettings } from './agents/index.js';
 import { commandAdapter } from './agents/command.js';
 import { allowedToolsFor, loadAgentSetup } from './agentSetup.js';
+import { loadWorkflowConfig, type QueueConfig } from '../core/workflowConfig.js';
 import { checkCommands, checkPlace } from './preflight.js';
 import { resetCrashedTasks } from './crashedTasks.js';
 import { checkFileGate, fileGateOf } from './fileGates.js';
@@ -116,6 +117,8 @@ export class Orchestrator {
   private overBudget = false;
   private registry: RegistryRecord | undefined;
   private queue: QueueCoordinator | undefined;
+  /** git-workflow.json's `queue` section, read with the agent settings. */
+  private queueConfig: QueueConfig = {};
   private findingsDir = '';
   private dirty = false;
   private waiter: (() => void) | undefined;
@@ -267,7 +270,10 @@ export class Orchestrator {
 
   /** Settings from git-workflow.json under the caller's; the prompt template the settings name. */
   private async configureAgent(): Promise<void> {
-    const setup = await loadAgentSetup(this.session.root, this.opts, (message) => this.emit({ type: 'warning', message }));
+    const config = await loadWorkflowConfig(this.session.root);
+    for (const message of config.warnings) this.emit({ type: 'warning', message });
+    this.queueConfig = config.queue;
+    const setup = await loadAgentSetup(this.session.root, config, this.opts);
     ({ settings: this.settings, adapter: this.adapter, promptTemplate: this.promptTemplate, secretPatterns: this.secretPatterns } = setup);
     if (this.opts.maxCostUsd === undefined && setup.maxCostUsd !== undefined) this.opts.maxCostUsd = setup.maxCostUsd;
   }
@@ -483,6 +489,7 @@ export class Orchestrator {
 
   private startQueue(q: { url: string; remote?: string }): Promise<QueueCoordinator> {
     return startPlanQueue({
+      config: this.queueConfig,
       ...q,
       git: this.git,
       commit: this.opts.commit,

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { parseRedisUrl } from '../run/queue/redisUrl.js';
+import { assertRemoteName } from '../git/slug.js';
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
@@ -279,7 +280,7 @@ function queueArgs(config: vscode.WorkspaceConfiguration): string[] {
   const target = parseRedisUrl(url, {});
   if (target.password) throw new PlanError('invalid-argument', 'planOrchestrator.queue.url holds a password: remove it from the setting and use Plan: Set Queue Password');
   const remote = config.get<string>('queue.remote', 'origin').trim() || 'origin';
-  if (!/^[\w.-]+$/.test(remote) || remote.startsWith('-')) throw new PlanError('invalid-argument', `planOrchestrator.queue.remote "${remote}" is not a git remote name`);
+  assertRemoteName(remote);
   return ['--queue', url, '--remote', remote];
 }
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { PlanSession } from '../../core/session.js';
 import { PlanError } from '../../core/source.js';
-import { loadWorkflowConfig } from '../../core/workflowConfig.js';
+import type { QueueConfig } from '../../core/workflowConfig.js';
 import type { Task } from '../../core/model.js';
 import type { StatusFile } from '../../core/status.js';
 import type { GitService } from '../../git/gitService.js';
@@ -21,6 +21,8 @@ import type { TaskJobData, TaskJobProgress } from './protocol.js';
 
 export interface PlanQueueOptions {
   url: string;
+  /** git-workflow.json's `queue` section (on_conflict, outage_seconds). */
+  config: QueueConfig;
   /** The git remote the workers clone (default origin). */
   remote?: string;
   git: GitService | undefined;
@@ -39,7 +41,7 @@ export async function startPlanQueue(o: PlanQueueOptions): Promise<QueueCoordina
   if (!branch) throw new PlanError('invalid-argument', '--queue needs a branch checked out (the plan branch the workers start from)');
   const remote = o.remote ?? 'origin';
   const remoteUrl = await o.git.read(['remote', 'get-url', remote]).catch(() => '');
-  const { on_conflict: onConflict, outage_seconds: outageSeconds } = (await loadWorkflowConfig(o.session.root)).queue;
+  const { on_conflict: onConflict, outage_seconds: outageSeconds } = o.config;
   return QueueCoordinator.start({
     url: o.url,
     remote,
